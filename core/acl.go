@@ -1,0 +1,95 @@
+package core
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// Perm is a set of ACL permissions.
+type Perm int32
+
+// Permissions that an ACL entry grants.
+const (
+	PermRead   Perm = Perm(proto.PermRead)
+	PermWrite  Perm = Perm(proto.PermWrite)
+	PermCreate Perm = Perm(proto.PermCreate)
+	PermDelete Perm = Perm(proto.PermDelete)
+	PermAdmin  Perm = Perm(proto.PermAdmin)
+	PermAll    Perm = Perm(proto.PermAll)
+)
+
+// ACL grants permissions to an identity: a scheme (world, auth, digest, host,
+// ip, ...) and an id within it.
+type ACL struct {
+	Perms  Perm
+	Scheme string
+	ID     string
+}
+
+// MakeACL returns an ACL entry for scheme and id with perms.
+func MakeACL(scheme, id string, perms Perm) ACL {
+	return ACL{Perms: perms, Scheme: scheme, ID: id}
+}
+
+// Predefined ACL lists, as in the Java client's ZooDefs.Ids.
+var (
+	// OpenACLUnsafe gives everyone every permission.
+	OpenACLUnsafe = []ACL{{Perms: PermAll, Scheme: "world", ID: "anyone"}}
+	// CreatorAllACL gives every permission to the identities the session
+	// authenticated with (the "auth" scheme).
+	CreatorAllACL = []ACL{{Perms: PermAll, Scheme: "auth", ID: ""}}
+	// ReadACLUnsafe lets everyone read.
+	ReadACLUnsafe = []ACL{{Perms: PermRead, Scheme: "world", ID: "anyone"}}
+)
+
+// WorldACL returns one entry giving perms to everyone.
+func WorldACL(perms Perm) []ACL {
+	return []ACL{{Perms: perms, Scheme: "world", ID: "anyone"}}
+}
+
+// DigestACL returns one entry giving perms to user with password, for the
+// digest scheme. The id is user:base64(sha1(user:password)), as the server
+// computes it when the session adds digest auth "user:password".
+func DigestACL(user, password string, perms Perm) []ACL {
+	return []ACL{{Perms: perms, Scheme: "digest", ID: DigestID(user, password)}}
+}
+
+// DigestID computes the digest scheme's id for user and password.
+func DigestID(user, password string) string {
+	sum := sha1.Sum([]byte(user + ":" + password))
+	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func validateACL(acl []ACL) error {
+	if len(acl) == 0 {
+		return fmt.Errorf("%w: empty ACL list", ErrInvalidArgument)
+	}
+	for _, a := range acl {
+		if a.Perms&^PermAll != 0 {
+			return fmt.Errorf("%w: ACL permissions %#x", ErrInvalidArgument, int32(a.Perms))
+		}
+		if a.Scheme == "" {
+			return fmt.Errorf("%w: ACL entry without a scheme", ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
+func toProtoACL(acl []ACL) []proto.ACL {
+	out := make([]proto.ACL, len(acl))
+	for i, a := range acl {
+		out[i] = proto.ACL{Perms: int32(a.Perms), Scheme: a.Scheme, ID: a.ID}
+	}
+	return out
+}
+
+func fromProtoACL(acl []proto.ACL) []ACL {
+	out := make([]ACL, len(acl))
+	for i, a := range acl {
+		out[i] = ACL{Perms: Perm(a.Perms), Scheme: a.Scheme, ID: a.ID}
+	}
+	return out
+}

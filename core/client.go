@@ -1,0 +1,308 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkit-go/zkit/core/proto"
+	"go.uber.org/zap"
+)
+
+// Client is a ZooKeeper client: one session at a time over one pipelined
+// connection, moved between servers as they fail. It is safe for concurrent
+// use.
+type Client struct {
+	cfg     config
+	servers []serverAddr
+	root    chroot
+	log     *zap.Logger
+
+	mu        sync.Mutex
+	state     State
+	started   bool
+	closed    bool
+	ready     chan struct{} // closed while a connection serves requests
+	sess      *Session
+	seenRW    bool
+	preferred int
+	auth      []authInfo
+	stopCh    chan struct{}
+	wg        sync.WaitGroup
+
+	live      atomic.Pointer[conn]
+	lastZxid  atomic.Int64
+	lastHeard atomic.Int64
+	firstXid  atomic.Int32
+
+	watches   *watchRegistry
+	stats     *statCache
+	listeners *listeners
+}
+
+// NewClient validates servers ("host:port,host:port[/chroot]") and options
+// and returns a client. It does no I/O; Start connects.
+func NewClient(servers string, opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.err != nil {
+		return nil, opError("NewClient", "", cfg.err)
+	}
+	addrs, root, err := parseServers(servers)
+	if err != nil {
+		return nil, opError("NewClient", "", err)
+	}
+	if cfg.chroot != "" {
+		root = cfg.chroot
+	}
+	c := &Client{
+		cfg:       cfg,
+		servers:   addrs,
+		root:      chroot(root),
+		log:       cfg.logger,
+		ready:     make(chan struct{}),
+		preferred: -1,
+		auth:      append([]authInfo(nil), cfg.auth...),
+		stopCh:    make(chan struct{}),
+		stats:     newStatCache(cfg.statCacheSize),
+		listeners: newListeners(),
+	}
+	c.watches = newWatchRegistry(c.root, cfg.eventBuffer, &c.wg)
+	return c, nil
+}
+
+// Start connects to a server, waits for the session and creates the chroot
+// node when it is missing. It returns when the client is connected or ctx
+// ends; on failure the client is closed.
+func (c *Client) Start(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return opError("Start", "", ErrClosed)
+	case c.started:
+		c.mu.Unlock()
+		return opError("Start", "", ErrInvalidClientState)
+	}
+	c.started = true
+	c.mu.Unlock()
+
+	c.wg.Add(1)
+	go c.run()
+	if err := c.waitReady(ctx); err != nil {
+		_ = c.Close()
+		return opError("Start", "", err)
+	}
+	if c.root != "" {
+		if err := c.ensureServerPath(ctx, string(c.root)); err != nil {
+			_ = c.Close()
+			return opError("Start", string(c.root), err)
+		}
+	}
+	return nil
+}
+
+// Close ends the session on the server, so its ephemeral nodes go at once,
+// and stops every goroutine of the client before it returns. It is
+// idempotent and safe without Start.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.wg.Wait()
+		return nil
+	}
+	c.closed = true
+	started := c.started
+	c.mu.Unlock()
+	if started {
+		if cn := c.live.Load(); cn != nil {
+			c.closeSession(cn)
+		}
+		close(c.stopCh)
+		c.wg.Wait()
+	}
+	c.mu.Lock()
+	sess := c.sess
+	c.setState(StateClosed)
+	c.mu.Unlock()
+	if sess != nil {
+		sess.end(ErrClosed)
+	}
+	c.watches.endAll(ErrClosed)
+	c.listeners.wait()
+	return nil
+}
+
+func (c *Client) closeSession(cn *conn) {
+	timeout := cn.readTimeout
+	if timeout > 3*time.Second {
+		timeout = 3 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r := newRequest(&proto.EmptyResponse{})
+	if err := cn.send(&proto.EmptyRequest{Op: proto.OpCloseSession}, r); err != nil {
+		return
+	}
+	select {
+	case <-r.done:
+		r.release()
+	case <-ctx.Done():
+		c.log.Warn("zk: closeSession got no reply")
+	}
+}
+
+// State returns the client's current state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// AddStateListener calls fn with every state transition, in order, on a
+// goroutine of the client's. A slow listener delays later calls but never
+// loses a transition. The returned function removes the listener.
+func (c *Client) AddStateListener(fn func(State)) (remove func()) {
+	return c.listeners.add(fn)
+}
+
+// Session returns the current session, or nil before the first one is
+// established and between an expiry and the next session.
+func (c *Client) Session() *Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess
+}
+
+// WaitSession waits until the client has a live session and returns it.
+func (c *Client) WaitSession(ctx context.Context) (*Session, error) {
+	for {
+		if err := c.waitReady(ctx); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		s := c.sess
+		c.mu.Unlock()
+		if s != nil && s.Err() == nil {
+			return s, nil
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Chroot returns the client's chroot, or "" for none.
+func (c *Client) Chroot() string { return string(c.root) }
+
+// LastZxid returns the newest zxid the client has seen.
+func (c *Client) LastZxid() int64 { return c.lastZxid.Load() }
+
+// setState records s and queues it for listeners. Called with mu held, so
+// listeners see transitions in the order they happened.
+func (c *Client) setState(s State) {
+	if c.state == s {
+		return
+	}
+	c.state = s
+	c.listeners.publish(s)
+}
+
+// waitReady blocks until a connection serves requests, the client closes or
+// ctx ends.
+func (c *Client) waitReady(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case !c.started:
+		c.mu.Unlock()
+		return ErrNotStarted
+	case c.state == StateAuthFailed:
+		c.mu.Unlock()
+		return ErrAuthFailed
+	}
+	ready := c.ready
+	c.mu.Unlock()
+	select {
+	case <-ready:
+		return nil
+	default:
+	}
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.stopCh:
+		return ErrClosed
+	}
+}
+
+// call sends one request on the live connection and waits for its reply or
+// ctx. A cancelled call returns at once; its late reply is dropped.
+func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	cn := c.live.Load()
+	if cn == nil {
+		if c.isClosed() {
+			return 0, ErrClosed
+		}
+		return 0, &notSentError{}
+	}
+	r := newRequest(resp)
+	r.onReply = onReply
+	r.decodeOnError = decodeOnError
+	if err := cn.send(req, r); err != nil {
+		r.release()
+		return 0, err
+	}
+	select {
+	case <-r.done:
+		zxid, err := r.zxid, r.err
+		r.release()
+		return zxid, err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// connHooks, called by the live connection's reader.
+
+func (c *Client) observeZxid(zxid int64) {
+	for {
+		old := c.lastZxid.Load()
+		if zxid <= old || c.lastZxid.CompareAndSwap(old, zxid) {
+			return
+		}
+	}
+}
+
+func (c *Client) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
+
+func (c *Client) onEvent(ev proto.WatcherEvent) {
+	if ev.Type == proto.EventNone {
+		return
+	}
+	c.watches.dispatch(ev)
+}
+
+func (c *Client) onAuthFailed(err error) {
+	c.log.Warn("zk: authentication failed", zap.Error(err))
+	c.mu.Lock()
+	c.setState(StateAuthFailed)
+	c.mu.Unlock()
+}

@@ -1,0 +1,327 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkit-go/zkit/core/proto"
+	"go.uber.org/zap"
+)
+
+// connHooks are the client's callbacks from a connection's reader.
+type connHooks interface {
+	observeZxid(zxid int64)
+	heard()
+	onEvent(ev proto.WatcherEvent)
+	onAuthFailed(err error)
+}
+
+// keepBuffer is the largest read or write buffer a connection keeps after
+// use; bigger ones are dropped so an idle client stays small.
+const keepBuffer = 16 * 1024
+
+// conn is one established connection: a reader and a writer goroutine, and
+// the FIFO of requests waiting for replies.
+type conn struct {
+	nc          net.Conn
+	log         *zap.Logger
+	hooks       connHooks
+	readTimeout time.Duration
+	maxFrame    int
+
+	mu      sync.Mutex
+	xid     int32
+	pending []*request
+	head    int
+	out     []byte
+	spare   []byte
+	closed  bool
+	err     error
+
+	lastWrite atomic.Int64
+	wake      chan struct{}
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Duration, maxFrame int, firstXid int32) *conn {
+	c := &conn{
+		nc:          nc,
+		hooks:       hooks,
+		log:         log,
+		readTimeout: readTimeout,
+		maxFrame:    maxFrame,
+		xid:         firstXid,
+		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+	}
+	c.lastWrite.Store(time.Now().UnixNano())
+	return c
+}
+
+// start runs the reader and the writer; stop or a failure ends them.
+func (c *conn) start(br *bufio.Reader) {
+	c.wg.Add(2)
+	go c.readLoop(br)
+	go c.writeLoop()
+}
+
+// nextXid returns the next request id, wrapping past 2^31-1 to 1 so it never
+// collides with the negative ids of special frames. Called with mu held.
+func (c *conn) nextXid() int32 {
+	c.xid++
+	if c.xid <= 0 {
+		c.xid = 1
+	}
+	return c.xid
+}
+
+// send queues req and records r as waiting for its reply. It fails without
+// sending anything when the connection is closed.
+func (c *conn) send(req proto.Request, r *request) error {
+	c.mu.Lock()
+	if c.closed {
+		err := c.err
+		c.mu.Unlock()
+		return &notSentError{cause: err}
+	}
+	r.xid = c.nextXid()
+	r.opcode = req.Opcode()
+	c.appendFrame(r.xid, req)
+	c.pending = append(c.pending, r)
+	c.mu.Unlock()
+	c.signal()
+	return nil
+}
+
+// sendSpecial queues a frame with a fixed xid whose reply is handled by the
+// reader itself (auth, setWatches, ping, ...).
+func (c *conn) sendSpecial(xid int32, req proto.Request) error {
+	c.mu.Lock()
+	if c.closed {
+		err := c.err
+		c.mu.Unlock()
+		return &notSentError{cause: err}
+	}
+	c.appendFrame(xid, req)
+	c.mu.Unlock()
+	c.signal()
+	return nil
+}
+
+func (c *conn) appendFrame(xid int32, req proto.Request) {
+	var start int
+	c.out, start = proto.AppendFrameStart(c.out)
+	c.out = proto.RequestHeader{Xid: xid, Opcode: req.Opcode()}.Encode(c.out)
+	c.out = req.Encode(c.out)
+	c.out = proto.FinishFrame(c.out, start)
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes everything queued in one write per wake-up, and pings
+// when the connection has been quiet for a third of the read timeout.
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	interval := c.readTimeout / 3
+	ticker := time.NewTicker(interval / 2)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.wake:
+		case <-ticker.C:
+			idle := time.Since(time.Unix(0, c.lastWrite.Load()))
+			if idle >= interval {
+				_ = c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing})
+			}
+			continue
+		}
+		c.mu.Lock()
+		batch := c.out
+		c.out = c.spare[:0]
+		c.spare = nil
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			c.mu.Lock()
+			c.spare = batch
+			c.mu.Unlock()
+			continue
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.readTimeout))
+		_, err := c.nc.Write(batch)
+		c.lastWrite.Store(time.Now().UnixNano())
+		if err != nil {
+			c.fail(fmt.Errorf("write: %w", err))
+			return
+		}
+		if cap(batch) > keepBuffer {
+			batch = nil
+		}
+		c.mu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+	}
+}
+
+// readLoop reads frames until the connection fails. It never blocks on a
+// consumer: replies go to waiting callers and events to buffered queues.
+func (c *conn) readLoop(br *bufio.Reader) {
+	defer c.wg.Done()
+	var (
+		buf []byte
+		dec proto.Decoder
+	)
+	for {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.readTimeout))
+		frame, err := proto.ReadFrame(br, buf, c.maxFrame)
+		if err != nil {
+			c.fail(readError(err))
+			return
+		}
+		if cap(frame) <= keepBuffer {
+			buf = frame[:0]
+		} else {
+			buf = nil
+		}
+		c.hooks.heard()
+		if err := c.handleFrame(&dec, frame); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+func readError(err error) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: no reply within the read timeout", ErrTimeout)
+	case errors.Is(err, proto.ErrFrameTooLarge), errors.Is(err, proto.ErrBadLength):
+		return fmt.Errorf("%w: %v", ErrMarshallingError, err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("server closed the connection: %w", err)
+	}
+	return err
+}
+
+func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
+	dec.Reset(frame)
+	var h proto.ReplyHeader
+	h.Decode(dec)
+	if dec.Err() != nil {
+		return fmt.Errorf("%w: reply header: %v", ErrMarshallingError, dec.Err())
+	}
+	if h.Zxid > 0 {
+		c.hooks.observeZxid(h.Zxid)
+	}
+	switch h.Xid {
+	case proto.XidNotification:
+		var ev proto.WatcherEvent
+		ev.Decode(dec)
+		if dec.Err() != nil {
+			return fmt.Errorf("%w: watch event: %v", ErrMarshallingError, dec.Err())
+		}
+		c.hooks.onEvent(ev)
+		return nil
+	case proto.XidPing:
+		return nil
+	case proto.XidAuth:
+		if h.Err != 0 {
+			err := &Error{Code: Code(h.Err), Op: "auth"}
+			c.hooks.onAuthFailed(err)
+			return err
+		}
+		return nil
+	case proto.XidSetWatches:
+		if h.Err != 0 {
+			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
+		}
+		return nil
+	}
+	r := c.popPending()
+	if r == nil || r.xid != h.Xid {
+		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
+	}
+	r.zxid = h.Zxid
+	var err error
+	if h.Err != 0 {
+		err = &Error{Code: Code(h.Err)}
+	}
+	if err == nil || (r.decodeOnError && dec.Remaining() > 0) {
+		r.resp.Decode(dec)
+		if dec.Err() != nil {
+			r.finish(&Error{Code: CodeMarshallingError})
+			return fmt.Errorf("%w: reply to opcode %d: %v", ErrMarshallingError, r.opcode, dec.Err())
+		}
+	}
+	r.err = err
+	if r.onReply != nil {
+		r.onReply(r)
+	}
+	r.finish(err)
+	return nil
+}
+
+func (c *conn) popPending() *request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.head >= len(c.pending) {
+		return nil
+	}
+	r := c.pending[c.head]
+	c.pending[c.head] = nil
+	c.head++
+	if c.head == len(c.pending) {
+		c.pending = c.pending[:0]
+		c.head = 0
+	}
+	return r
+}
+
+// fail closes the connection once and fails every request still waiting
+// with connection loss.
+func (c *conn) fail(cause error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.err = cause
+	waiting := c.pending[c.head:]
+	c.pending, c.head = nil, 0
+	c.out, c.spare = nil, nil
+	c.mu.Unlock()
+	close(c.done)
+	_ = c.nc.Close()
+	for _, r := range waiting {
+		r.finish(&Error{Code: CodeConnectionLoss})
+	}
+}
+
+// stop closes the connection and waits for its goroutines.
+func (c *conn) stop(cause error) {
+	c.fail(cause)
+	c.wg.Wait()
+}
+
+func (c *conn) cause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}

@@ -1,0 +1,373 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/zkit-go/zkit/core/proto"
+	"go.uber.org/zap"
+)
+
+// errMovingToReadWrite ends a read-only connection once a read-write
+// server answers.
+var errMovingToReadWrite = errors.New("zk: moving to a read-write server")
+
+// run owns the connection: it connects, serves until the connection fails,
+// and reconnects, trying the servers in shuffled order with jittered
+// backoff after each full round.
+func (c *Client) run() {
+	defer c.wg.Done()
+	bo := jittered(50*time.Millisecond, 2*time.Second)()
+	order := rand.Perm(len(c.servers))
+	tried := 0
+	for {
+		select {
+		case <-c.stopCh:
+			return
+		default:
+		}
+		idx := c.nextServer(order, tried)
+		tried++
+		cn, ro, err := c.connect(c.servers[idx])
+		if err != nil {
+			if errors.Is(err, ErrSessionExpired) {
+				c.expire("the server reports the session expired")
+				continue
+			}
+			c.log.Info("zk: connection attempt failed", zap.Stringer("server", c.servers[idx]), zap.Error(err))
+			c.checkLocalExpiry()
+			if tried%len(c.servers) == 0 {
+				order = rand.Perm(len(c.servers))
+				if !c.pause(bo.NextBackOff()) {
+					return
+				}
+			}
+			continue
+		}
+		bo.Reset()
+		if ro {
+			c.wg.Add(1)
+			go c.probeReadWrite(cn, idx)
+		}
+		select {
+		case <-cn.done:
+		case <-c.stopCh:
+		}
+		c.disconnected(cn)
+		select {
+		case <-c.stopCh:
+			return
+		default:
+		}
+	}
+}
+
+func (c *Client) nextServer(order []int, tried int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.preferred >= 0 {
+		p := c.preferred
+		c.preferred = -1
+		return p
+	}
+	return order[tried%len(order)]
+}
+
+// pause sleeps d, waking early to expire the session locally when its
+// deadline passes. It returns false when the client is closing.
+func (c *Client) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		var expiry <-chan time.Time
+		if deadline, ok := c.expiryDeadline(); ok {
+			et := time.NewTimer(time.Until(deadline))
+			defer et.Stop()
+			expiry = et.C
+		}
+		select {
+		case <-t.C:
+			return true
+		case <-c.stopCh:
+			return false
+		case <-expiry:
+			c.checkLocalExpiry()
+		}
+	}
+}
+
+// expiryDeadline is when the client gives its session up while it cannot
+// reach a server: nine tenths of the session timeout after it last heard
+// from one, so it reports the loss before the server hands the session's
+// ephemeral nodes to anyone else.
+func (c *Client) expiryDeadline() (time.Time, bool) {
+	c.mu.Lock()
+	sess := c.sess
+	c.mu.Unlock()
+	if sess == nil || sess.Err() != nil {
+		return time.Time{}, false
+	}
+	last := time.Unix(0, c.lastHeard.Load())
+	return last.Add(sess.timeout * 9 / 10), true
+}
+
+func (c *Client) checkLocalExpiry() {
+	if deadline, ok := c.expiryDeadline(); ok && !time.Now().Before(deadline) {
+		c.expire("disconnected for longer than the session timeout")
+	}
+}
+
+// expire ends the current session: listeners see Expired, every watch ends
+// with ErrSessionExpired, and the next connection makes a new session.
+func (c *Client) expire(reason string) {
+	c.mu.Lock()
+	sess := c.sess
+	if sess == nil || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.sess = nil
+	c.seenRW = false
+	c.setState(StateExpired)
+	c.setState(StateConnecting)
+	c.mu.Unlock()
+	c.log.Warn("zk: session expired", zap.String("session", fmt.Sprintf("0x%x", sess.id)), zap.String("reason", reason))
+	sess.end(ErrSessionExpired)
+	c.watches.endAll(ErrSessionExpired)
+	c.stats.clear()
+}
+
+func (c *Client) connectTimeout() time.Duration {
+	if c.cfg.connectTimeout > 0 {
+		return c.cfg.connectTimeout
+	}
+	d := c.cfg.sessionTimeout / time.Duration(len(c.servers))
+	if d < time.Second {
+		d = time.Second
+	}
+	return d
+}
+
+// connect dials srv, performs the session handshake and, on success, makes
+// the connection live. ro reports a read-only server.
+func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
+	deadline := time.Now().Add(c.connectTimeout())
+	if exp, ok := c.expiryDeadline(); ok && exp.Before(deadline) {
+		deadline = exp
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {})
+	defer stop()
+	go func() {
+		select {
+		case <-c.stopCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	nc, err := c.dial(ctx, srv)
+	if err != nil {
+		return nil, false, err
+	}
+	_ = nc.SetDeadline(deadline)
+	br := bufio.NewReaderSize(nc, 4096)
+	resp, err := c.handshake(nc, br)
+	if err != nil {
+		_ = nc.Close()
+		return nil, false, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	cn, err = c.establish(nc, br, resp)
+	if err != nil {
+		_ = nc.Close()
+		return nil, false, err
+	}
+	c.log.Info("zk: connected", zap.Stringer("server", srv),
+		zap.String("session", fmt.Sprintf("0x%x", resp.SessionID)),
+		zap.Duration("timeout", time.Duration(resp.TimeoutMs)*time.Millisecond),
+		zap.Bool("readOnly", resp.ReadOnly))
+	return cn, resp.ReadOnly, nil
+}
+
+func (c *Client) dial(ctx context.Context, srv serverAddr) (net.Conn, error) {
+	dial := c.cfg.dialer
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	nc, err := dial(ctx, "tcp", srv.String())
+	if err != nil {
+		return nil, &ConnectError{Host: srv.host, Port: srv.port, Err: err}
+	}
+	if c.cfg.tlsConfig == nil {
+		return nc, nil
+	}
+	cfg := c.cfg.tlsConfig.Clone()
+	if cfg.ServerName == "" {
+		cfg.ServerName = srv.host
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, &ConnectError{Host: srv.host, Port: srv.port, Err: err}
+	}
+	return tc, nil
+}
+
+func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectResponse, error) {
+	c.mu.Lock()
+	req := proto.ConnectRequest{
+		LastZxidSeen: c.lastZxid.Load(),
+		TimeoutMs:    int32(c.cfg.sessionTimeout / time.Millisecond),
+		ReadOnly:     c.cfg.allowReadOnly,
+	}
+	if c.sess != nil && (c.seenRW || !c.cfg.allowReadOnly) {
+		req.SessionID = c.sess.id
+		req.Passwd = c.sess.passwd
+	}
+	c.mu.Unlock()
+	buf, start := proto.AppendFrameStart(nil)
+	buf = req.Encode(buf)
+	buf = proto.FinishFrame(buf, start)
+	if _, err := nc.Write(buf); err != nil {
+		return nil, fmt.Errorf("%w: handshake: %v", ErrConnectionLoss, err)
+	}
+	frame, err := proto.ReadFrame(br, nil, 4096)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// A server refuses a client that has seen a newer zxid than its
+			// own by closing the connection; the next server may be ahead.
+			return nil, fmt.Errorf("%w: server closed the connection during the handshake", ErrConnectionLoss)
+		}
+		return nil, fmt.Errorf("%w: handshake: %v", ErrConnectionLoss, err)
+	}
+	var resp proto.ConnectResponse
+	d := proto.NewDecoder(frame)
+	resp.Decode(d)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("%w: connect response: %v", ErrMarshallingError, d.Err())
+	}
+	if resp.TimeoutMs <= 0 {
+		return nil, ErrSessionExpired
+	}
+	return &resp, nil
+}
+
+// establish makes nc the live connection: credentials first, then the
+// re-registration of watches, then the callers waiting for a connection.
+func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectResponse) (*conn, error) {
+	timeout := time.Duration(resp.TimeoutMs) * time.Millisecond
+	readTimeout := c.cfg.readTimeout
+	if readTimeout <= 0 {
+		readTimeout = timeout * 2 / 3
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	if c.sess == nil || c.sess.id != resp.SessionID {
+		if c.sess != nil {
+			// A read-only session gave way to a new read-write one.
+			old := c.sess
+			defer func() { old.end(ErrSessionExpired) }()
+		}
+		c.sess = newSession(resp.SessionID, resp.Passwd, timeout)
+	}
+	if !resp.ReadOnly {
+		c.seenRW = true
+	}
+	c.heard()
+	cn := newConn(nc, c, c.log, readTimeout, proto.DefaultMaxFrame, c.firstXid.Load())
+	for _, a := range c.auth {
+		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: a.scheme, Auth: a.auth})
+	}
+	for _, req := range c.watches.rearmRequests(c.lastZxid.Load()) {
+		_ = cn.sendSpecial(proto.XidSetWatches, req)
+	}
+	cn.start(br)
+	c.live.Store(cn)
+	close(c.ready)
+	if resp.ReadOnly {
+		c.setState(StateConnectedReadOnly)
+	} else {
+		c.setState(StateConnected)
+	}
+	return cn, nil
+}
+
+// disconnected retires a failed connection and, unless the client is
+// closing, reports the session as suspended.
+func (c *Client) disconnected(cn *conn) {
+	cn.stop(errors.New("connection retired"))
+	c.mu.Lock()
+	if c.live.Load() == cn {
+		c.live.Store(nil)
+		c.ready = make(chan struct{})
+	}
+	if !c.closed && c.state != StateAuthFailed && c.sess != nil {
+		c.setState(StateSuspended)
+	}
+	c.mu.Unlock()
+	if cause := cn.cause(); cause != nil && !c.isClosed() {
+		c.log.Info("zk: disconnected", zap.Error(cause))
+	}
+}
+
+// probeReadWrite looks for a read-write server while the client is served
+// by a read-only one, and moves the client there when one answers "rw" to
+// the isro command.
+func (c *Client) probeReadWrite(cn *conn, current int) {
+	defer c.wg.Done()
+	bo := jittered(100*time.Millisecond, 5*time.Second)()
+	for {
+		select {
+		case <-cn.done:
+			return
+		case <-c.stopCh:
+			return
+		case <-time.After(bo.NextBackOff()):
+		}
+		for i, srv := range c.servers {
+			if i == current && len(c.servers) > 1 {
+				continue
+			}
+			if c.isReadWrite(srv) {
+				c.mu.Lock()
+				c.preferred = i
+				c.mu.Unlock()
+				c.log.Info("zk: found a read-write server", zap.Stringer("server", srv))
+				cn.fail(errMovingToReadWrite)
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) isReadWrite(srv serverAddr) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	nc, err := c.dial(ctx, srv)
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(time.Second))
+	if _, err := nc.Write([]byte("isro")); err != nil {
+		return false
+	}
+	answer := make([]byte, 2)
+	if _, err := io.ReadFull(nc, answer); err != nil {
+		return false
+	}
+	return string(answer) == "rw"
+}

@@ -1,0 +1,254 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a ZooKeeper error code, as the server sends it.
+type Code int32
+
+// Server error codes (KeeperException.Code in the Java client).
+const (
+	CodeOK                       Code = 0
+	CodeSystemError              Code = -1
+	CodeRuntimeInconsistency     Code = -2
+	CodeDataInconsistency        Code = -3
+	CodeConnectionLoss           Code = -4
+	CodeMarshallingError         Code = -5
+	CodeUnimplemented            Code = -6
+	CodeOperationTimeout         Code = -7
+	CodeBadArguments             Code = -8
+	CodeUnknownSession           Code = -12
+	CodeNewConfigNoQuorum        Code = -13
+	CodeReconfigInProcess        Code = -14
+	CodeAPIError                 Code = -100
+	CodeNoNode                   Code = -101
+	CodeNoAuth                   Code = -102
+	CodeBadVersion               Code = -103
+	CodeNoChildrenForEphemerals  Code = -108
+	CodeNodeExists               Code = -110
+	CodeNotEmpty                 Code = -111
+	CodeSessionExpired           Code = -112
+	CodeInvalidCallback          Code = -113
+	CodeInvalidACL               Code = -114
+	CodeAuthFailed               Code = -115
+	CodeSessionMoved             Code = -118
+	CodeNotReadOnly              Code = -119
+	CodeEphemeralOnLocalSession  Code = -120
+	CodeNoWatcher                Code = -121
+	CodeRequestTimeout           Code = -122
+	CodeReconfigDisabled         Code = -123
+	CodeSessionClosedRequireSASL Code = -124
+	CodeQuotaExceeded            Code = -125
+	CodeThrottled                Code = -127
+)
+
+var codeNames = map[Code]string{
+	CodeOK:                       "ok",
+	CodeSystemError:              "system error",
+	CodeRuntimeInconsistency:     "runtime inconsistency",
+	CodeDataInconsistency:        "data inconsistency",
+	CodeConnectionLoss:           "connection loss",
+	CodeMarshallingError:         "marshalling error",
+	CodeUnimplemented:            "unimplemented",
+	CodeOperationTimeout:         "operation timeout",
+	CodeBadArguments:             "bad arguments",
+	CodeUnknownSession:           "unknown session",
+	CodeNewConfigNoQuorum:        "new config has no quorum",
+	CodeReconfigInProcess:        "reconfig in process",
+	CodeAPIError:                 "api error",
+	CodeNoNode:                   "node does not exist",
+	CodeNoAuth:                   "not authorized",
+	CodeBadVersion:               "bad version",
+	CodeNoChildrenForEphemerals:  "ephemeral nodes cannot have children",
+	CodeNodeExists:               "node already exists",
+	CodeNotEmpty:                 "node has children",
+	CodeSessionExpired:           "session expired",
+	CodeInvalidCallback:          "invalid callback",
+	CodeInvalidACL:               "invalid ACL",
+	CodeAuthFailed:               "authentication failed",
+	CodeSessionMoved:             "session moved to another server",
+	CodeNotReadOnly:              "not a read-only call",
+	CodeEphemeralOnLocalSession:  "ephemeral node on a local session",
+	CodeNoWatcher:                "no such watcher",
+	CodeRequestTimeout:           "request timeout",
+	CodeReconfigDisabled:         "reconfig disabled",
+	CodeSessionClosedRequireSASL: "session closed: SASL auth required",
+	CodeQuotaExceeded:            "quota exceeded",
+	CodeThrottled:                "request throttled",
+}
+
+// String names the code.
+func (c Code) String() string {
+	if s, ok := codeNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("unknown error code %d", int32(c))
+}
+
+// Error is a ZooKeeper error: a code, the operation and the path it concerns.
+// It matches the sentinel of its code with errors.Is, and ErrUnknown when the
+// code is not one zkit knows.
+type Error struct {
+	Code Code
+	Op   string
+	Path string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Op == "":
+		return "zk: " + e.Code.String()
+	case e.Path == "":
+		return fmt.Sprintf("zk: %s: %s", e.Op, e.Code)
+	default:
+		return fmt.Sprintf("zk: %s %s: %s", e.Op, e.Path, e.Code)
+	}
+}
+
+// Is matches a sentinel *Error by code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok {
+		return false
+	}
+	if t == ErrUnknown {
+		_, known := codeNames[e.Code]
+		return !known
+	}
+	return t.Op == "" && t.Code == e.Code
+}
+
+func sentinel(c Code) *Error { return &Error{Code: c} }
+
+// Sentinels for server error codes. Match them with errors.Is.
+var (
+	ErrSystemError              = sentinel(CodeSystemError)
+	ErrRuntimeInconsistency     = sentinel(CodeRuntimeInconsistency)
+	ErrDataInconsistency        = sentinel(CodeDataInconsistency)
+	ErrConnectionLoss           = sentinel(CodeConnectionLoss)
+	ErrMarshallingError         = sentinel(CodeMarshallingError)
+	ErrUnimplemented            = sentinel(CodeUnimplemented)
+	ErrOperationTimeout         = sentinel(CodeOperationTimeout)
+	ErrBadArguments             = sentinel(CodeBadArguments)
+	ErrUnknownSession           = sentinel(CodeUnknownSession)
+	ErrNewConfigNoQuorum        = sentinel(CodeNewConfigNoQuorum)
+	ErrReconfigInProcess        = sentinel(CodeReconfigInProcess)
+	ErrAPIError                 = sentinel(CodeAPIError)
+	ErrNoNode                   = sentinel(CodeNoNode)
+	ErrNoAuth                   = sentinel(CodeNoAuth)
+	ErrBadVersion               = sentinel(CodeBadVersion)
+	ErrNoChildrenForEphemerals  = sentinel(CodeNoChildrenForEphemerals)
+	ErrNodeExists               = sentinel(CodeNodeExists)
+	ErrNotEmpty                 = sentinel(CodeNotEmpty)
+	ErrSessionExpired           = sentinel(CodeSessionExpired)
+	ErrInvalidCallback          = sentinel(CodeInvalidCallback)
+	ErrInvalidACL               = sentinel(CodeInvalidACL)
+	ErrAuthFailed               = sentinel(CodeAuthFailed)
+	ErrSessionMoved             = sentinel(CodeSessionMoved)
+	ErrNotReadOnly              = sentinel(CodeNotReadOnly)
+	ErrEphemeralOnLocalSession  = sentinel(CodeEphemeralOnLocalSession)
+	ErrNoWatcher                = sentinel(CodeNoWatcher)
+	ErrRequestTimeout           = sentinel(CodeRequestTimeout)
+	ErrReconfigDisabled         = sentinel(CodeReconfigDisabled)
+	ErrSessionClosedRequireSASL = sentinel(CodeSessionClosedRequireSASL)
+	ErrQuotaExceeded            = sentinel(CodeQuotaExceeded)
+	ErrThrottled                = sentinel(CodeThrottled)
+
+	// ErrUnknown matches any *Error whose code zkit does not know.
+	ErrUnknown = &Error{Code: -1 << 30}
+)
+
+// Client-side errors.
+var (
+	// ErrNoServers reports an empty or unusable server list.
+	ErrNoServers = errors.New("zk: no servers to connect to")
+	// ErrFailedRetry wraps the last error when a retry policy runs out.
+	ErrFailedRetry = errors.New("zk: retry budget exhausted")
+	// ErrInvalidClientState reports a call the client's state does not allow,
+	// such as Start twice.
+	ErrInvalidClientState = errors.New("zk: invalid client state")
+	// ErrInvalidStateTransition reports a session state change that cannot happen.
+	ErrInvalidStateTransition = errors.New("zk: invalid state transition")
+	// ErrSessionLost reports that the session ended while a call depended on it.
+	ErrSessionLost = errors.New("zk: session lost")
+	// ErrTimeout reports that the server did not answer within the read timeout.
+	ErrTimeout = errors.New("zk: timed out")
+	// ErrTransactionFailed reports a transaction that the server refused; the
+	// error names the failing operation.
+	ErrTransactionFailed = errors.New("zk: transaction failed")
+	// ErrRolledBack is reported for the operations of a failed transaction
+	// that were rolled back because another operation failed.
+	ErrRolledBack = errors.New("zk: rolled back")
+	// ErrUnfinishedRead reports a reply that ended before its record did.
+	ErrUnfinishedRead = errors.New("zk: unfinished read")
+	// ErrResponse reports a reply that does not match the request it answers.
+	ErrResponse = errors.New("zk: unexpected response")
+	// ErrClosed reports use of a closed client.
+	ErrClosed = errors.New("zk: client is closed")
+	// ErrNotStarted reports a call made before Start.
+	ErrNotStarted = errors.New("zk: client is not started")
+	// ErrInvalidPath reports a path ZooKeeper would reject.
+	ErrInvalidPath = errors.New("zk: invalid path")
+	// ErrDataTooLarge reports data over the client's size limit.
+	ErrDataTooLarge = errors.New("zk: data too large")
+	// ErrInvalidArgument reports any other argument that cannot be sent.
+	ErrInvalidArgument = errors.New("zk: invalid argument")
+	// ErrEmptyTransaction reports Commit on a transaction with no operations.
+	ErrEmptyTransaction = errors.New("zk: empty transaction")
+	// ErrWatcherOverflow reports a persistent watcher whose consumer fell too
+	// far behind; the watcher ends and the consumer must resynchronise.
+	ErrWatcherOverflow = errors.New("zk: watcher overflow")
+	// ErrWatchRemoved reports a watch removed by RemoveWatches.
+	ErrWatchRemoved = errors.New("zk: watch removed")
+)
+
+// ConnectError reports a failure to reach one server.
+type ConnectError struct {
+	Host string
+	Port int
+	Err  error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("zk: connect to %s:%d: %v", e.Host, e.Port, e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Is makes every *ConnectError match ErrConnect.
+func (e *ConnectError) Is(target error) bool { return target == ErrConnect }
+
+// ErrConnect matches every *ConnectError.
+var ErrConnect = errors.New("zk: connect failed")
+
+// opError wraps err with the operation and path, unless err already names them.
+func opError(op, path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ze *Error
+	if errors.As(err, &ze) && ze.Op != "" {
+		return err
+	}
+	if ze != nil {
+		return &Error{Code: ze.Code, Op: op, Path: path}
+	}
+	return &callError{op: op, path: path, err: err}
+}
+
+// callError attaches the operation and path to a client-side error.
+type callError struct {
+	op, path string
+	err      error
+}
+
+func (e *callError) Error() string {
+	if e.path == "" {
+		return fmt.Sprintf("%s: %v", e.op, e.err)
+	}
+	return fmt.Sprintf("%s %s: %v", e.op, e.path, e.err)
+}
+
+func (e *callError) Unwrap() error { return e.err }

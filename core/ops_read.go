@@ -1,0 +1,178 @@
+package core
+
+import (
+	"context"
+	"errors"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// Exists reports whether path exists.
+func (c *Client) Exists(ctx context.Context, path string) (bool, error) {
+	st, err := c.ExistsStat(ctx, path)
+	return st != nil, err
+}
+
+// ExistsStat returns path's Stat, or nil (and no error) when it does not
+// exist.
+func (c *Client) ExistsStat(ctx context.Context, path string) (*Stat, error) {
+	st, err := c.exists(ctx, path, nil)
+	return st, err
+}
+
+func (c *Client) exists(ctx context.Context, path string, onReply func(*request)) (*Stat, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, opError("exists", path, err)
+	}
+	resp := &proto.StatResponse{}
+	req := &proto.PathWatchRequest{Op: proto.OpExists, Path: sp, Watch: onReply != nil}
+	err = c.rpc(ctx, "exists", path, true, req, resp, onReply)
+	if errors.Is(err, ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := newStat(&resp.Stat)
+	c.stats.put(sp, st)
+	return st, nil
+}
+
+// Get returns path's data and Stat.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, *Stat, error) {
+	return c.get(ctx, path, nil)
+}
+
+// GetData returns path's data.
+func (c *Client) GetData(ctx context.Context, path string) ([]byte, error) {
+	data, _, err := c.get(ctx, path, nil)
+	return data, err
+}
+
+func (c *Client) get(ctx context.Context, path string, onReply func(*request)) ([]byte, *Stat, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, nil, opError("get", path, err)
+	}
+	var resp proto.GetDataResponse
+	req := proto.PathWatchRequest{Op: proto.OpGetData, Path: sp, Watch: onReply != nil}
+	if err := c.rpc(ctx, "get", path, true, &req, &resp, onReply); err != nil {
+		return nil, nil, err
+	}
+	st := newStat(&resp.Stat)
+	c.stats.put(sp, st)
+	data := resp.Data
+	if data == nil {
+		data = []byte{}
+	}
+	return data, st, nil
+}
+
+// GetChildren returns the names of path's children, in no particular order.
+func (c *Client) GetChildren(ctx context.Context, path string) ([]string, error) {
+	children, _, err := c.getChildren(ctx, path, nil)
+	return children, err
+}
+
+// GetChildrenStat returns the names of path's children and path's Stat (the
+// getChildren2 request).
+func (c *Client) GetChildrenStat(ctx context.Context, path string) ([]string, *Stat, error) {
+	return c.getChildren(ctx, path, nil)
+}
+
+func (c *Client) getChildren(ctx context.Context, path string, onReply func(*request)) ([]string, *Stat, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, nil, opError("getChildren", path, err)
+	}
+	resp := &proto.Children2Response{}
+	req := &proto.PathWatchRequest{Op: proto.OpGetChildren2, Path: sp, Watch: onReply != nil}
+	if err := c.rpc(ctx, "getChildren", path, true, req, resp, onReply); err != nil {
+		return nil, nil, err
+	}
+	st := newStat(&resp.Stat)
+	c.stats.put(sp, st)
+	children := resp.Children
+	if children == nil {
+		children = []string{}
+	}
+	return children, st, nil
+}
+
+// GetACL returns path's ACL and Stat.
+func (c *Client) GetACL(ctx context.Context, path string) ([]ACL, *Stat, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, nil, opError("getACL", path, err)
+	}
+	resp := &proto.GetACLResponse{}
+	if err := c.rpc(ctx, "getACL", path, true, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, resp, nil); err != nil {
+		return nil, nil, err
+	}
+	st := newStat(&resp.Stat)
+	c.stats.put(sp, st)
+	return fromProtoACL(resp.ACL), st, nil
+}
+
+// Sync makes the connected server catch up with the leader on path, so a
+// read after it sees every write committed before it.
+func (c *Client) Sync(ctx context.Context, path string) error {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return opError("sync", path, err)
+	}
+	return c.rpc(ctx, "sync", path, true, &proto.PathRequest{Op: proto.OpSync, Path: sp}, &proto.PathResponse{}, nil)
+}
+
+// GetEphemerals lists the session's ephemeral nodes whose paths start with
+// prefix ("/" for all), relative to the chroot.
+func (c *Client) GetEphemerals(ctx context.Context, prefix string) ([]string, error) {
+	sp, err := c.serverPath(prefix)
+	if err != nil {
+		return nil, opError("getEphemerals", prefix, err)
+	}
+	resp := &proto.ChildrenResponse{}
+	if err := c.rpc(ctx, "getEphemerals", prefix, true, &proto.PathRequest{Op: proto.OpGetEphemerals, Path: sp}, resp, nil); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(resp.Children))
+	for _, p := range resp.Children {
+		out = append(out, c.root.fromServer(p))
+	}
+	return out, nil
+}
+
+// GetAllChildrenNumber counts every descendant of path.
+func (c *Client) GetAllChildrenNumber(ctx context.Context, path string) (int, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return 0, opError("getAllChildrenNumber", path, err)
+	}
+	resp := &proto.CountResponse{}
+	if err := c.rpc(ctx, "getAllChildrenNumber", path, true, &proto.PathRequest{Op: proto.OpGetAllChildrenNumber, Path: sp}, resp, nil); err != nil {
+		return 0, err
+	}
+	return int(resp.Count), nil
+}
+
+// ClientInfo is one identity the server associates with the session.
+type ClientInfo struct {
+	AuthScheme string
+	User       string
+}
+
+// WhoAmI lists the session's identities. Servers before 3.9 do not know
+// the request; the call then fails with ErrUnimplemented.
+func (c *Client) WhoAmI(ctx context.Context) ([]ClientInfo, error) {
+	resp := &proto.WhoAmIResponse{}
+	err := c.rpc(ctx, "whoAmI", "", true, &proto.EmptyRequest{Op: proto.OpWhoAmI}, resp, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ClientInfo, len(resp.Infos))
+	for i, in := range resp.Infos {
+		out[i] = ClientInfo{AuthScheme: in.AuthScheme, User: in.User}
+	}
+	return out, nil
+}

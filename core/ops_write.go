@@ -1,0 +1,394 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+func errIsNoNode(err error) bool { return errors.Is(err, ErrNoNode) }
+
+// Create makes a node at path with data and returns its path (with the
+// sequence suffix of a sequential node), relative to the chroot.
+func (c *Client) Create(ctx context.Context, path string, data []byte, opts ...CreateOption) (string, error) {
+	p, _, err := c.CreateStat(ctx, path, data, opts...)
+	return p, err
+}
+
+// CreateStat is Create that also returns the new node's Stat.
+//
+// Retries after a connection loss: a protected create finds its node by
+// its GUID; a plain sequential create is never retried, since it could make
+// a second node; any other create is retried, and a retry that finds the
+// node reports ErrNodeExists unless it is an ephemeral node of this session.
+func (c *Client) CreateStat(ctx context.Context, path string, data []byte, opts ...CreateOption) (string, *Stat, error) {
+	var o createOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := c.checkCreate(path, data, &o); err != nil {
+		return "", nil, opError("create", path, err)
+	}
+	sp := c.root.toServer(path)
+	for tries := 0; ; tries++ {
+		created, st, err := c.createOnce(ctx, sp, data, &o)
+		if err == nil {
+			c.stats.put(created, st)
+			return c.root.fromServer(created), st, nil
+		}
+		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {
+			return "", nil, opError("create", path, err)
+		}
+		if err := c.ensureParents(ctx, sp, o.parentContainers, o.acl); err != nil {
+			return "", nil, opError("create", path, err)
+		}
+	}
+}
+
+func (c *Client) checkCreate(path string, data []byte, o *createOptions) error {
+	if err := validatePath(path, o.sequential); err != nil {
+		return err
+	}
+	if path == "/" {
+		return fmt.Errorf("%w: cannot create the root", ErrInvalidPath)
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if len(data) > c.cfg.maxDataSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize)
+	}
+	if o.acl == nil {
+		o.acl = c.cfg.defaultACL
+	}
+	return validateACL(o.acl)
+}
+
+func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *createOptions) (string, *Stat, error) {
+	op, flags := o.opcodeAndFlags()
+	req := &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
+	var parent, prefix string
+	if o.protected {
+		req.Path, parent, prefix = protectPath(sp)
+	}
+	var (
+		lost    bool
+		created string
+		stat    *Stat
+	)
+	safe := !o.sequential || o.protected
+	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
+		if lost && o.protected {
+			p, st, err := c.findProtected(ctx, parent, prefix, o.ephemeral)
+			if err != nil {
+				return err
+			}
+			if p != "" {
+				created, stat = p, st
+				return nil
+			}
+		}
+		resp := &proto.Create2Response{}
+		_, err := c.call(ctx, req, resp, nil, false)
+		switch {
+		case err == nil:
+			created, stat = resp.Path, newStat(&resp.Stat)
+			return nil
+		case lostInFlight(err):
+			lost = true
+		case errors.Is(err, ErrNodeExists) && lost && o.ephemeral && !o.sequential:
+			if st, ok := c.ownEphemeral(ctx, req.Path); ok {
+				created, stat = req.Path, st
+				return nil
+			}
+		}
+		return err
+	})
+	return created, stat, err
+}
+
+// ownEphemeral reports whether path is an ephemeral node of this session.
+func (c *Client) ownEphemeral(ctx context.Context, path string) (*Stat, bool) {
+	resp := &proto.StatResponse{}
+	if _, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpExists, Path: path}, resp, nil, false); err != nil {
+		return nil, false
+	}
+	sess := c.Session()
+	st := newStat(&resp.Stat)
+	return st, sess != nil && st.EphemeralOwner == sess.ID()
+}
+
+// ensureParents creates every missing ancestor of the server path sp.
+func (c *Client) ensureParents(ctx context.Context, sp string, containers bool, acl []ACL) error {
+	parent := parentPath(sp)
+	if parent == "" || parent == "/" {
+		return nil
+	}
+	return c.ensureServerPathWith(ctx, parent, containers, acl)
+}
+
+// EnsurePath creates path and its missing ancestors as persistent nodes
+// with the default ACL (or the ACL given with WithACL). Nodes that already
+// exist are left alone.
+func (c *Client) EnsurePath(ctx context.Context, path string, opts ...CreateOption) error {
+	var o createOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return opError("ensurePath", path, err)
+	}
+	if o.acl != nil {
+		if err := validateACL(o.acl); err != nil {
+			return opError("ensurePath", path, err)
+		}
+	}
+	return opError("ensurePath", path, c.ensureServerPathWith(ctx, sp, o.container, o.acl))
+}
+
+func (c *Client) ensureServerPath(ctx context.Context, sp string) error {
+	return c.ensureServerPathWith(ctx, sp, false, nil)
+}
+
+func (c *Client) ensureServerPathWith(ctx context.Context, sp string, containers bool, acl []ACL) error {
+	if acl == nil {
+		acl = c.cfg.defaultACL
+	}
+	o := createOptions{container: containers, acl: acl}
+	for i := 1; i <= len(sp); i++ {
+		if i < len(sp) && sp[i] != '/' {
+			continue
+		}
+		prefix := sp[:i]
+		if prefix == "/" {
+			continue
+		}
+		if st, err := c.existsServer(ctx, prefix); err != nil {
+			return err
+		} else if st != nil {
+			continue
+		}
+		if _, _, err := c.createOnce(ctx, prefix, nil, &o); err != nil && !errors.Is(err, ErrNodeExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) existsServer(ctx context.Context, sp string) (*Stat, error) {
+	resp := &proto.StatResponse{}
+	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
+		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpExists, Path: sp}, resp, nil, false)
+		return err
+	})
+	if errors.Is(err, ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newStat(&resp.Stat), nil
+}
+
+func (c *Client) writeVersion(opts []WriteOption, cached func(string) int32, sp string) int32 {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.version != nil {
+		return *o.version
+	}
+	return cached(sp)
+}
+
+// Delete removes path. Without options it deletes at the version in the
+// stat cache (any version when path is not cached); Force deletes at any
+// version and WithVersion at a given one. A retry after a connection loss
+// that finds the node gone counts as success.
+func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) error {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return opError("delete", path, err)
+	}
+	if path == "/" {
+		return opError("delete", path, fmt.Errorf("%w: cannot delete the root", ErrInvalidPath))
+	}
+	version := c.writeVersion(opts, c.stats.version, sp)
+	req := &proto.DeleteRequest{Path: sp, Version: version}
+	lost := false
+	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
+		_, err := c.call(ctx, req, &proto.EmptyResponse{}, nil, false)
+		if lostInFlight(err) {
+			lost = true
+		}
+		if lost && errors.Is(err, ErrNoNode) {
+			return nil
+		}
+		return err
+	})
+	if err == nil {
+		c.stats.forget(sp)
+	}
+	return opError("delete", path, err)
+}
+
+// DeleteAll removes path and everything below it. Nodes that vanish on the
+// way are ignored.
+func (c *Client) DeleteAll(ctx context.Context, path string) error {
+	if _, err := c.serverPath(path); err != nil {
+		return opError("deleteAll", path, err)
+	}
+	for tries := 0; ; tries++ {
+		children, err := c.GetChildren(ctx, path)
+		if errors.Is(err, ErrNoNode) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, child := range children {
+			if err := c.DeleteAll(ctx, joinPath(path, child)); err != nil {
+				return err
+			}
+		}
+		if path == "/" {
+			return nil
+		}
+		err = c.Delete(ctx, path, Force())
+		if err == nil || errors.Is(err, ErrNoNode) {
+			return nil
+		}
+		if !errors.Is(err, ErrNotEmpty) || tries >= 10 {
+			return err
+		}
+	}
+}
+
+func joinPath(parent, child string) string {
+	if strings.HasSuffix(parent, "/") {
+		return parent + child
+	}
+	return parent + "/" + child
+}
+
+// Set replaces path's data if its version is version (-1 for any) and
+// returns the new Stat. A versioned set retried after a connection loss
+// that meets ErrBadVersion counts as success when the node is now at
+// version+1 with exactly this data.
+func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
+	return c.SetData(ctx, path, data, WithVersion(version))
+}
+
+// SetData replaces path's data. Without options it writes at the version
+// in the stat cache (any version when path is not cached).
+func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...WriteOption) (*Stat, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, opError("setData", path, err)
+	}
+	if len(data) > c.cfg.maxDataSize {
+		return nil, opError("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize))
+	}
+	version := c.writeVersion(opts, c.stats.version, sp)
+	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
+	resp := &proto.StatResponse{}
+	lost := false
+	var st *Stat
+	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
+		_, err := c.call(ctx, req, resp, nil, false)
+		if err == nil {
+			st = newStat(&resp.Stat)
+			return nil
+		}
+		if lostInFlight(err) {
+			lost = true
+		}
+		if lost && version >= 0 && errors.Is(err, ErrBadVersion) {
+			got := &proto.GetDataResponse{}
+			if _, err2 := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false); err2 == nil &&
+				got.Stat.Version == version+1 && bytes.Equal(got.Data, data) {
+				st = newStat(&got.Stat)
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opError("setData", path, err)
+	}
+	c.stats.put(sp, st)
+	return st, nil
+}
+
+// SetACL replaces path's ACL. Without options it writes at the ACL version
+// in the stat cache (any version when path is not cached).
+func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...WriteOption) (*Stat, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, opError("setACL", path, err)
+	}
+	if err := validateACL(acl); err != nil {
+		return nil, opError("setACL", path, err)
+	}
+	version := c.writeVersion(opts, c.stats.aclVersion, sp)
+	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
+	resp := &proto.StatResponse{}
+	lost := false
+	var st *Stat
+	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
+		_, err := c.call(ctx, req, resp, nil, false)
+		if err == nil {
+			st = newStat(&resp.Stat)
+			return nil
+		}
+		if lostInFlight(err) {
+			lost = true
+		}
+		if lost && version >= 0 && errors.Is(err, ErrBadVersion) {
+			got := &proto.GetACLResponse{}
+			if _, err2 := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false); err2 == nil &&
+				got.Stat.Aversion == version+1 && slices.Equal(got.ACL, req.ACL) {
+				st = newStat(&got.Stat)
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, opError("setACL", path, err)
+	}
+	c.stats.put(sp, st)
+	return st, nil
+}
+
+// AddAuth adds credentials to the session (for example "digest" with
+// "user:password"). They are sent again after every reconnect. The server
+// refusing them is final: the client ends in StateAuthFailed.
+func (c *Client) AddAuth(ctx context.Context, scheme string, credentials []byte) error {
+	if scheme == "" {
+		return opError("addAuth", "", fmt.Errorf("%w: empty scheme", ErrInvalidArgument))
+	}
+	if err := c.waitReady(ctx); err != nil {
+		return opError("addAuth", "", err)
+	}
+	info := authInfo{scheme: scheme, auth: append([]byte(nil), credentials...)}
+	c.mu.Lock()
+	c.auth = append(c.auth, info)
+	c.mu.Unlock()
+	if cn := c.live.Load(); cn != nil {
+		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: info.scheme, Auth: info.auth})
+	}
+	// The server answers in order, so once a later request is answered the
+	// credentials have been processed; a refusal closes the connection.
+	_, err := c.existsServer(ctx, "/")
+	if c.State() == StateAuthFailed {
+		return opError("addAuth", "", ErrAuthFailed)
+	}
+	return opError("addAuth", "", err)
+}

@@ -1,0 +1,223 @@
+package core
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Option configures a Client.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// Dialer opens a connection to a server address ("host:port").
+type Dialer func(ctx context.Context, network, address string) (net.Conn, error)
+
+type authInfo struct {
+	scheme string
+	auth   []byte
+}
+
+type config struct {
+	chroot         string
+	sessionTimeout time.Duration
+	readTimeout    time.Duration
+	connectTimeout time.Duration
+	defaultACL     []ACL
+	retry          *RetryPolicy
+	allowReadOnly  bool
+	logger         *zap.Logger
+	auth           []authInfo
+	tlsConfig      *tls.Config
+	dialer         Dialer
+	maxDataSize    int
+	statCacheSize  int
+	eventBuffer    int
+	err            error
+}
+
+func defaultConfig() config {
+	return config{
+		sessionTimeout: 10 * time.Second,
+		defaultACL:     OpenACLUnsafe,
+		retry:          RetryForever(),
+		logger:         zap.NewNop(),
+		maxDataSize:    1024 * 1024,
+		statCacheSize:  10000,
+		eventBuffer:    100000,
+	}
+}
+
+func (c *config) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// WithChroot roots every path of the client at root, which must be an
+// absolute path. Start creates it when it is missing. Default: no chroot
+// (or the "/chroot" suffix of the server list).
+func WithChroot(root string) Option {
+	return optionFunc(func(c *config) {
+		if root == "/" {
+			c.chroot = ""
+			return
+		}
+		if err := validatePath(root, false); err != nil {
+			c.fail(fmt.Errorf("WithChroot: %w", err))
+			return
+		}
+		c.chroot = root
+	})
+}
+
+// WithSessionTimeout asks the server for a session timeout; the server
+// bounds it between 2 and 20 ticks unless configured otherwise. Default: 10 s.
+func WithSessionTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.fail(fmt.Errorf("%w: WithSessionTimeout(%v): must be positive", ErrInvalidArgument, d))
+			return
+		}
+		c.sessionTimeout = d
+	})
+}
+
+// WithReadTimeout sets how long the connection may stay silent before it
+// counts as lost; the client pings after a third of it. Default: two thirds
+// of the negotiated session timeout.
+func WithReadTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.fail(fmt.Errorf("%w: WithReadTimeout(%v): must be positive", ErrInvalidArgument, d))
+			return
+		}
+		c.readTimeout = d
+	})
+}
+
+// WithConnectTimeout bounds one connection attempt (TCP, TLS and the session
+// handshake). Default: the session timeout divided by the number of servers,
+// at least one second.
+func WithConnectTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.fail(fmt.Errorf("%w: WithConnectTimeout(%v): must be positive", ErrInvalidArgument, d))
+			return
+		}
+		c.connectTimeout = d
+	})
+}
+
+// WithDefaultACL sets the ACL of nodes created without one.
+// Default: OpenACLUnsafe (world:anyone with every permission).
+func WithDefaultACL(acl []ACL) Option {
+	return optionFunc(func(c *config) {
+		if err := validateACL(acl); err != nil {
+			c.fail(fmt.Errorf("WithDefaultACL: %w", err))
+			return
+		}
+		c.defaultACL = acl
+	})
+}
+
+// WithRetryPolicy sets the policy that retries calls failing with connection
+// loss or operation timeout, when repeating them is safe.
+// Default: RetryForever() (jittered backoff, bounded by each call's ctx).
+func WithRetryPolicy(p *RetryPolicy) Option {
+	return optionFunc(func(c *config) {
+		if p == nil {
+			c.fail(fmt.Errorf("%w: WithRetryPolicy(nil)", ErrInvalidArgument))
+			return
+		}
+		c.retry = p
+	})
+}
+
+// WithAllowReadOnly lets the client connect to a server that lost its
+// quorum and serves reads only, while it looks for a read-write server.
+// Default: false.
+func WithAllowReadOnly(allow bool) Option {
+	return optionFunc(func(c *config) { c.allowReadOnly = allow })
+}
+
+// WithLogger sets the logger. Connects, disconnects and expiries log at Info
+// or Warn, requests only at Debug; credentials and data are never logged.
+// Default: zap.NewNop().
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l == nil {
+			l = zap.NewNop()
+		}
+		c.logger = l
+	})
+}
+
+// WithAuth adds credentials (for example scheme "digest" with
+// "user:password"). They are sent first on every connection, so they
+// survive reconnects. Default: none.
+func WithAuth(scheme string, credentials []byte) Option {
+	return optionFunc(func(c *config) {
+		if scheme == "" {
+			c.fail(fmt.Errorf("%w: WithAuth: empty scheme", ErrInvalidArgument))
+			return
+		}
+		c.auth = append(c.auth, authInfo{scheme: scheme, auth: append([]byte(nil), credentials...)})
+	})
+}
+
+// WithTLS connects over TLS with cfg. When cfg has no ServerName, the
+// server's host is used. Default: plain TCP.
+func WithTLS(cfg *tls.Config) Option {
+	return optionFunc(func(c *config) { c.tlsConfig = cfg })
+}
+
+// WithDialer replaces the function that opens TCP connections.
+// Default: a net.Dialer.
+func WithDialer(d Dialer) Option {
+	return optionFunc(func(c *config) { c.dialer = d })
+}
+
+// WithMaxDataSize sets the largest node data the client will send, which
+// should match the server's jute.maxbuffer. Default: 1 MiB.
+func WithMaxDataSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n <= 0 {
+			c.fail(fmt.Errorf("%w: WithMaxDataSize(%d): must be positive", ErrInvalidArgument, n))
+			return
+		}
+		c.maxDataSize = n
+	})
+}
+
+// WithStatCacheSize bounds how many paths the stat cache remembers.
+// Default: 10000.
+func WithStatCacheSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n < 0 {
+			c.fail(fmt.Errorf("%w: WithStatCacheSize(%d)", ErrInvalidArgument, n))
+			return
+		}
+		c.statCacheSize = n
+	})
+}
+
+// WithWatcherBuffer bounds how many events a persistent watcher holds for a
+// consumer that does not keep up; past it the watcher ends with
+// ErrWatcherOverflow. Default: 100000.
+func WithWatcherBuffer(n int) Option {
+	return optionFunc(func(c *config) {
+		if n <= 0 {
+			c.fail(fmt.Errorf("%w: WithWatcherBuffer(%d)", ErrInvalidArgument, n))
+			return
+		}
+		c.eventBuffer = n
+	})
+}

@@ -1,0 +1,111 @@
+package core
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// CreateOption shapes a Create: the node's kind, ACL and parents.
+type CreateOption func(*createOptions)
+
+type createOptions struct {
+	ephemeral        bool
+	sequential       bool
+	container        bool
+	ttl              time.Duration
+	acl              []ACL
+	parents          bool
+	parentContainers bool
+	protected        bool
+}
+
+// Ephemeral makes a node that lives as long as the creating session.
+func Ephemeral() CreateOption { return func(o *createOptions) { o.ephemeral = true } }
+
+// Sequential appends the parent's ten-digit sequence counter to the name.
+func Sequential() CreateOption { return func(o *createOptions) { o.sequential = true } }
+
+// Container makes a container node, which the server deletes once its last
+// child is gone (the createContainer request).
+func Container() CreateOption { return func(o *createOptions) { o.container = true } }
+
+// WithTTL makes a persistent node that the server deletes when it has had no
+// children and no changes for ttl (the createTTL request; the server needs
+// extendedTypesEnabled=true).
+func WithTTL(ttl time.Duration) CreateOption { return func(o *createOptions) { o.ttl = ttl } }
+
+// WithACL gives the node acl instead of the client's default ACL.
+func WithACL(acl ...ACL) CreateOption {
+	return func(o *createOptions) { o.acl = append([]ACL{}, acl...) }
+}
+
+// WithParents creates missing parents as persistent nodes.
+func WithParents() CreateOption { return func(o *createOptions) { o.parents = true } }
+
+// WithContainerParents creates missing parents as container nodes, so they
+// vanish once empty (as recipes' directories do).
+func WithContainerParents() CreateOption {
+	return func(o *createOptions) { o.parents, o.parentContainers = true, true }
+}
+
+// Protected names the node "_c_<uuid>-<name>", Curator's protected mode.
+// After a connection loss the client finds its own node by the uuid (and,
+// for an ephemeral node, its session) instead of creating a second one, so a
+// sequential create can be retried safely.
+func Protected() CreateOption { return func(o *createOptions) { o.protected = true } }
+
+// maxTTL is the largest TTL the server accepts (40 bits of milliseconds).
+const maxTTL = time.Duration(1<<40-1) * time.Millisecond
+
+func (o *createOptions) validate() error {
+	switch {
+	case o.container && (o.ephemeral || o.sequential || o.ttl != 0):
+		return fmt.Errorf("%w: a container node cannot be ephemeral, sequential or have a TTL", ErrInvalidArgument)
+	case o.ttl < 0 || o.ttl > maxTTL:
+		return fmt.Errorf("%w: TTL %v out of range", ErrInvalidArgument, o.ttl)
+	case o.ttl > 0 && o.ephemeral:
+		return fmt.Errorf("%w: an ephemeral node cannot have a TTL", ErrInvalidArgument)
+	case o.ttl > 0 && o.ttl < time.Millisecond:
+		return fmt.Errorf("%w: TTL %v is under a millisecond", ErrInvalidArgument, o.ttl)
+	}
+	return nil
+}
+
+// opcodeAndFlags picks the create request and its flags.
+func (o *createOptions) opcodeAndFlags() (int32, int32) {
+	switch {
+	case o.container:
+		return proto.OpCreateContainer, proto.FlagContainer
+	case o.ttl > 0 && o.sequential:
+		return proto.OpCreateTTL, proto.FlagPersistentSequentialWithTTL
+	case o.ttl > 0:
+		return proto.OpCreateTTL, proto.FlagPersistentWithTTL
+	}
+	var flags int32
+	if o.ephemeral {
+		flags |= proto.FlagEphemeral
+	}
+	if o.sequential {
+		flags |= proto.FlagSequential
+	}
+	return proto.OpCreate2, flags
+}
+
+// WriteOption chooses the version a Delete, SetData or SetACL is made
+// against. Without one, the version in the stat cache is used (any version
+// when the path is not cached).
+type WriteOption func(*writeOptions)
+
+type writeOptions struct {
+	version *int32
+}
+
+// Force writes whatever the node's current version.
+func Force() WriteOption { return WithVersion(-1) }
+
+// WithVersion writes only if the node is at version v (-1 for any).
+func WithVersion(v int32) WriteOption {
+	return func(o *writeOptions) { o.version = &v }
+}

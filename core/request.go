@@ -1,0 +1,67 @@
+package core
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// request is one call in flight: queued on a connection, answered in FIFO
+// order by the reader.
+type request struct {
+	xid    int32
+	opcode int32
+	resp   proto.Response
+	// decodeOnError makes the reader decode the body even when the reply
+	// header carries an error (multi replies do).
+	decodeOnError bool
+	// onReply runs on the reader goroutine before done is closed, so a watch
+	// is registered before any later frame is read.
+	onReply func(r *request)
+
+	err  error
+	zxid int64
+	done chan struct{}
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+func newRequest(resp proto.Response) *request {
+	r := requestPool.Get().(*request)
+	r.resp = resp
+	return r
+}
+
+// finish hands the outcome to the waiting caller.
+func (r *request) finish(err error) {
+	r.err = err
+	r.done <- struct{}{}
+}
+
+// release returns r to the pool; only the caller that received from done
+// may call it.
+func (r *request) release() {
+	*r = request{done: r.done}
+	requestPool.Put(r)
+}
+
+// notSentError marks a call that never reached a connection. Retrying it is
+// always safe.
+type notSentError struct{ cause error }
+
+func (e *notSentError) Error() string {
+	if e.cause != nil {
+		return "zk: not connected: " + e.cause.Error()
+	}
+	return "zk: not connected"
+}
+
+func (e *notSentError) Is(target error) bool { return target == ErrConnectionLoss }
+
+func (e *notSentError) Unwrap() error { return e.cause }
+
+func isNotSent(err error) bool {
+	var ns *notSentError
+	return errors.As(err, &ns)
+}

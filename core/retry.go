@@ -1,0 +1,161 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// SleepFunc decides how long to wait before the next attempt, given the
+// start times of the attempts made so far (at least one). A negative result
+// ends the retries.
+type SleepFunc func(attempts []time.Time) time.Duration
+
+// RetryPolicy decides how often, and after what pause, a call that failed
+// with connection loss or an operation timeout is tried again. Only calls
+// whose repetition is safe are retried; see Client for the rules.
+//
+// While the client is disconnected, a call waits for the reconnect (bounded
+// by its ctx) before each attempt, so a disconnection burns no attempts.
+type RetryPolicy struct {
+	// retries is how many retries are allowed after the first attempt;
+	// negative means no limit.
+	retries int
+	sleep   SleepFunc
+	backoff func() backoff.BackOff
+	within  time.Duration
+}
+
+// NewRetryPolicy returns a policy allowing tryLimit retries (tryLimit+1
+// attempts in all; negative for no limit) with pauses chosen by sleep. A nil
+// sleep retries at once.
+func NewRetryPolicy(tryLimit int, sleep SleepFunc) *RetryPolicy {
+	return &RetryPolicy{retries: tryLimit, sleep: sleep}
+}
+
+func jittered(initial, maximum time.Duration) func() backoff.BackOff {
+	return func() backoff.BackOff {
+		b := backoff.NewExponentialBackOff()
+		b.InitialInterval = initial
+		b.MaxInterval = maximum
+		b.Multiplier = 2
+		b.RandomizationFactor = 0.5
+		b.MaxElapsedTime = 0
+		b.Reset()
+		return b
+	}
+}
+
+// RetryOnce allows one retry (two attempts) after a jittered pause of about
+// 50 ms.
+func RetryOnce() *RetryPolicy { return RetryNTimes(1) }
+
+// RetryNTimes allows n retries (n+1 attempts) with jittered exponential
+// pauses from about 50 ms up to 1 s.
+func RetryNTimes(n int) *RetryPolicy {
+	if n < 0 {
+		n = 0
+	}
+	return &RetryPolicy{retries: n, backoff: jittered(50*time.Millisecond, time.Second)}
+}
+
+// RetryForever retries without limit, with jittered exponential pauses from
+// about 50 ms up to 1 s. Each call's ctx still bounds it.
+func RetryForever() *RetryPolicy {
+	return &RetryPolicy{retries: -1, backoff: jittered(50*time.Millisecond, time.Second)}
+}
+
+// RetryExponentialBackoff retries without limit, with pauses starting near
+// base and doubling up to maximum, each randomised by ±50%.
+func RetryExponentialBackoff(base, maximum time.Duration) *RetryPolicy {
+	if base <= 0 {
+		base = time.Millisecond
+	}
+	if maximum < base {
+		maximum = base
+	}
+	return &RetryPolicy{retries: -1, backoff: jittered(base, maximum)}
+}
+
+// RetryUntilElapsed retries with jittered exponential pauses (50 ms up to
+// 1 s) until timeout has passed since the first attempt; no attempt starts
+// after that.
+func RetryUntilElapsed(timeout time.Duration) *RetryPolicy {
+	return &RetryPolicy{retries: -1, backoff: jittered(50*time.Millisecond, time.Second), within: timeout}
+}
+
+// NoRetry never retries.
+func NoRetry() *RetryPolicy { return &RetryPolicy{retries: 0} }
+
+// attemptFunc makes one attempt. waitReady blocks until the client can send.
+type attemptFunc func(ctx context.Context) error
+
+// run calls attempt until it succeeds, fails with an error retryable does
+// not accept, or the policy runs out (ErrFailedRetry wrapping the last error).
+func (p *RetryPolicy) run(ctx context.Context, waitReady func(context.Context) error, retryable func(error) bool, attempt attemptFunc) error {
+	var (
+		attempts []time.Time
+		bo       backoff.BackOff
+	)
+	for {
+		if err := waitReady(ctx); err != nil {
+			return err
+		}
+		attempts = append(attempts, time.Now())
+		err := attempt(ctx)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if p.retries >= 0 && len(attempts)-1 >= p.retries {
+			return exhausted(len(attempts), err)
+		}
+		var pause time.Duration
+		switch {
+		case p.sleep != nil:
+			pause = p.sleep(attempts)
+		case p.backoff != nil:
+			if bo == nil {
+				bo = p.backoff()
+			}
+			pause = bo.NextBackOff()
+		}
+		if pause < 0 {
+			return exhausted(len(attempts), err)
+		}
+		if p.within > 0 && time.Since(attempts[0])+pause > p.within {
+			return exhausted(len(attempts), err)
+		}
+		if err := sleepCtx(ctx, pause); err != nil {
+			return err
+		}
+	}
+}
+
+func exhausted(attempts int, last error) error {
+	return fmt.Errorf("%w after %d attempts: %w", ErrFailedRetry, attempts, last)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isLoss reports the errors after which a safe call may be retried.
+func isLoss(err error) bool {
+	return errors.Is(err, ErrConnectionLoss) || errors.Is(err, ErrOperationTimeout) || errors.Is(err, ErrTimeout)
+}

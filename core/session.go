@@ -1,0 +1,54 @@
+package core
+
+import (
+	"sync"
+	"time"
+)
+
+// Session is one ZooKeeper session of a client. After an expiry the client
+// makes a new Session; recipes bind to one through Done.
+type Session struct {
+	id      int64
+	passwd  []byte
+	timeout time.Duration
+
+	once sync.Once
+	done chan struct{}
+	err  error
+}
+
+func newSession(id int64, passwd []byte, timeout time.Duration) *Session {
+	return &Session{id: id, passwd: passwd, timeout: timeout, done: make(chan struct{})}
+}
+
+// ID is the session id the server assigned.
+func (s *Session) ID() int64 { return s.id }
+
+// Timeout is the session timeout the server granted.
+func (s *Session) Timeout() time.Duration { return s.timeout }
+
+// Password is the session's password, which lets another connection resume
+// (or, in tests, expire) it.
+func (s *Session) Password() []byte { return append([]byte(nil), s.passwd...) }
+
+// Done is closed when the session ends: it expired (on the server, or by the
+// client's timer while disconnected) or the client closed it.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err says why the session ended: ErrSessionExpired or ErrClosed. It is nil
+// while the session lives.
+func (s *Session) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+func (s *Session) end(err error) {
+	s.once.Do(func() {
+		s.err = err
+		close(s.done)
+	})
+}

@@ -1,0 +1,127 @@
+package core
+
+import (
+	"fmt"
+	"sync"
+)
+
+// State is the client's connection and session state.
+type State int32
+
+// Client states.
+const (
+	// StateConnecting: no session yet, trying servers.
+	StateConnecting State = iota
+	// StateConnected: a read-write server serves the session.
+	StateConnected
+	// StateConnectedReadOnly: a server without quorum serves reads only.
+	StateConnectedReadOnly
+	// StateSuspended: the connection is lost; the session may still be alive.
+	StateSuspended
+	// StateExpired: the session ended; the client makes a new one.
+	StateExpired
+	// StateClosed: Close was called.
+	StateClosed
+	// StateAuthFailed: the server refused the client's credentials.
+	StateAuthFailed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "Connecting"
+	case StateConnected:
+		return "Connected"
+	case StateConnectedReadOnly:
+		return "ConnectedReadOnly"
+	case StateSuspended:
+		return "Suspended"
+	case StateExpired:
+		return "Expired"
+	case StateClosed:
+		return "Closed"
+	case StateAuthFailed:
+		return "AuthFailed"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// listeners calls state listeners in order on one goroutine. Transitions
+// queue without bound, so a slow listener delays later ones but never loses
+// them.
+type listeners struct {
+	mu      sync.Mutex
+	fns     map[int]func(State)
+	order   []int
+	nextID  int
+	queue   []State
+	running bool
+	idle    *sync.Cond
+}
+
+func newListeners() *listeners {
+	l := &listeners{fns: map[int]func(State){}}
+	l.idle = sync.NewCond(&l.mu)
+	return l
+}
+
+func (l *listeners) add(fn func(State)) func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := l.nextID
+	l.nextID++
+	l.fns[id] = fn
+	l.order = append(l.order, id)
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.fns, id)
+		for i, v := range l.order {
+			if v == id {
+				l.order = append(l.order[:i:i], l.order[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// publish queues s for every listener. The dispatching goroutine runs only
+// while there is something to deliver, and ends when the queue is empty.
+func (l *listeners) publish(s State) {
+	l.mu.Lock()
+	l.queue = append(l.queue, s)
+	if !l.running {
+		l.running = true
+		go l.drain()
+	}
+	l.mu.Unlock()
+}
+
+func (l *listeners) drain() {
+	l.mu.Lock()
+	for len(l.queue) > 0 {
+		s := l.queue[0]
+		l.queue = l.queue[1:]
+		fns := make([]func(State), 0, len(l.order))
+		for _, id := range l.order {
+			fns = append(fns, l.fns[id])
+		}
+		l.mu.Unlock()
+		for _, fn := range fns {
+			fn(s)
+		}
+		l.mu.Lock()
+	}
+	l.running = false
+	l.idle.Broadcast()
+	l.mu.Unlock()
+}
+
+// wait blocks until every queued transition has been delivered.
+func (l *listeners) wait() {
+	l.mu.Lock()
+	for l.running {
+		l.idle.Wait()
+	}
+	l.mu.Unlock()
+}

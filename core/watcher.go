@@ -1,0 +1,169 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// watcherChanSize is how many events wait in a persistent watcher's channel
+// before further ones queue inside the watcher.
+const watcherChanSize = 64
+
+// Watcher is a persistent (or persistent-recursive) watch made by AddWatch.
+// Its events arrive in zxid order on Events. It ends, with a final
+// EventNotWatching, when its session expires, the client closes, or its
+// consumer falls more than the client's watcher buffer behind.
+type Watcher struct {
+	client     *Client
+	path       string
+	serverPath string
+	mode       AddWatchMode
+
+	ch   chan Event
+	wake chan struct{}
+	stop chan struct{}
+
+	mu     sync.Mutex
+	queue  []Event
+	ended  bool
+	closed bool
+}
+
+func newWatcher(c *Client, path, serverPath string, mode AddWatchMode) *Watcher {
+	return &Watcher{
+		client:     c,
+		path:       path,
+		serverPath: serverPath,
+		mode:       mode,
+		ch:         make(chan Event, watcherChanSize),
+		wake:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+	}
+}
+
+// Events delivers the watcher's events. It is closed when the watcher ends.
+func (w *Watcher) Events() <-chan Event { return w.ch }
+
+// Path is the watched path, relative to the chroot.
+func (w *Watcher) Path() string { return w.path }
+
+// push queues ev without blocking. It returns false when the queue is full:
+// the watcher then ends with ErrWatcherOverflow.
+func (w *Watcher) push(ev Event, bound int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended {
+		return true
+	}
+	if len(w.queue) == 0 {
+		select {
+		case w.ch <- ev:
+			return true
+		default:
+		}
+	}
+	if len(w.queue) >= bound {
+		w.queue = append(w.queue, Event{Type: EventNotWatching, Path: w.path, Err: ErrWatcherOverflow})
+		w.ended = true
+		w.signal()
+		return false
+	}
+	w.queue = append(w.queue, ev)
+	w.signal()
+	return true
+}
+
+// end queues a final event and stops the watcher once it is delivered.
+func (w *Watcher) end(ev Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended {
+		return
+	}
+	w.ended = true
+	w.queue = append(w.queue, ev)
+	w.signal()
+}
+
+func (w *Watcher) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pump moves queued events into the channel in order. It ends when the
+// watcher has ended and drained, when Close is called, or when the client
+// stops.
+func (w *Watcher) pump(clientStop <-chan struct{}) {
+	defer w.client.wg.Done()
+	defer close(w.ch)
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			ended := w.ended
+			w.mu.Unlock()
+			if ended {
+				return
+			}
+			select {
+			case <-w.wake:
+				continue
+			case <-w.stop:
+				return
+			case <-clientStop:
+				return
+			}
+		}
+		ev := w.queue[0]
+		w.mu.Unlock()
+		select {
+		case w.ch <- ev:
+			w.mu.Lock()
+			w.queue[0] = Event{}
+			w.queue = w.queue[1:]
+			w.mu.Unlock()
+		case <-w.stop:
+			return
+		case <-clientStop:
+			return
+		}
+	}
+}
+
+// Close removes the watch: locally at once, and on the server when no other
+// watcher of the client needs it. It is idempotent.
+func (w *Watcher) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.ended = true
+	w.mu.Unlock()
+	close(w.stop)
+	last := w.client.watches.removePersistent(w)
+	if !last {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.client.cfg.sessionTimeout)
+	defer cancel()
+	// Servers up to 3.8 know no persistent watcher type in removeWatches,
+	// so remove every watch on the path and register the others again.
+	err := w.client.removeServerWatch(ctx, w.path, w.serverPath, int32(WatchAny))
+	if err == nil {
+		w.client.rearmPath(w.serverPath)
+	}
+	if err != nil && (isLoss(err) || isNotSent(err)) {
+		// The connection is gone; the re-registration after the reconnect
+		// no longer includes this watch.
+		return nil
+	}
+	if errors.Is(err, ErrNoWatcher) {
+		return nil
+	}
+	return err
+}
+

@@ -166,4 +166,3 @@ func (w *Watcher) Close() error {
 	}
 	return err
 }
-

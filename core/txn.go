@@ -1,0 +1,303 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// Transaction collects operations that the server applies all together or
+// not at all (the multi request). Build it with BeginTransaction, then
+// Commit. A version of -1 means any version.
+type Transaction struct {
+	client *Client
+	ops    []txnOp
+	err    error
+}
+
+type txnKind uint8
+
+const (
+	txnCheck txnKind = iota
+	txnCreate
+	txnDelete
+	txnSetData
+)
+
+type txnOp struct {
+	kind txnKind
+	path string // client path
+	req  proto.Request
+}
+
+// Result lists what a committed transaction did. Paths are relative to the
+// chroot; Created holds the actual names, sequence suffixes included.
+type Result struct {
+	Checked []string
+	Created []string
+	Updated []string
+	Deleted []string
+	// Stats holds the Stat each create or setData returned, by path.
+	Stats map[string]*Stat
+}
+
+// OpError says which operation of a failed transaction failed and why. It
+// matches ErrTransactionFailed and the cause with errors.Is.
+type OpError struct {
+	Index int
+	Op    string
+	Path  string
+	Err   error
+	// Results holds every operation's error: the cause at Index, and
+	// ErrRolledBack or ErrRuntimeInconsistency for the others, as the server
+	// reported them.
+	Results []error
+}
+
+func (e *OpError) Error() string {
+	return fmt.Sprintf("zk: transaction failed: operation %d (%s %s): %v", e.Index, e.Op, e.Path, e.Err)
+}
+
+// Is matches ErrTransactionFailed.
+func (e *OpError) Is(target error) bool { return target == ErrTransactionFailed }
+
+// Unwrap returns the failing operation's error.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// BeginTransaction starts an empty transaction.
+func (c *Client) BeginTransaction() *Transaction { return &Transaction{client: c} }
+
+func (t *Transaction) fail(op, path string, err error) *Transaction {
+	if t.err == nil {
+		t.err = opError(op, path, err)
+	}
+	return t
+}
+
+// CheckVersion requires path to be at version.
+func (t *Transaction) CheckVersion(path string, version int32) *Transaction {
+	sp, err := t.client.serverPath(path)
+	if err != nil {
+		return t.fail("check", path, err)
+	}
+	t.ops = append(t.ops, txnOp{kind: txnCheck, path: path, req: &proto.CheckVersionRequest{Path: sp, Version: version}})
+	return t
+}
+
+// Create adds a create with the same options as Client.Create (container,
+// TTL, ACL and protected names included; parents are not created).
+func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Transaction {
+	var o createOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := t.client.checkCreate(path, data, &o); err != nil {
+		return t.fail("create", path, err)
+	}
+	op, flags := o.opcodeAndFlags()
+	sp := t.client.root.toServer(path)
+	if o.protected {
+		sp, _, _ = protectPath(sp)
+	}
+	req := &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
+	t.ops = append(t.ops, txnOp{kind: txnCreate, path: path, req: req})
+	return t
+}
+
+// Delete adds a delete of path at version.
+func (t *Transaction) Delete(path string, version int32) *Transaction {
+	sp, err := t.client.serverPath(path)
+	if err != nil {
+		return t.fail("delete", path, err)
+	}
+	t.ops = append(t.ops, txnOp{kind: txnDelete, path: path, req: &proto.DeleteRequest{Path: sp, Version: version}})
+	return t
+}
+
+// SetData adds a set of path's data at version.
+func (t *Transaction) SetData(path string, data []byte, version int32) *Transaction {
+	sp, err := t.client.serverPath(path)
+	if err != nil {
+		return t.fail("setData", path, err)
+	}
+	if len(data) > t.client.cfg.maxDataSize {
+		return t.fail("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), t.client.cfg.maxDataSize))
+	}
+	t.ops = append(t.ops, txnOp{kind: txnSetData, path: path, req: &proto.SetDataRequest{Path: sp, Data: data, Version: version}})
+	return t
+}
+
+var txnOpNames = [...]string{txnCheck: "check", txnCreate: "create", txnDelete: "delete", txnSetData: "setData"}
+
+// Commit sends the operations as one multi request. On failure nothing is
+// applied and the error is an *OpError naming the failing operation. A
+// transaction is not retried after a connection loss in flight, since it
+// may have been applied; one that never left the client is.
+func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	if len(t.ops) == 0 {
+		return nil, opError("commit", "", ErrEmptyTransaction)
+	}
+	req := &proto.MultiRequest{Ops: make([]proto.Request, len(t.ops))}
+	for i, op := range t.ops {
+		req.Ops[i] = op.req
+	}
+	resp := &proto.MultiResponse{}
+	c := t.client
+	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(false), func(ctx context.Context) error {
+		_, err := c.call(ctx, req, resp, nil, true)
+		return err
+	})
+	if err != nil && len(resp.Results) != len(t.ops) {
+		return nil, opError("commit", "", err)
+	}
+	if len(resp.Results) != len(t.ops) {
+		return nil, opError("commit", "", fmt.Errorf("%w: %d results for %d operations", ErrResponse, len(resp.Results), len(t.ops)))
+	}
+	if failed := t.failure(resp.Results); failed != nil {
+		return nil, failed
+	}
+	return t.result(resp.Results), nil
+}
+
+// failure builds the *OpError of a refused transaction, or nil.
+func (t *Transaction) failure(results []proto.MultiResult) error {
+	var (
+		index = -1
+		errs  = make([]error, len(results))
+	)
+	for i, r := range results {
+		if r.Op != proto.OpError {
+			continue
+		}
+		switch {
+		case r.Err == 0:
+			errs[i] = ErrRolledBack
+		case Code(r.Err) == CodeRuntimeInconsistency:
+			errs[i] = &Error{Code: CodeRuntimeInconsistency, Op: txnOpNames[t.ops[i].kind], Path: t.ops[i].path}
+		default:
+			errs[i] = &Error{Code: Code(r.Err), Op: txnOpNames[t.ops[i].kind], Path: t.ops[i].path}
+			if index < 0 {
+				index = i
+			}
+		}
+	}
+	if index < 0 {
+		for i, e := range errs {
+			if e != nil && !errors.Is(e, ErrRolledBack) {
+				index = i
+				break
+			}
+		}
+	}
+	if index < 0 {
+		return nil
+	}
+	op := t.ops[index]
+	return &OpError{Index: index, Op: txnOpNames[op.kind], Path: op.path, Err: errs[index], Results: errs}
+}
+
+func (t *Transaction) result(results []proto.MultiResult) *Result {
+	c := t.client
+	res := &Result{Stats: map[string]*Stat{}}
+	for i, r := range results {
+		op := t.ops[i]
+		switch op.kind {
+		case txnCheck:
+			res.Checked = append(res.Checked, op.path)
+		case txnCreate:
+			p := c.root.fromServer(r.Path)
+			res.Created = append(res.Created, p)
+			if r.HasStat {
+				st := newStat(&r.Stat)
+				res.Stats[p] = st
+				c.stats.put(r.Path, st)
+			}
+		case txnDelete:
+			res.Deleted = append(res.Deleted, op.path)
+			c.stats.forget(c.root.toServer(op.path))
+		case txnSetData:
+			res.Updated = append(res.Updated, op.path)
+			if r.HasStat {
+				st := newStat(&r.Stat)
+				res.Stats[op.path] = st
+				c.stats.put(c.root.toServer(op.path), st)
+			}
+		}
+	}
+	return res
+}
+
+// ReadOp is one read of a MultiRead.
+type ReadOp struct {
+	kind uint8
+	path string
+}
+
+// ReadData reads a node's data and Stat in a MultiRead.
+func ReadData(path string) ReadOp { return ReadOp{kind: 0, path: path} }
+
+// ReadChildren lists a node's children in a MultiRead.
+func ReadChildren(path string) ReadOp { return ReadOp{kind: 1, path: path} }
+
+// ReadResult is one MultiRead outcome: data and Stat for ReadData,
+// children for ReadChildren, or the error of that read alone.
+type ReadResult struct {
+	Path     string
+	Data     []byte
+	Stat     *Stat
+	Children []string
+	Err      error
+}
+
+// MultiRead performs many reads in one round trip (the multiRead request,
+// ZooKeeper 3.6+). Each read succeeds or fails on its own.
+func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, error) {
+	if len(ops) == 0 {
+		return nil, opError("multiRead", "", fmt.Errorf("%w: no reads", ErrInvalidArgument))
+	}
+	req := &proto.MultiRequest{Read: true, Ops: make([]proto.Request, len(ops))}
+	for i, op := range ops {
+		sp, err := c.serverPath(op.path)
+		if err != nil {
+			return nil, opError("multiRead", op.path, err)
+		}
+		code := proto.OpGetData
+		if op.kind == 1 {
+			code = proto.OpGetChildren
+		}
+		req.Ops[i] = &proto.PathWatchRequest{Op: code, Path: sp}
+	}
+	resp := &proto.MultiResponse{}
+	if err := c.rpc(ctx, "multiRead", "", true, req, resp, nil); err != nil {
+		return nil, err
+	}
+	if len(resp.Results) != len(ops) {
+		return nil, opError("multiRead", "", fmt.Errorf("%w: %d results for %d reads", ErrResponse, len(resp.Results), len(ops)))
+	}
+	out := make([]ReadResult, len(ops))
+	for i, r := range resp.Results {
+		out[i].Path = ops[i].path
+		switch r.Op {
+		case proto.OpError:
+			name := "get"
+			if ops[i].kind == 1 {
+				name = "getChildren"
+			}
+			out[i].Err = &Error{Code: Code(r.Err), Op: name, Path: ops[i].path}
+		case proto.OpGetData:
+			out[i].Data = r.Data
+			if out[i].Data == nil {
+				out[i].Data = []byte{}
+			}
+			out[i].Stat = newStat(&r.Stat)
+		case proto.OpGetChildren:
+			out[i].Children = r.Children
+		}
+	}
+	return out, nil
+}

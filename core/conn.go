@@ -325,3 +325,25 @@ func (c *conn) cause() error {
 	defer c.mu.Unlock()
 	return c.err
 }
+
+// sendPair queues two requests in one step, so they travel back to back.
+func (c *conn) sendPair(req1 proto.Request, r1 *request, req2 proto.Request, r2 *request) error {
+	c.mu.Lock()
+	if c.closed {
+		err := c.err
+		c.mu.Unlock()
+		return &notSentError{cause: err}
+	}
+	for _, p := range []struct {
+		req proto.Request
+		r   *request
+	}{{req1, r1}, {req2, r2}} {
+		p.r.xid = c.nextXid()
+		p.r.opcode = p.req.Opcode()
+		c.appendFrame(p.r.xid, p.req)
+		c.pending = append(c.pending, p.r)
+	}
+	c.mu.Unlock()
+	c.signal()
+	return nil
+}

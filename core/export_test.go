@@ -1,0 +1,41 @@
+package core
+
+// SetXid makes the live connection's next request id follow v, so tests
+// can drive the id past 2^31-1.
+func SetXid(c *Client, v int32) bool {
+	cn := c.live.Load()
+	if cn == nil {
+		return false
+	}
+	cn.mu.Lock()
+	cn.xid = v
+	cn.mu.Unlock()
+	return true
+}
+
+// NextXid returns the id the live connection will use next.
+func NextXid(c *Client) int32 {
+	cn := c.live.Load()
+	if cn == nil {
+		return 0
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	next := cn.xid + 1
+	if next <= 0 {
+		next = 1
+	}
+	return next
+}
+
+// StatCacheLen reports how many paths the stat cache holds.
+func StatCacheLen(c *Client) int { return c.stats.len() }
+
+// Internal helpers exposed to the external test package.
+var (
+	ValidatePath = validatePath
+	ParseServers = func(s string) (int, string, error) {
+		addrs, root, err := parseServers(s)
+		return len(addrs), root, err
+	}
+)

@@ -33,9 +33,7 @@ func (r *ConnectRequest) Decode(d *Decoder) {
 	r.TimeoutMs = d.Int32()
 	r.SessionID = d.Int64()
 	r.Passwd = d.Bytes()
-	if d.Err() == nil && d.Remaining() > 0 {
-		r.ReadOnly = d.Bool()
-	}
+	r.ReadOnly = d.Err() == nil && d.Remaining() > 0 && d.Bool()
 }
 
 // ConnectResponse answers a ConnectRequest. A TimeoutMs of zero or less means
@@ -63,9 +61,7 @@ func (r *ConnectResponse) Decode(d *Decoder) {
 	r.TimeoutMs = d.Int32()
 	r.SessionID = d.Int64()
 	r.Passwd = d.Bytes()
-	if d.Err() == nil && d.Remaining() > 0 {
-		r.ReadOnly = d.Bool()
-	}
+	r.ReadOnly = d.Err() == nil && d.Remaining() > 0 && d.Bool()
 }
 
 // RequestHeader starts every request after the handshake.

@@ -2,6 +2,7 @@ package proto
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -11,7 +12,7 @@ import (
 const DefaultMaxFrame = 0xfffff + 64*1024
 
 // ErrFrameTooLarge reports a frame whose length prefix exceeds the limit.
-var ErrFrameTooLarge = fmt.Errorf("proto: frame exceeds limit")
+var ErrFrameTooLarge = errors.New("proto: frame exceeds limit")
 
 // AppendFrameStart reserves the 4-byte length prefix of a frame and returns
 // the buffer and the prefix's offset, for FinishFrame.
@@ -27,18 +28,23 @@ func FinishFrame(dst []byte, start int) []byte {
 }
 
 // ReadFrame reads one length-prefixed frame from r. It reuses buf when the
-// frame fits and refuses frames longer than max.
-func ReadFrame(r io.Reader, buf []byte, max int) ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+// frame fits and refuses frames longer than limit.
+func ReadFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	// The header is read into buf so that it does not escape to the heap;
+	// the body then overwrites it.
+	if cap(buf) < 4 {
+		buf = make([]byte, 4)
+	}
+	hdr := buf[:4]
+	if _, err := io.ReadFull(r, hdr); err != nil {
 		return nil, err
 	}
-	n := int32(binary.BigEndian.Uint32(hdr[:]))
+	n := int32(binary.BigEndian.Uint32(hdr))
 	if n < 0 {
 		return nil, fmt.Errorf("%w: negative length %d", ErrBadLength, n)
 	}
-	if int(n) > max {
-		return nil, fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, n, max)
+	if int(n) > limit {
+		return nil, fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, n, limit)
 	}
 	if cap(buf) < int(n) {
 		buf = make([]byte, n)

@@ -47,10 +47,6 @@ type MultiResponse struct {
 	Results []MultiResult
 }
 
-// multiHeaderSize is the encoded size of a MultiHeader; every result has one,
-// which bounds the loop by the input size.
-const multiHeaderSize = 9
-
 func (r *MultiResponse) Decode(d *Decoder) {
 	r.Results = r.Results[:0]
 	for d.Err() == nil {

@@ -55,14 +55,17 @@ func (c *Client) get(ctx context.Context, path string, onReply func(*request)) (
 	if err != nil {
 		return nil, nil, opError("get", path, err)
 	}
-	var resp proto.GetDataResponse
-	req := proto.PathWatchRequest{Op: proto.OpGetData, Path: sp, Watch: onReply != nil}
-	if err := c.rpc(ctx, "get", path, true, &req, &resp, onReply); err != nil {
+	// One allocation holds both records.
+	call := &struct {
+		req  proto.PathWatchRequest
+		resp proto.GetDataResponse
+	}{req: proto.PathWatchRequest{Op: proto.OpGetData, Path: sp, Watch: onReply != nil}}
+	if err := c.rpc(ctx, "get", path, true, &call.req, &call.resp, onReply); err != nil {
 		return nil, nil, err
 	}
-	st := newStat(&resp.Stat)
+	st := newStat(&call.resp.Stat)
 	c.stats.put(sp, st)
-	data := resp.Data
+	data := call.resp.Data
 	if data == nil {
 		data = []byte{}
 	}

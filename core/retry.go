@@ -93,47 +93,69 @@ func NoRetry() *RetryPolicy { return &RetryPolicy{retries: 0} }
 // attemptFunc makes one attempt. waitReady blocks until the client can send.
 type attemptFunc func(ctx context.Context) error
 
+// retryState counts the attempts of one call. The attempt times are kept
+// only for a SleepFunc, which is the only one to read them.
+type retryState struct {
+	first time.Time
+	count int
+	times []time.Time
+}
+
+func (st *retryState) record(now time.Time, keepTimes bool) {
+	if st.count == 0 {
+		st.first = now
+	}
+	st.count++
+	if keepTimes {
+		st.times = append(st.times, now)
+	}
+}
+
 // run calls attempt until it succeeds, fails with an error retryable does
 // not accept, or the policy runs out (ErrFailedRetry wrapping the last error).
 func (p *RetryPolicy) run(ctx context.Context, waitReady func(context.Context) error, retryable func(error) bool, attempt attemptFunc) error {
-	var (
-		attempts []time.Time
-		bo       backoff.BackOff
-	)
+	var st retryState
+	return p.resume(ctx, &st, nil, waitReady, retryable, attempt)
+}
+
+// resume goes on from the attempts st has recorded, the last of which
+// failed with lastErr.
+func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error, waitReady func(context.Context) error, retryable func(error) bool, attempt attemptFunc) error {
+	var bo backoff.BackOff
+	err := lastErr
 	for {
+		if st.count > 0 {
+			if err == nil || !retryable(err) || ctx.Err() != nil {
+				return err
+			}
+			if p.retries >= 0 && st.count-1 >= p.retries {
+				return exhausted(st.count, err)
+			}
+			var pause time.Duration
+			switch {
+			case p.sleep != nil:
+				pause = p.sleep(st.times)
+			case p.backoff != nil:
+				if bo == nil {
+					bo = p.backoff()
+				}
+				pause = bo.NextBackOff()
+			}
+			if pause < 0 {
+				return exhausted(st.count, err)
+			}
+			if p.within > 0 && time.Since(st.first)+pause > p.within {
+				return exhausted(st.count, err)
+			}
+			if err := sleepCtx(ctx, pause); err != nil {
+				return err
+			}
+		}
 		if err := waitReady(ctx); err != nil {
 			return err
 		}
-		attempts = append(attempts, time.Now())
-		err := attempt(ctx)
-		if err == nil || !retryable(err) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		if p.retries >= 0 && len(attempts)-1 >= p.retries {
-			return exhausted(len(attempts), err)
-		}
-		var pause time.Duration
-		switch {
-		case p.sleep != nil:
-			pause = p.sleep(attempts)
-		case p.backoff != nil:
-			if bo == nil {
-				bo = p.backoff()
-			}
-			pause = bo.NextBackOff()
-		}
-		if pause < 0 {
-			return exhausted(len(attempts), err)
-		}
-		if p.within > 0 && time.Since(attempts[0])+pause > p.within {
-			return exhausted(len(attempts), err)
-		}
-		if err := sleepCtx(ctx, pause); err != nil {
-			return err
-		}
+		st.record(time.Now(), p.sleep != nil)
+		err = attempt(ctx)
 	}
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"time"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -9,8 +10,25 @@ import (
 // rpc sends req under the retry policy. safe says whether repeating the
 // request after a connection loss in flight cannot change the outcome; a
 // request that never left the client is always retried.
+//
+// The first attempt goes straight out when a connection is live; the retry
+// machinery is set up only when it fails.
 func (c *Client) rpc(ctx context.Context, op, path string, safe bool, req proto.Request, resp proto.Response, onReply func(*request)) error {
-	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
+	var (
+		st  retryState
+		err error
+	)
+	policy := c.cfg.retry
+	if c.live.Load() != nil {
+		st.record(time.Now(), policy.sleep != nil)
+		if _, err = c.call(ctx, req, resp, onReply, false); err == nil {
+			return nil
+		}
+		if !retryRule(safe)(err) {
+			return opError(op, path, err)
+		}
+	}
+	err = policy.resume(ctx, &st, err, c.waitReady, retryRule(safe), func(ctx context.Context) error {
 		_, err := c.call(ctx, req, resp, onReply, false)
 		return err
 	})
@@ -18,10 +36,15 @@ func (c *Client) rpc(ctx context.Context, op, path string, safe bool, req proto.
 }
 
 func retryRule(safe bool) func(error) bool {
-	return func(err error) bool {
-		return isNotSent(err) || (safe && isLoss(err))
+	if safe {
+		return retrySafe
 	}
+	return retryUnsent
 }
+
+// retrySafe accepts every loss; retryUnsent only calls that never left.
+func retrySafe(err error) bool   { return isNotSent(err) || isLoss(err) }
+func retryUnsent(err error) bool { return isNotSent(err) }
 
 // lostInFlight reports a loss after which the server may have applied the
 // request.

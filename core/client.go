@@ -29,6 +29,7 @@ type Client struct {
 	preferred int
 	auth      []authInfo
 	stopCh    chan struct{}
+	authErr   chan struct{} // closed when the server refuses the credentials
 	wg        sync.WaitGroup
 
 	live      atomic.Pointer[conn]
@@ -67,6 +68,7 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 		preferred: -1,
 		auth:      append([]authInfo(nil), cfg.auth...),
 		stopCh:    make(chan struct{}),
+		authErr:   make(chan struct{}),
 		stats:     newStatCache(cfg.statCacheSize),
 		listeners: newListeners(),
 	}
@@ -241,6 +243,8 @@ func (c *Client) waitReady(ctx context.Context) error {
 		return ctx.Err()
 	case <-c.stopCh:
 		return ErrClosed
+	case <-c.authErr:
+		return ErrAuthFailed
 	}
 }
 
@@ -303,6 +307,9 @@ func (c *Client) onEvent(ev proto.WatcherEvent) {
 func (c *Client) onAuthFailed(err error) {
 	c.log.Warn("zk: authentication failed", zap.Error(err))
 	c.mu.Lock()
-	c.setState(StateAuthFailed)
+	if c.state != StateAuthFailed {
+		c.setState(StateAuthFailed)
+		close(c.authErr)
+	}
 	c.mu.Unlock()
 }

@@ -66,6 +66,12 @@ func (c *Client) run() {
 			return
 		default:
 		}
+		if c.State() == StateAuthFailed {
+			// Refused credentials are final, as in the Java client: the
+			// client stops connecting and calls fail with ErrAuthFailed.
+			c.log.Warn("zk: stopped reconnecting after an authentication failure")
+			return
+		}
 	}
 }
 
@@ -164,8 +170,6 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() {})
-	defer stop()
 	go func() {
 		select {
 		case <-c.stopCh:

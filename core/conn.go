@@ -35,6 +35,9 @@ type conn struct {
 	hooks       connHooks
 	readTimeout time.Duration
 	maxFrame    int
+	// maxRequest is the largest request frame the server takes (its
+	// jute.maxbuffer); 0 for no limit.
+	maxRequest int
 
 	mu      sync.Mutex
 	xid     int32
@@ -92,12 +95,28 @@ func (c *conn) send(req proto.Request, r *request) error {
 		c.mu.Unlock()
 		return &notSentError{cause: err}
 	}
+	mark, xid := len(c.out), c.xid
 	r.xid = c.nextXid()
 	r.opcode = req.Opcode()
 	c.appendFrame(r.xid, req)
+	if err := c.checkFrame(mark); err != nil {
+		c.out, c.xid = c.out[:mark], xid
+		c.mu.Unlock()
+		return err
+	}
 	c.pending = append(c.pending, r)
 	c.mu.Unlock()
 	c.signal()
+	return nil
+}
+
+// checkFrame refuses the frame appended at mark when it is larger than the
+// server takes: the server would close the connection, failing every other
+// caller's requests too. Called with mu held.
+func (c *conn) checkFrame(mark int) error {
+	if n := len(c.out) - mark - 4; c.maxRequest > 0 && n > c.maxRequest {
+		return fmt.Errorf("%w: a request of %d bytes, the server takes at most %d", ErrDataTooLarge, n, c.maxRequest)
+	}
 	return nil
 }
 
@@ -334,13 +353,20 @@ func (c *conn) sendPair(req1 proto.Request, r1 *request, req2 proto.Request, r2 
 		c.mu.Unlock()
 		return &notSentError{cause: err}
 	}
+	mark, xid, queued := len(c.out), c.xid, len(c.pending)
 	for _, p := range []struct {
 		req proto.Request
 		r   *request
 	}{{req1, r1}, {req2, r2}} {
 		p.r.xid = c.nextXid()
 		p.r.opcode = p.req.Opcode()
+		before := len(c.out)
 		c.appendFrame(p.r.xid, p.req)
+		if err := c.checkFrame(before); err != nil {
+			c.out, c.xid, c.pending = c.out[:mark], xid, c.pending[:queued]
+			c.mu.Unlock()
+			return err
+		}
 		c.pending = append(c.pending, p.r)
 	}
 	c.mu.Unlock()

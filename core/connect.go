@@ -292,6 +292,7 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 	}
 	c.heard()
 	cn := newConn(nc, c, c.log, readTimeout, proto.DefaultMaxFrame, c.firstXid.Load())
+	cn.maxRequest = c.cfg.maxDataSize
 	for _, a := range c.auth {
 		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: a.scheme, Auth: a.auth})
 	}

@@ -228,12 +228,14 @@ func opError(op, path string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if ze, ok := err.(*Error); ok && ze.Op == "" {
+		return &Error{Code: ze.Code, Op: op, Path: path}
+	}
+	// A server error wrapped in a client-side one (ErrFailedRetry after
+	// the last attempt) keeps its wrapper, so both match with errors.Is.
 	var ze *Error
 	if errors.As(err, &ze) && ze.Op != "" {
 		return err
-	}
-	if ze != nil {
-		return &Error{Code: ze.Code, Op: op, Path: path}
 	}
 	return &callError{op: op, path: path, err: err}
 }

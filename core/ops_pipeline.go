@@ -14,7 +14,8 @@ import (
 // instead of two. Recipes use it to join a queue of contenders.
 //
 // Retries follow CreateStat's rules; after a connection loss a protected
-// create finds its node by its GUID and lists again.
+// create finds its node by its GUID and lists again. When the node is made
+// but the listing fails, it returns the node's path with the listing's error.
 func (c *Client) CreateAndList(ctx context.Context, path string, data []byte, listPath string, opts ...CreateOption) (created string, children []string, err error) {
 	var o createOptions
 	for _, opt := range opts {
@@ -32,6 +33,10 @@ func (c *Client) CreateAndList(ctx context.Context, path string, data []byte, li
 		created, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
 		if err == nil {
 			return c.root.fromServer(created), children, nil
+		}
+		if created != "" {
+			// The node was made; only the listing failed.
+			return c.root.fromServer(created), nil, opError("getChildren", listPath, err)
 		}
 		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {
 			return "", nil, opError("create", path, err)
@@ -57,6 +62,15 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 	list := &proto.PathWatchRequest{Op: proto.OpGetChildren, Path: lp}
 	safe := !o.sequential || o.protected
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
+		if created != "" {
+			// The node is made; only the listing is left to do.
+			resp := &proto.ChildrenResponse{}
+			if _, err := c.call(ctx, list, resp, nil, false); err != nil {
+				return err
+			}
+			children = resp.Children
+			return nil
+		}
 		if lost && o.protected {
 			p, st, err := c.findProtected(ctx, parent, prefix, o.ephemeral)
 			if err != nil {

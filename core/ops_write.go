@@ -377,6 +377,11 @@ func (c *Client) AddAuth(ctx context.Context, scheme string, credentials []byte)
 	if err := c.waitReady(ctx); err != nil {
 		return opError("addAuth", "", err)
 	}
+	if err := ctx.Err(); err != nil {
+		// waitReady does not look at ctx while connected; a cancelled call
+		// must not add credentials.
+		return opError("addAuth", "", err)
+	}
 	info := authInfo{scheme: scheme, auth: append([]byte(nil), credentials...)}
 	c.mu.Lock()
 	c.auth = append(c.auth, info)

@@ -49,7 +49,7 @@ func defaultConfig() config {
 		defaultACL:     OpenACLUnsafe,
 		retry:          RetryForever(),
 		logger:         zap.NewNop(),
-		maxDataSize:    1024 * 1024,
+		maxDataSize:    0xfffff,
 		statCacheSize:  10000,
 		eventBuffer:    100000,
 	}
@@ -186,7 +186,10 @@ func WithDialer(d Dialer) Option {
 }
 
 // WithMaxDataSize sets the largest node data the client will send, which
-// should match the server's jute.maxbuffer. Default: 1 MiB.
+// should match the server's jute.maxbuffer: a request frame larger than n,
+// which the server would answer by closing the connection, fails with
+// ErrDataTooLarge before it is sent. Default: 0xfffff bytes (1 MiB - 1), the
+// server's default.
 func WithMaxDataSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n <= 0 {

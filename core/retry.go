@@ -111,6 +111,13 @@ func (st *retryState) record(now time.Time, keepTimes bool) {
 	}
 }
 
+func (st *retryState) unrecord() {
+	st.count--
+	if len(st.times) > st.count {
+		st.times = st.times[:st.count]
+	}
+}
+
 // run calls attempt until it succeeds, fails with an error retryable does
 // not accept, or the policy runs out (ErrFailedRetry wrapping the last error).
 func (p *RetryPolicy) run(ctx context.Context, waitReady func(context.Context) error, retryable func(error) bool, attempt attemptFunc) error {
@@ -124,7 +131,15 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 	var bo backoff.BackOff
 	err := lastErr
 	for {
-		if st.count > 0 {
+		if st.count > 0 && isNotSent(err) && ctx.Err() == nil {
+			// The request never left the client: that costs no attempt. Wait
+			// for the next connection (the dead one may still look live for
+			// a moment) and send it again.
+			st.unrecord()
+			if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+				return err
+			}
+		} else if st.count > 0 {
 			if err == nil || !retryable(err) || ctx.Err() != nil {
 				return err
 			}
@@ -153,6 +168,10 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 		}
 		if err := waitReady(ctx); err != nil {
 			return err
+		}
+		if p.within > 0 && st.count > 0 && time.Since(st.first) > p.within {
+			// The wait for a connection outlasted the budget.
+			return exhausted(st.count, err)
 		}
 		st.record(time.Now(), p.sleep != nil)
 		err = attempt(ctx)

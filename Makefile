@@ -1,0 +1,25 @@
+# zkit: `make demo` and `make test` are all a fresh Debian/Ubuntu machine needs
+# (with Go installed). Each target first makes sure ZooKeeper is installed.
+
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+
+.PHONY: zookeeper test demo bench fmt vet
+
+zookeeper:
+	@bash scripts/zookeeper.sh
+
+test: zookeeper
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+demo: zookeeper
+	$(GO) run ./examples/demo
+
+bench: zookeeper
+	$(GO) run ./bench
+
+fmt:
+	$(GO) fmt ./...
+
+vet:
+	$(GO) vet ./...

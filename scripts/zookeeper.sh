@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Makes sure a ZooKeeper server and a java runtime are installed, the way
+# zktest looks for them: $ZOOKEEPER_HOME, then Debian's layout
+# (/usr/share/java/zookeeper.jar and the jars it needs), then zkServer.sh on
+# PATH. If none is found and we are root on a machine with apt-get, installs
+# Debian's zookeeper package (which brings Java). Otherwise prints the
+# commands to run and fails. Quiet when everything is in place.
+set -euo pipefail
+
+debian_jars=(
+  zookeeper.jar zookeeper-jute.jar slf4j-api.jar slf4j-log4j12.jar log4j-1.2.jar
+  netty-handler.jar netty-codec.jar netty-resolver.jar netty-transport-native-unix-common.jar
+)
+
+have_java() {
+  [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] || command -v java >/dev/null 2>&1
+}
+
+# home_ok DIR: DIR is a release tarball with ZooKeeper's jars under lib/.
+home_ok() {
+  local f
+  for f in "$1"/lib/zookeeper-3*.jar "$1"/zookeeper-3*.jar "$1"/libexec/lib/zookeeper-3*.jar; do
+    [[ -f "$f" ]] && return 0
+  done
+  return 1
+}
+
+debian_ok() {
+  local j
+  for j in "${debian_jars[@]}"; do
+    [[ -f "/usr/share/java/$j" ]] || return 1
+  done
+}
+
+found() {
+  if [[ -n "${ZOOKEEPER_HOME:-}" ]] && home_ok "$ZOOKEEPER_HOME"; then
+    return 0
+  fi
+  if debian_ok; then
+    return 0
+  fi
+  local script
+  if script=$(command -v zkServer.sh 2>/dev/null); then
+    script=$(readlink -f "$script" 2>/dev/null || echo "$script")
+    home_ok "$(dirname "$(dirname "$script")")" && return 0
+  fi
+  return 1
+}
+
+if found && have_java; then
+  exit 0
+fi
+
+if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  echo "zookeeper.sh: installing ZooKeeper and Java with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Slim images lack this directory, which the JRE's postinst needs.
+  mkdir -p /usr/share/man/man1
+  apt-get update -qq
+  apt-get install -y -qq zookeeper >/dev/null
+  if found && have_java; then
+    echo "zookeeper.sh: ZooKeeper installed" >&2
+    exit 0
+  fi
+  echo "zookeeper.sh: apt-get installed zookeeper, but its jars or java are still missing" >&2
+  exit 1
+fi
+
+cat >&2 <<'MSG'
+zookeeper.sh: ZooKeeper (and a Java runtime) is needed to run zkit's tests and demo.
+Install it with one of:
+
+  Debian/Ubuntu:  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper
+  macOS:          brew install zookeeper
+  any system:     download a release from https://zookeeper.apache.org/releases.html,
+                  unpack it, and export ZOOKEEPER_HOME=/path/to/apache-zookeeper-3.8.x-bin
+                  (Java 11 or newer must be on PATH or in JAVA_HOME)
+
+Or point the tests at a running server: export ZK_SERVERS=host:port
+MSG
+exit 1

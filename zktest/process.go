@@ -1,0 +1,129 @@
+package zktest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// A JVM must never outlive the test binary that started it, even when the
+// binary panics, times out or is killed with SIGKILL. Three things see to it:
+//
+//   - the JVM leads its own process group, and zktest signals the group;
+//   - on Linux, the kernel sends it SIGKILL when its parent dies (Pdeathsig);
+//   - a watchdog shell, also started per JVM, blocks reading a pipe whose only
+//     writer is the test binary. When the binary exits, however it exits, the
+//     read ends with EOF and the watchdog kills the JVM's group. A clean stop
+//     first disarms it by writing "disarm".
+const watchdogScript = `if read -r line && [ "$line" = disarm ]; then exit 0; fi
+kill -9 "-$1" 2>/dev/null
+exit 0`
+
+// jvm is one running server process and its watchdog.
+type jvm struct {
+	cmd      *exec.Cmd
+	done     chan struct{} // closed once the process has exited and been reaped
+	waitErr  error         // set before done is closed
+	watchdog *exec.Cmd
+	disarmW  *os.File // write end of the watchdog's stdin
+}
+
+// startJVM starts java with args in dir, appending its stdout and stderr to
+// logPath.
+func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("zktest: open log: %w", err)
+	}
+	defer logf.Close()
+
+	cmd := exec.Command(java, args...)
+	cmd.Dir = dir
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.SysProcAttr = jvmSysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("zktest: start java: %w", err)
+	}
+	j := &jvm{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		j.waitErr = cmd.Wait()
+		close(j.done)
+	}()
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		j.signal(syscall.SIGKILL)
+		<-j.done
+		return nil, fmt.Errorf("zktest: watchdog pipe: %w", err)
+	}
+	wd := exec.Command("/bin/sh", "-c", watchdogScript, "zktest-watchdog", fmt.Sprint(cmd.Process.Pid))
+	wd.Stdin = r
+	wd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = wd.Start()
+	r.Close()
+	if err != nil {
+		w.Close()
+		j.signal(syscall.SIGKILL)
+		<-j.done
+		return nil, fmt.Errorf("zktest: start watchdog: %w", err)
+	}
+	j.watchdog = wd
+	j.disarmW = w
+	return j, nil
+}
+
+func (j *jvm) exited() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal sends sig to the JVM's process group, unless the JVM has been
+// reaped (its pid, which names the group, could then be reused).
+func (j *jvm) signal(sig syscall.Signal) {
+	if !j.exited() {
+		_ = syscall.Kill(-j.cmd.Process.Pid, sig)
+	}
+}
+
+// disarm tells the watchdog to exit without killing, and reaps it.
+func (j *jvm) disarm() {
+	if j.disarmW == nil {
+		return
+	}
+	_, _ = j.disarmW.Write([]byte("disarm\n"))
+	_ = j.disarmW.Close()
+	_ = j.watchdog.Wait()
+	j.disarmW = nil
+}
+
+// kill sends SIGKILL to the group and waits for the JVM to exit.
+func (j *jvm) kill() {
+	j.disarm()
+	j.signal(syscall.SIGKILL)
+	<-j.done
+}
+
+// stop sends SIGTERM to the group, waits up to grace for the JVM to exit, and
+// then kills it.
+func (j *jvm) stop(grace time.Duration) error {
+	j.disarm()
+	j.signal(syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-j.done:
+		return nil
+	case <-t.C:
+		j.signal(syscall.SIGKILL)
+		<-j.done
+		return errors.New("zktest: server ignored SIGTERM and was killed")
+	}
+}

@@ -1,0 +1,3 @@
+// Package election elects one leader among many candidates, in Curator
+// LeaderLatch's znode layout.
+package election

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ type Client struct {
 	auth      []authInfo
 	stopCh    chan struct{}
 	authErr   chan struct{} // closed when the server refuses the credentials
+	connErr   error         // why the last connection attempt failed, for Start
 	wg        sync.WaitGroup
 
 	live      atomic.Pointer[conn]
@@ -96,6 +98,14 @@ func (c *Client) Start(ctx context.Context) error {
 	go c.run()
 	if err := c.waitReady(ctx); err != nil {
 		_ = c.Close()
+		c.mu.Lock()
+		last := c.connErr
+		c.mu.Unlock()
+		if last != nil {
+			// Say why no connection was made, such as a certificate the
+			// client does not trust.
+			return &callError{op: "Start", err: fmt.Errorf("%w (last connection attempt: %w)", err, last)}
+		}
 		return opError("Start", "", err)
 	}
 	if c.root != "" {

@@ -42,6 +42,9 @@ func (c *Client) run() {
 				continue
 			}
 			c.log.Info("zk: connection attempt failed", zap.Stringer("server", c.servers[idx]), zap.Error(err))
+			c.mu.Lock()
+			c.connErr = err
+			c.mu.Unlock()
 			c.checkLocalExpiry()
 			if tried%len(c.servers) == 0 {
 				order = rand.Perm(len(c.servers))

@@ -39,3 +39,14 @@ var (
 		return len(addrs), root, err
 	}
 )
+
+// ServerAddrs parses a server list and returns each server as host:port,
+// and the chroot.
+func ServerAddrs(s string) ([]string, string, error) {
+	addrs, root, err := parseServers(s)
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out, root, err
+}

@@ -1,0 +1,212 @@
+package core_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// SCENARIOS 2: clients can be started and closed one after another; each
+// has its own session and leaves nothing behind.
+func TestCloseStartCloseCycles(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	other := rootA(t, srv)
+	ctx := ctxA(t)
+	_, err := other.Create(ctx, root, nil)
+	require.NoError(t, err)
+
+	seen := map[int64]bool{}
+	for i := range 5 {
+		c, err := core.NewClient(srv.ConnString(), core.WithChroot(root))
+		require.NoError(t, err)
+		require.NoError(t, c.Start(ctx), "cycle %d", i)
+		sid := c.Session().ID()
+		assert.False(t, seen[sid], "a new session each time")
+		seen[sid] = true
+		p, err := c.Create(ctx, "/cycle-"+strconv.Itoa(i), nil, core.Ephemeral())
+		require.NoError(t, err)
+		require.NoError(t, c.Close(), "cycle %d", i)
+		ok, err := other.Exists(ctx, root+p)
+		require.NoError(t, err)
+		assert.False(t, ok, "cycle %d left its ephemeral node", i)
+	}
+	children, err := other.GetChildren(ctx, root)
+	require.NoError(t, err)
+	assert.Empty(t, children)
+}
+
+func TestCloseWithoutStart(t *testing.T) {
+	c, err := core.NewClient(zktest.Shared(t).ConnString())
+	require.NoError(t, err)
+	closed := make(chan core.State, 8)
+	c.AddStateListener(func(s core.State) { closed <- s })
+	require.NoError(t, c.Close())
+	assert.Equal(t, core.StateClosed, c.State())
+	assert.Equal(t, core.StateClosed, <-closed)
+	assert.Nil(t, c.Session(), "no session was ever made")
+	require.NoError(t, c.Close(), "twice")
+	assert.Equal(t, core.StateClosed, c.State())
+}
+
+// SCENARIOS 2: Close is idempotent and safe from many goroutines at once.
+func TestCloseTwice(t *testing.T) {
+	c, _, _ := sharedA(t)
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close())
+	assert.Equal(t, core.StateClosed, c.State())
+
+	d, _, _ := sharedA(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.NoError(t, d.Close()) })
+	}
+	wg.Wait()
+	assert.Equal(t, core.StateClosed, d.State())
+}
+
+// SCENARIOS 2: Close ends the session on the server, so its ephemeral
+// nodes are gone as soon as Close returns, not a session timeout later.
+func TestCloseRemovesEphemeralsAtOnce(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	other := rootA(t, srv)
+	ctx := ctxA(t)
+	// A long session timeout: only Close can remove the nodes in time.
+	c := startA(t, srv.ConnString(), core.WithChroot(root), core.WithSessionTimeout(30*time.Second))
+	sid := c.Session().ID()
+
+	var paths []string
+	for _, p := range []string{"/e", "/dir/e", "/dir/seq-"} {
+		created, err := c.Create(ctx, p, nil, core.Ephemeral(), core.WithParents(), core.Sequential())
+		require.NoError(t, err)
+		paths = append(paths, created)
+	}
+	require.Len(t, ephemeralsA(t, srv, sid), 3)
+
+	require.NoError(t, c.Close())
+	for _, p := range paths {
+		ok, err := other.Exists(ctx, root+p)
+		require.NoError(t, err)
+		assert.False(t, ok, "%s is gone when Close returns", p)
+	}
+	children, err := other.GetChildren(ctx, root+"/dir")
+	require.NoError(t, err)
+	assert.Empty(t, children)
+	assert.Empty(t, ephemeralsA(t, srv, sid), "the server holds no ephemeral node of the session")
+	out, err := srv.FourLetter(ctx, "cons")
+	require.NoError(t, err)
+	assert.NotContains(t, out, fmt.Sprintf("sid=0x%x,", uint64(sid)), "the server dropped the connection")
+}
+
+// Close ends the session object and the state: Done is closed, Err says
+// why, and listeners see Closed last.
+func TestCloseEndsSessionAndState(t *testing.T) {
+	c, _, _ := sharedA(t)
+	sess := c.Session()
+	require.NotNil(t, sess)
+	require.NoError(t, sess.Err())
+	select {
+	case <-sess.Done():
+		t.Fatal("a live session is done")
+	default:
+	}
+	var (
+		mu     sync.Mutex
+		states []core.State
+	)
+	c.AddStateListener(func(s core.State) {
+		mu.Lock()
+		defer mu.Unlock()
+		states = append(states, s)
+	})
+
+	require.NoError(t, c.Close())
+	assert.Equal(t, core.StateClosed, c.State())
+	select {
+	case <-sess.Done():
+	default:
+		t.Fatal("Session().Done() is not closed after Close")
+	}
+	require.ErrorIs(t, sess.Err(), core.ErrClosed)
+	// Close waits for the listeners.
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, states)
+	assert.Equal(t, core.StateClosed, states[len(states)-1])
+}
+
+// A call in flight when Close is called still gets its reply: the server
+// answers it before the closeSession request queued behind it.
+func TestCloseLetsCallsInFlightFinish(t *testing.T) {
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	root := chrootA(t, srv)
+	c := startA(t, proxy.Addr(), core.WithChroot(root))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("n"))
+	require.NoError(t, err)
+
+	proxy.SetLatency(200 * time.Millisecond)
+	before := core.NextXid(c)
+	done := make(chan error, 1)
+	go func() {
+		data, err := c.GetData(ctx, "/n")
+		if err == nil && string(data) != "n" {
+			err = fmt.Errorf("got %q", data)
+		}
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return core.NextXid(c) != before }, 10*time.Second, time.Millisecond)
+	require.NoError(t, c.Close())
+	require.NoError(t, <-done)
+}
+
+// Close wakes the calls that wait for a connection; they fail with
+// ErrClosed.
+func TestCloseWakesWaitingCalls(t *testing.T) {
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	root := chrootA(t, srv)
+	c := startA(t, proxy.Addr(), core.WithChroot(root))
+	ctx := ctxA(t)
+
+	suspended := make(chan struct{})
+	var once sync.Once
+	c.AddStateListener(func(s core.State) {
+		if s == core.StateSuspended {
+			once.Do(func() { close(suspended) })
+		}
+	})
+	proxy.Refuse(true)
+	proxy.CutAll()
+	select {
+	case <-suspended:
+	case <-ctx.Done():
+		t.Fatal("the client did not notice the cut")
+	}
+
+	const n = 5
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := c.GetData(ctx, "/n-"+strconv.Itoa(i))
+			errs <- err
+		}()
+	}
+	require.NoError(t, c.Close())
+	for range n {
+		err := <-errs
+		require.ErrorIs(t, err, core.ErrClosed)
+		assert.True(t, strings.HasPrefix(err.Error(), "get /n-"), err.Error())
+	}
+	require.NoError(t, ctx.Err(), "they did not wait for their ctx")
+}

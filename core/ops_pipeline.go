@@ -17,37 +17,43 @@ import (
 // create finds its node by its GUID and lists again. When the node is made
 // but the listing fails, it returns the node's path with the listing's error.
 func (c *Client) CreateAndList(ctx context.Context, path string, data []byte, listPath string, opts ...CreateOption) (created string, children []string, err error) {
+	created, _, children, err = c.CreateAndListStat(ctx, path, data, listPath, opts...)
+	return created, children, err
+}
+
+// CreateAndListStat is CreateAndList that also returns the new node's Stat.
+func (c *Client) CreateAndListStat(ctx context.Context, path string, data []byte, listPath string, opts ...CreateOption) (created string, stat *Stat, children []string, err error) {
 	var o createOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if err := c.checkCreate(path, data, &o); err != nil {
-		return "", nil, opError("create", path, err)
+		return "", nil, nil, opError("create", path, err)
 	}
 	lp, err := c.serverPath(listPath)
 	if err != nil {
-		return "", nil, opError("getChildren", listPath, err)
+		return "", nil, nil, opError("getChildren", listPath, err)
 	}
 	sp := c.root.toServer(path)
 	for tries := 0; ; tries++ {
-		created, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
+		created, stat, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
 		if err == nil {
-			return c.root.fromServer(created), children, nil
+			return c.root.fromServer(created), stat, children, nil
 		}
 		if created != "" {
 			// The node was made; only the listing failed.
-			return c.root.fromServer(created), nil, opError("getChildren", listPath, err)
+			return c.root.fromServer(created), stat, nil, opError("getChildren", listPath, err)
 		}
 		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {
-			return "", nil, opError("create", path, err)
+			return "", nil, nil, opError("create", path, err)
 		}
 		if err := c.ensureParents(ctx, sp, o.parentContainers, o.acl); err != nil {
-			return "", nil, opError("create", path, err)
+			return "", nil, nil, opError("create", path, err)
 		}
 	}
 }
 
-func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, lp string, o *createOptions) (string, []string, error) {
+func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, lp string, o *createOptions) (string, *Stat, []string, error) {
 	op, flags := o.opcodeAndFlags()
 	req := &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
 	var parent, prefix string
@@ -57,6 +63,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 	var (
 		lost     bool
 		created  string
+		stat     *Stat
 		children []string
 	)
 	list := &proto.PathWatchRequest{Op: proto.OpGetChildren, Path: lp}
@@ -78,6 +85,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 			}
 			if p != "" {
 				c.stats.put(p, st)
+				stat = st
 				resp := &proto.ChildrenResponse{}
 				if _, err := c.call(ctx, list, resp, nil, false); err != nil {
 					return err
@@ -91,13 +99,14 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		createErr, listErr := c.callPair(ctx, req, cresp, list, lresp)
 		switch {
 		case createErr == nil && listErr == nil:
-			c.stats.put(cresp.Path, newStat(&cresp.Stat))
+			stat = newStat(&cresp.Stat)
+			c.stats.put(cresp.Path, stat)
 			created, children = cresp.Path, lresp.Children
 			return nil
 		case createErr == nil:
 			// The node exists; only the listing failed.
-			created = cresp.Path
-			c.stats.put(cresp.Path, newStat(&cresp.Stat))
+			created, stat = cresp.Path, newStat(&cresp.Stat)
+			c.stats.put(cresp.Path, stat)
 			resp := &proto.ChildrenResponse{}
 			if _, err := c.call(ctx, list, resp, nil, false); err != nil {
 				if o.protected {
@@ -112,7 +121,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		}
 		return createErr
 	})
-	return created, children, err
+	return created, stat, children, err
 }
 
 // callPair sends two requests back to back on the live connection and

@@ -29,7 +29,36 @@ var ErrNoSession = errors.New("zktest: the server knows no such session (expired
 // connString lists servers as "host:port,..."; the first that accepts the
 // connection is used. ExpireSession returns once the server has closed the
 // session.
+//
+// The session's own client may take the session back between the resume
+// and the close (it reconnects at once when the server moves the session),
+// which ends the second connection; ExpireSession then tries again, up to
+// 50 times. A session that is gone on a retry counts as expired.
 func ExpireSession(ctx context.Context, connString string, sessionID int64, passwd []byte) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		err = expireOnce(ctx, connString, sessionID, passwd)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrNoSession):
+			if attempt > 0 {
+				return nil
+			}
+			return err
+		case ctx.Err() != nil:
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func expireOnce(ctx context.Context, connString string, sessionID int64, passwd []byte) error {
 	var errs []error
 	for addr := range strings.SplitSeq(connString, ",") {
 		addr = strings.TrimSpace(addr)

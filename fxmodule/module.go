@@ -1,0 +1,84 @@
+package fxmodule
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/zkit-go/zkit/core"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+)
+
+// Module provides a *core.Client, and a *Locks that makes lock recipes on
+// it, to an fx application. The application supplies a Config, and may
+// provide a *zap.Logger, which the client then logs to (under the name
+// "zkit").
+//
+// The client connects in an OnStart hook, within the application's start
+// deadline (fx.StartTimeout), so the application fails to start when
+// ZooKeeper cannot be reached in time. An OnStop hook closes the session.
+var Module = fx.Module("zkit",
+	fx.Provide(NewClient, NewLocks),
+)
+
+// Params are NewClient's dependencies.
+type Params struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	// Config is optional only so that a missing one fails with
+	// ErrNoConfig, which says what to supply, instead of fx's generic
+	// missing-type error.
+	Config Config `optional:"true"`
+	// Logger is the application's logger. Without one the client logs
+	// nothing.
+	Logger *zap.Logger `optional:"true"`
+}
+
+// Result is what NewClient provides.
+type Result struct {
+	fx.Out
+
+	Client *core.Client
+}
+
+// NewClient builds the client from p.Config and registers the hooks that
+// start and close it. It does no I/O. A missing or invalid Config is an
+// error, which fails the application.
+func NewClient(p Params) (Result, error) {
+	cfg := p.Config
+	if err := cfg.validate(); err != nil {
+		return Result{}, err
+	}
+	logger := p.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	} else {
+		logger = logger.Named("zkit")
+	}
+	client, err := core.NewClient(cfg.Servers, cfg.clientOptions(core.WithLogger(logger))...)
+	if err != nil {
+		return Result{}, fmt.Errorf("fxmodule: invalid Config: %w", err)
+	}
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if err := client.Start(ctx); err != nil {
+				return fmt.Errorf("fxmodule: connect to ZooKeeper at %s: %w", cfg.Servers, err)
+			}
+			if s := client.Session(); s != nil {
+				logger.Info("zkit: client started",
+					zap.String("session", fmt.Sprintf("0x%x", s.ID())),
+					zap.Duration("timeout", s.Timeout()))
+			}
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			if err := client.Close(); err != nil {
+				return fmt.Errorf("fxmodule: close the ZooKeeper client: %w", err)
+			}
+			logger.Info("zkit: client closed")
+			return nil
+		},
+	})
+	return Result{Client: client}, nil
+}

@@ -1,0 +1,34 @@
+// Package lock provides ZooKeeper locks, read/write locks and counting
+// semaphores whose znodes follow Apache Curator's layouts.
+//
+// # Curator compatibility
+//
+// A Mutex on a path contends with Curator's InterProcessMutex (and with
+// go-zookeeper's Lock) on the same path: each contender creates an
+// EPHEMERAL_SEQUENTIAL child named "_c_<uuid>-lock-<seq>", the lowest node
+// holds the lock and every other contender watches its immediate
+// predecessor with a getData watch. Contenders are recognised by the
+// "lock-" marker (kazoo's "__lock__" too) and ordered by the sequence
+// number that follows it, parsed as a number and compared as a serial
+// number, so the order stays right when the parent's counter wraps past
+// 2^31; children without a marker are ignored. Node names carry Curator's
+// "_c_<uuid>-" prefix, by which a contender finds its node again when the
+// reply to its create is lost. ReadWriteLock uses InterProcessReadWriteLock's
+// "_c_<uuid>-__READ__<seq>" and "_c_<uuid>-__WRIT__<seq>" nodes, and
+// Semaphore uses InterProcessSemaphoreV2's "locks" and "leases" children.
+// Parents are created as container nodes, so the server removes a lock's
+// directory once it is empty.
+//
+// WithKazooLayout names nodes "<hex32>__lock__<seq>" ("__rlock__" for
+// readers) to share a lock with Python's kazoo. Curator does not parse
+// those names, so do not mix kazoo-layout and Curator lockers on one path.
+//
+// # Sessions and fencing
+//
+// An acquisition is bound to the client's session at the time it was made.
+// Lost reports its loss: the session ended (the client's own timer ends a
+// session while it cannot reach a server, before the server can hand the
+// lock to another contender) or the lock's node was deleted. Token returns
+// a fencing token, the creation zxid of the lock's node, which grows with
+// every acquisition of a lock.
+package lock

@@ -1,0 +1,148 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zkit-go/zkit/core"
+)
+
+// holding is one acquisition held: it closes lost when the session it is
+// bound to ends or its node goes, and learns the fencing token.
+type holding struct {
+	c    *core.Client
+	path string
+	sess *core.Session
+
+	lost       chan struct{}
+	tokenReady chan struct{} // closed once token is known, or will never be
+	token      atomic.Int64
+
+	mu       sync.Mutex
+	released bool
+	isLost   bool
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// hold starts watching the acquisition of the node at path, made in sess.
+// The watch on the node is set in the background, so that it costs the
+// acquisition no round trip; a node deleted before the watch is set is
+// reported all the same, by the read that sets it.
+//
+// token is the node's creation zxid when the caller knows it, else 0: the
+// first read of the watch then learns it.
+func hold(c *core.Client, path string, sess *core.Session, token int64) *holding {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &holding{
+		c: c, path: path, sess: sess,
+		lost:       make(chan struct{}),
+		tokenReady: make(chan struct{}),
+		cancel:     cancel,
+	}
+	if token != 0 {
+		h.token.Store(token)
+		close(h.tokenReady)
+	}
+	h.wg.Add(2)
+	go h.watchSession(ctx)
+	go h.watchNode(ctx)
+	return h
+}
+
+func (h *holding) watchSession(ctx context.Context) {
+	defer h.wg.Done()
+	select {
+	case <-h.sess.Done():
+		h.markLost()
+	case <-ctx.Done():
+	}
+}
+
+// watchNode keeps a data watch on the node. Its first read also yields the
+// node's creation zxid, the fencing token, and checks that the session
+// owns the node.
+func (h *holding) watchNode(ctx context.Context) {
+	defer h.wg.Done()
+	known := h.token.Load() != 0
+	defer func() {
+		if !known {
+			close(h.tokenReady)
+		}
+	}()
+	pause := minPause
+	for {
+		_, st, ch, err := h.c.GetW(ctx, h.path)
+		switch {
+		case err == nil:
+			pause = minPause
+		case errors.Is(err, core.ErrNoNode):
+			h.markLost()
+			return
+		case ctx.Err() != nil, errors.Is(err, core.ErrClosed):
+			return
+		default:
+			if !sleepCtx(ctx, pause) {
+				return
+			}
+			pause = min(2*pause, maxPause)
+			continue
+		}
+		if st.EphemeralOwner != h.sess.ID() {
+			h.markLost()
+			return
+		}
+		if !known {
+			h.token.Store(st.CreatedZxid)
+			known = true
+			close(h.tokenReady)
+		}
+		select {
+		case ev := <-ch:
+			switch {
+			case ev.Type == core.EventNodeDeleted:
+				h.markLost()
+				return
+			case ev.Type == core.EventNotWatching && !errors.Is(ev.Err, core.ErrWatchRemoved):
+				h.markLost()
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// markLost closes lost, unless the holder released the lock first.
+func (h *holding) markLost() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released || h.isLost {
+		return
+	}
+	h.isLost = true
+	close(h.lost)
+	h.cancel()
+}
+
+// fencingToken waits until the token is known and returns it, or 0 when
+// the acquisition was lost or released before.
+func (h *holding) fencingToken() int64 {
+	<-h.tokenReady
+	return h.token.Load()
+}
+
+// release stops the watches and deletes the node, retrying until the
+// delete is confirmed or the session has ended. When ctx ends first, the
+// delete goes on in the background and release returns ctx's error.
+func (h *holding) release(ctx context.Context) error {
+	h.mu.Lock()
+	h.released = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	return removeNode(ctx, h.c, h.path, h.sess.Done())
+}

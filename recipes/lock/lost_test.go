@@ -1,0 +1,208 @@
+package lock_test
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/recipes/lock"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// SCENARIO 24: the holder's session expires: Lost closes, the next waiter
+// gets the lock, and the holder can unlock and lock again.
+func TestMutexLostOnSessionExpiry(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	wc := startClient(t, srv.ConnString())
+	holder, waiter := lock.NewMutex(c, path), lock.NewMutex(wc, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := holder.Lost()
+	done := make(chan error, 1)
+	go func() { done <- waiter.Lock(ctx) }()
+	eventually(t, "the waiter's node", func() bool { return len(listChildren(t, c, path)) == 2 })
+
+	expire(t, srv.ConnString(), c)
+	recv(t, lost, "Lost to close")
+	if err := recv(t, done, "the waiter's Lock"); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Errorf("Unlock of a lost lock: %v", err)
+	}
+	if err := waiter.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatalf("Lock on the new session: %v", err)
+	}
+	if isClosed(holder.Lost()) {
+		t.Error("the new acquisition's Lost is closed")
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SCENARIO 24: the holder learns it lost the lock before another contender
+// gets it. The holder is cut off from the server; its client's expiry
+// timer ends the session at nine tenths of the timeout, before the server
+// expires it and deletes the lock's node.
+func TestMutexHolderToldBeforeHandOff(t *testing.T) {
+	srv := zktest.Shared(t)
+	path := zktest.UniquePath(t)
+	ctx := testCtx(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	hc := startClient(t, proxy.Addr(), core.WithSessionTimeout(6*time.Second))
+	wc := startClient(t, srv.ConnString())
+	holder, waiter := lock.NewMutex(hc, path), lock.NewMutex(wc, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var seq atomic.Int64
+	lostAt, lockedAt := make(chan int64, 1), make(chan result, 1)
+	go func() {
+		<-holder.Lost()
+		lostAt <- seq.Add(1)
+	}()
+	go func() {
+		err := waiter.Lock(ctx)
+		lockedAt <- result{err: err, seq: seq.Add(1)}
+	}()
+	eventually(t, "the waiter's node", func() bool { return len(listChildren(t, wc, path)) == 2 })
+
+	proxy.BlackHole(true)
+	l := recv(t, lostAt, "the holder's Lost")
+	r := recv(t, lockedAt, "the waiter's Lock")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if l > r.seq {
+		t.Errorf("the waiter got the lock (event %d) before the holder saw Lost (event %d)", r.seq, l)
+	}
+	if err := waiter.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Let the holder's client reconnect, so that it closes at once.
+	proxy.BlackHole(false)
+	proxy.CutAll()
+}
+
+// A waiter whose session ends fails with ErrLockLost (and the session's
+// error) and leaves no node.
+func TestMutexWaiterSessionExpires(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	wc := startClient(t, srv.ConnString())
+	holder, waiter := lock.NewMutex(c, path), lock.NewMutex(wc, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- waiter.Lock(ctx) }()
+	eventually(t, "the waiter's node", func() bool { return len(listChildren(t, c, path)) == 2 })
+	expire(t, srv.ConnString(), wc)
+	err := recv(t, done, "the waiter's Lock")
+	if !errors.Is(err, lock.ErrLockLost) || !errors.Is(err, core.ErrSessionExpired) {
+		t.Fatalf("Lock: %v, want ErrLockLost and ErrSessionExpired", err)
+	}
+	if n := len(listChildren(t, c, path)); n != 1 {
+		t.Errorf("%d nodes, want the holder's only", n)
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Deleting the holder's node, as an operator might, closes Lost; Unlock
+// then succeeds.
+func TestMutexLostOnNodeDeleted(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	admin := startClient(t, srv.ConnString())
+	m := lock.NewMutex(c, path)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m.Token() == 0 {
+		t.Fatal("no token")
+	}
+	kids := listChildren(t, admin, path)
+	if len(kids) != 1 {
+		t.Fatalf("children %v", kids)
+	}
+	if err := admin.Delete(ctx, path+"/"+kids[0], core.Force()); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, m.Lost(), "Lost to close")
+	if err := m.Unlock(ctx); err != nil {
+		t.Errorf("Unlock of a deleted lock: %v", err)
+	}
+}
+
+// A server of the ensemble dies while the lock is held: the client moves
+// to another server with the same session, keeps the lock (Lost stays
+// open), and Unlock lets the next contender in.
+func TestMutexSurvivesServerKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an ensemble")
+	}
+	ens := zktest.StartEnsemble(t, 3)
+	ctx := testCtx(t)
+	path := zktest.UniquePath(t)
+	hc := startClient(t, ens.ConnString(), core.WithSessionTimeout(20*time.Second))
+	wc := startClient(t, ens.ConnString(), core.WithSessionTimeout(20*time.Second))
+	holder, waiter := lock.NewMutex(hc, path), lock.NewMutex(wc, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	token := holder.Token()
+	sess := hc.Session()
+	var acquired atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		err := waiter.Lock(ctx)
+		acquired.Store(err == nil)
+		done <- err
+	}()
+	eventually(t, "the waiter's node", func() bool { return len(listChildren(t, hc, path)) == 2 })
+
+	victim, err := ens.SessionServer(ctx, sess.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The client reconnects elsewhere, with the same session.
+	eventually(t, "the holder to reconnect", func() bool {
+		s, err := ens.SessionServer(ctx, sess.ID())
+		return err == nil && s != victim
+	})
+	if n := nodesOf(t, hc, path, sess.ID()); len(n) != 1 {
+		t.Fatalf("the holder's session owns %v, want its lock's node", n)
+	}
+	if hc.Session() != sess || isClosed(holder.Lost()) {
+		t.Fatal("the holder lost its session or its lock")
+	}
+	if acquired.Load() {
+		t.Fatal("the waiter got the lock while the holder held it")
+	}
+	if holder.Token() != token {
+		t.Error("the token changed")
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, done, "the waiter's Lock"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waiter.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

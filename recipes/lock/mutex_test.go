@@ -1,0 +1,382 @@
+package lock_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/recipes/lock"
+)
+
+// SCENARIO 23: contenders on separate sessions take turns; never two
+// inside; fencing tokens grow with every acquisition.
+func TestMutexExclusion(t *testing.T) {
+	srv, _, path := sharedSetup(t)
+	const contenders, rounds = 8, 6
+	cs := startClients(t, srv.ConnString(), contenders)
+	ctx := testCtx(t)
+
+	var inside, entries, lastToken atomic.Int64
+	errs := make(chan error, contenders)
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			m := lock.NewMutex(c, path, lock.WithID(fmt.Appendf(nil, "worker-%d", i)))
+			for range rounds {
+				if err := m.Lock(ctx); err != nil {
+					errs <- err
+					return
+				}
+				if n := inside.Add(1); n != 1 {
+					errs <- fmt.Errorf("%d contenders inside", n)
+				}
+				entries.Add(1)
+				time.Sleep(time.Millisecond) // stay inside a while
+				tok := m.Token()
+				if prev := lastToken.Load(); tok <= prev {
+					errs <- fmt.Errorf("token %d after %d", tok, prev)
+				}
+				lastToken.Store(tok)
+				inside.Add(-1)
+				if err := m.Unlock(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := entries.Load(); got != contenders*rounds {
+		t.Errorf("%d entries, want %d", got, contenders*rounds)
+	}
+}
+
+// SCENARIO 23: each waiter watches only its immediate predecessor, and the
+// lock passes down the queue in order.
+func TestMutexWaitersWatchOnlyPredecessor(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	const waiters = 8
+	ctx := testCtx(t)
+	holder := lock.NewMutex(c, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	cs := startClients(t, srv.ConnString(), waiters)
+	session := map[int64]int{} // session -> waiter
+	var order atomic.Int64
+	got := make([]chan result, waiters)
+	for i, wc := range cs {
+		session[sessionID(t, wc)] = i
+		got[i] = make(chan result, 1)
+		m := lock.NewMutex(wc, path)
+		go func() {
+			err := m.Lock(ctx)
+			r := result{err: err, seq: order.Add(1)}
+			if err == nil {
+				err = m.Unlock(ctx)
+			}
+			if r.err == nil {
+				r.err = err
+			}
+			got[i] <- r
+		}()
+		// Queue the waiters one by one, so the test knows their order.
+		eventually(t, "the waiter's node", func() bool { return len(listChildren(t, c, path)) == i+2 })
+	}
+
+	q := queue(t, c, path)
+	own := owners(t, c, path)
+	eventually(t, "every waiter's watch", func() bool {
+		w := watches(t, srv)
+		for s := range session {
+			if len(w[s]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	w := watches(t, srv)
+	for i := 1; i < len(q); i++ {
+		s := own[q[i]]
+		want := []string{path + "/" + q[i-1]}
+		if !slices.Equal(w[s], want) {
+			t.Errorf("waiter %d (node %s) watches %v, want only its predecessor %v", session[s], q[i], w[s], want)
+		}
+	}
+	for s, paths := range w {
+		if slices.Contains(paths, path) {
+			t.Errorf("session 0x%x watches the lock directory", s)
+		}
+	}
+
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(q); i++ {
+		r := recv(t, got[session[own[q[i]]]], "a waiter's turn")
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.seq != int64(i) {
+			t.Errorf("waiter at queue position %d got the lock %dth", i, r.seq)
+		}
+	}
+}
+
+// SCENARIO 23: TryLock fails at once while the lock is held, and leaves no
+// node behind.
+func TestMutexTryLock(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	other := startClient(t, srv.ConnString())
+	a, b := lock.NewMutex(c, path), lock.NewMutex(other, path)
+	if err := a.TryLock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("TryLock on a held lock: %v, want ErrLocked", err)
+	}
+	if n := nodesOf(t, c, path, sessionID(t, other)); len(n) != 0 {
+		t.Errorf("a failed TryLock left %v", n)
+	}
+	if err := a.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.TryLock(ctx); err != nil {
+		t.Fatalf("TryLock on a free lock: %v", err)
+	}
+	if err := b.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SCENARIO 23: a waiter that gives up, whenever its ctx ends (even with
+// its create in flight), leaves no node.
+func TestMutexGiveUpLeavesNoNode(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	holder := lock.NewMutex(c, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wc := startClient(t, srv.ConnString())
+	waiter := lock.NewMutex(wc, path)
+	sess := sessionID(t, wc)
+
+	t.Run("cancel", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- waiter.Lock(cctx) }()
+		eventually(t, "the waiter's node", func() bool { return len(nodesOf(t, c, path, sess)) == 1 })
+		cancel()
+		if err := recv(t, done, "Lock to give up"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Lock: %v, want context.Canceled", err)
+		}
+		if n := nodesOf(t, c, path, sess); len(n) != 0 {
+			t.Errorf("the waiter left %v", n)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		// Deadlines that end before, during and after the create.
+		for i := range 25 {
+			dctx, cancel := context.WithTimeout(ctx, time.Duration(i)*200*time.Microsecond)
+			err := waiter.Lock(dctx)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Lock: %v, want context.DeadlineExceeded", err)
+			}
+			if n := nodesOf(t, c, path, sess); len(n) != 0 {
+				t.Fatalf("deadline %d: the waiter left %v", i, n)
+			}
+		}
+	})
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SCENARIO 23: Lock twice is refused, Unlock without the lock too, and the
+// object is reusable after Unlock.
+func TestMutexReuse(t *testing.T) {
+	_, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	m := lock.NewMutex(c, path)
+	if err := m.Unlock(ctx); !errors.Is(err, lock.ErrNotLocked) {
+		t.Fatalf("Unlock before Lock: %v, want ErrNotLocked", err)
+	}
+	var last int64
+	for round := range 3 {
+		if err := m.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Lock(ctx); !errors.Is(err, lock.ErrAlreadyLocked) {
+			t.Fatalf("second Lock: %v, want ErrAlreadyLocked", err)
+		}
+		if err := m.TryLock(ctx); !errors.Is(err, lock.ErrAlreadyLocked) {
+			t.Fatalf("TryLock while held: %v, want ErrAlreadyLocked", err)
+		}
+		tok := m.Token()
+		if tok <= last {
+			t.Errorf("round %d: token %d after %d", round, tok, last)
+		}
+		last = tok
+		if err := m.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Unlock(ctx); !errors.Is(err, lock.ErrNotLocked) {
+			t.Fatalf("second Unlock: %v, want ErrNotLocked", err)
+		}
+		if m.Token() != 0 {
+			t.Error("Token after Unlock is not 0")
+		}
+	}
+	if isClosed(m.Lost()) {
+		t.Error("Unlock closed Lost")
+	}
+}
+
+var (
+	curatorName = regexp.MustCompile(`^_c_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-lock-\d{10}$`)
+	kazooName   = regexp.MustCompile(`^[0-9a-f]{32}__lock__\d{10}$`)
+)
+
+// Node names follow Curator's format, or kazoo's with WithKazooLayout, and
+// the lock directory is a container that goes once empty.
+func TestMutexNodeNames(t *testing.T) {
+	_, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	for _, tt := range []struct {
+		name string
+		opts []lock.Option
+		want *regexp.Regexp
+	}{
+		{"curator", nil, curatorName},
+		{"kazoo", []lock.Option{lock.WithKazooLayout()}, kazooName},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := path + "/" + tt.name + "/lock"
+			m := lock.NewMutex(c, dir, tt.opts...)
+			if err := m.Lock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			kids := listChildren(t, c, dir)
+			if len(kids) != 1 || !tt.want.MatchString(kids[0]) {
+				t.Errorf("children %q, want one matching %s", kids, tt.want)
+			}
+			if err := m.Unlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the empty container to go", func() bool {
+				ok, err := c.Exists(ctx, dir)
+				return err == nil && !ok
+			})
+		})
+	}
+}
+
+// Nodes made by other libraries are contenders: go-zookeeper's
+// "_c_<hex32>-lock-<seq>" and kazoo's "<hex32>__lock__<seq>"; other
+// children are ignored.
+func TestMutexForeignContenders(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	foreign := startClient(t, srv.ConnString())
+	if _, err := c.Create(ctx, path, nil, core.WithParents()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, path+"/readme", []byte("not a contender")); err != nil {
+		t.Fatal(err)
+	}
+	m := lock.NewMutex(c, path, lock.WithID([]byte("zkit")))
+	if err := m.TryLock(ctx); err != nil {
+		t.Fatalf("TryLock with only an unrelated child: %v", err)
+	}
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{
+		"_c_0123456789abcdef0123456789abcdef-lock-", // go-zookeeper
+		"0123456789abcdef0123456789abcdef__lock__",  // kazoo
+	} {
+		t.Run(name, func(t *testing.T) {
+			node, err := foreign.Create(ctx, path+"/"+name, []byte("foreign"), core.Ephemeral(), core.Sequential())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
+				t.Fatalf("TryLock behind a foreign node: %v, want ErrLocked", err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- m.Lock(ctx) }()
+			eventually(t, "the lock's node", func() bool { return len(listChildren(t, c, path)) == 3 })
+			ids, err := m.Participants(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"foreign", "zkit"}; !slices.Equal(ids, want) {
+				t.Errorf("Participants = %q, want %q", ids, want)
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("Lock returned (%v) while a foreign node held the lock", err)
+			default:
+			}
+			if err := foreign.Delete(ctx, node, core.Force()); err != nil {
+				t.Fatal(err)
+			}
+			if err := recv(t, done, "Lock after the foreign node went"); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Unlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Participants lists ids, or node names without one, in queue order.
+func TestMutexParticipants(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	other := startClient(t, srv.ConnString())
+	if ids, err := lock.NewMutex(c, path).Participants(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("Participants of a missing lock = %q, %v", ids, err)
+	}
+	first := lock.NewMutex(c, path, lock.WithID([]byte("first")))
+	second := lock.NewMutex(other, path)
+	if err := first.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- second.Lock(ctx) }()
+	eventually(t, "the second node", func() bool { return len(listChildren(t, c, path)) == 2 })
+	ids, err := second.Participants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || ids[0] != "first" || !curatorName.MatchString(ids[1]) {
+		t.Errorf("Participants = %q, want [first <node name>]", ids)
+	}
+	if err := first.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, done, "the second Lock"); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

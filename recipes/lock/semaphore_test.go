@@ -1,0 +1,135 @@
+package lock_test
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/recipes/lock"
+)
+
+var curatorLease = regexp.MustCompile(`^_c_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-lease-\d{10}$`)
+
+// SCENARIO 26: ten contenders on separate sessions never hold more than
+// three leases at once.
+func TestSemaphoreBound(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	const maxLeases, contenders, rounds = 3, 10, 4
+	var inside, peak, entries atomic.Int64
+	errs := make(chan error, contenders*rounds)
+	var wg sync.WaitGroup
+	for _, cc := range startClients(t, srv.ConnString(), contenders) {
+		s := lock.NewSemaphore(cc, path, maxLeases)
+		wg.Go(func() {
+			for range rounds {
+				lease, err := s.Acquire(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				n := inside.Add(1)
+				if n > maxLeases {
+					errs <- fmt.Errorf("%d holders", n)
+				}
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				entries.Add(1)
+				time.Sleep(5 * time.Millisecond) // stay inside a while
+				inside.Add(-1)
+				if err := lease.Release(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := entries.Load(); n != contenders*rounds {
+		t.Errorf("%d leases taken, want %d", n, contenders*rounds)
+	}
+	t.Logf("at most %d holders at once", peak.Load())
+	if kids := listChildren(t, c, path+"/leases"); len(kids) != 0 {
+		t.Errorf("leases left: %v", kids)
+	}
+}
+
+// SCENARIO 26: a holder whose session dies leaves no orphan lease, and a
+// waiter takes its place.
+func TestSemaphoreSessionDeath(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	const maxLeases = 3
+	cs := startClients(t, srv.ConnString(), maxLeases+1)
+	var leases []*lock.Lease
+	for _, hc := range cs[:maxLeases] {
+		l, err := lock.NewSemaphore(hc, path, maxLeases).Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases = append(leases, l)
+	}
+	for _, k := range listChildren(t, c, path+"/leases") {
+		if !curatorLease.MatchString(k) {
+			t.Errorf("lease %q is not in Curator's format", k)
+		}
+	}
+	got := make(chan *lock.Lease, 1)
+	go func() {
+		l, err := lock.NewSemaphore(cs[maxLeases], path, maxLeases).Acquire(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- l
+	}()
+	eventually(t, "the waiter's lease node", func() bool { return len(listChildren(t, c, path+"/leases")) == maxLeases+1 })
+	select {
+	case <-got:
+		t.Fatal("a fourth lease was granted")
+	default:
+	}
+
+	dead := sessionID(t, cs[0])
+	expire(t, srv.ConnString(), cs[0])
+	recv(t, leases[0].Lost(), "the dead holder's Lost")
+	l := recv(t, got, "the waiter's lease")
+	if l == nil {
+		t.FailNow()
+	}
+	own := owners(t, c, path+"/leases")
+	if len(own) != maxLeases {
+		t.Errorf("%d leases, want %d", len(own), maxLeases)
+	}
+	for name, s := range own {
+		if s == dead {
+			t.Errorf("lease %s of the dead session is still there", name)
+		}
+	}
+	if isClosed(leases[1].Lost()) {
+		t.Error("a live holder's Lost is closed")
+	}
+	for _, l := range append(leases, l) {
+		if err := l.Release(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := l.Release(ctx); !errors.Is(err, lock.ErrNotLocked) {
+		t.Errorf("second Release: %v, want ErrNotLocked", err)
+	}
+}
+
+func TestSemaphoreNoLeases(t *testing.T) {
+	_, c, path := sharedSetup(t)
+	if _, err := lock.NewSemaphore(c, path, 0).Acquire(testCtx(t)); !errors.Is(err, core.ErrInvalidArgument) {
+		t.Fatalf("Acquire with no leases: %v, want ErrInvalidArgument", err)
+	}
+}

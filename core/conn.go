@@ -274,6 +274,10 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	}
 	r := c.popPending()
 	if r == nil || r.xid != h.Xid {
+		if r != nil {
+			// Popped, so fail will not see it: its caller learns here.
+			r.finish(&Error{Code: CodeConnectionLoss})
+		}
 		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 	}
 	r.zxid = h.Zxid
@@ -284,8 +288,12 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	if err == nil || (r.decodeOnError && dec.Remaining() > 0) {
 		r.resp.Decode(dec)
 		if dec.Err() != nil {
-			r.finish(&Error{Code: CodeMarshallingError})
-			return fmt.Errorf("%w: reply to opcode %d: %v", ErrMarshallingError, r.opcode, dec.Err())
+			// The reply is lost with the connection: the request may have
+			// been applied, as after any loss in flight. r belongs to its
+			// caller once finished, so read it first.
+			err := fmt.Errorf("%w: reply to opcode %d: %v", ErrMarshallingError, r.opcode, dec.Err())
+			r.finish(&Error{Code: CodeConnectionLoss})
+			return err
 		}
 	}
 	r.err = err

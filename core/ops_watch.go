@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -89,13 +90,41 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		return nil, opError("addWatch", path, fmt.Errorf("%w: watch mode %d", ErrInvalidArgument, mode))
 	}
 	w := newWatcher(c, path, sp, mode)
+	// If the caller gives up (ctx) while the request is out, the server may
+	// still set the watch: whichever side comes second takes it off again,
+	// so nothing holds events for nobody.
+	var (
+		mu                    sync.Mutex
+		registered, abandoned bool
+	)
 	hook := func(r *request) {
-		if r.err == nil {
-			c.watches.addPersistent(w)
+		if r.err != nil {
+			return
+		}
+		c.watches.addPersistent(w)
+		mu.Lock()
+		registered = true
+		late := abandoned
+		mu.Unlock()
+		if late {
+			// The reader must not block: remove it from a goroutine of the
+			// client's (the client's run loop is alive while its reader is).
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				_ = w.Close()
+			}()
 		}
 	}
 	req := &proto.AddWatchRequest{Path: sp, Mode: int32(mode)}
 	if err := c.rpc(ctx, "addWatch", path, true, req, &proto.EmptyResponse{}, hook); err != nil {
+		mu.Lock()
+		abandoned = true
+		set := registered
+		mu.Unlock()
+		if set {
+			_ = w.Close()
+		}
 		return nil, err
 	}
 	c.mu.Lock()

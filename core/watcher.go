@@ -113,6 +113,7 @@ func (w *Watcher) pump(clientStop <-chan struct{}) {
 			case <-w.stop:
 				return
 			case <-clientStop:
+				w.flushOnStop()
 				return
 			}
 		}
@@ -127,6 +128,30 @@ func (w *Watcher) pump(clientStop <-chan struct{}) {
 		case <-w.stop:
 			return
 		case <-clientStop:
+			w.flushOnStop()
+			return
+		}
+	}
+}
+
+// flushOnStop ends the watcher as its client stops: the queued events and
+// a final NotWatching with ErrClosed go to the channel as far as it has
+// room, since a closing client waits for no consumer. Once ended, the
+// watcher takes no more events, so none is sent on the closed channel.
+func (w *Watcher) flushOnStop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.ended = true
+		w.queue = append(w.queue, Event{Type: EventNotWatching, Path: w.path, Err: ErrClosed})
+	}
+	if w.closed {
+		return
+	}
+	for _, ev := range w.queue {
+		select {
+		case w.ch <- ev:
+		default:
 			return
 		}
 	}
@@ -161,7 +186,8 @@ func (w *Watcher) Close() error {
 		// no longer includes this watch.
 		return nil
 	}
-	if errors.Is(err, ErrNoWatcher) {
+	if errors.Is(err, ErrNoWatcher) || errors.Is(err, ErrClosed) {
+		// Nothing holds the watch any more: the server, or the closed client.
 		return nil
 	}
 	return err

@@ -1,0 +1,136 @@
+package core_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// TestEnsembleFailover runs the failover tests on one ensemble of three,
+// to spare the machine: each subtest leaves every server running.
+func TestEnsembleFailover(t *testing.T) {
+	e := zktest.StartEnsemble(t, 3)
+	t.Run("SessionMovesOnKill", func(t *testing.T) { testSessionMovesOnKill(t, e) })
+	t.Run("WatchesAcrossKill", func(t *testing.T) { testWatchesAcrossKill(t, e) })
+}
+
+// sessionServerB finds the server that holds c's session.
+func sessionServerB(t *testing.T, e *zktest.Ensemble, c *core.Client) *zktest.Server {
+	t.Helper()
+	var srv *zktest.Server
+	require.Eventually(t, func() bool {
+		s, err := e.SessionServer(ctxB(t, waitB), c.Session().ID())
+		srv = s
+		return err == nil
+	}, waitB, 50*time.Millisecond, "no server holds the session")
+	return srv
+}
+
+// othersB lists the addresses of the ensemble's servers other than srv.
+func othersB(e *zktest.Ensemble, srv *zktest.Server) string {
+	var addrs []string
+	for _, s := range e.Servers() {
+		if s != srv {
+			addrs = append(addrs, s.Addr())
+		}
+	}
+	return strings.Join(addrs, ",")
+}
+
+// restartB brings a stopped server back and waits for the quorum to settle,
+// so that the next subtest finds the ensemble whole.
+func restartB(t *testing.T, e *zktest.Ensemble, srv *zktest.Server) {
+	t.Helper()
+	require.NoError(t, srv.Restart())
+	_, err := e.WaitLeader(ctxB(t, waitB))
+	require.NoError(t, err)
+}
+
+// testSessionMovesOnKill (SCENARIO 6): killing the server a client is
+// connected to moves the client to another server with the same session;
+// its ephemeral node survives and no acknowledged write is lost.
+func testSessionMovesOnKill(t *testing.T, e *zktest.Ensemble) {
+	root := chrootB(t, e.ConnString())
+	c := startClientB(t, e.ConnString(), core.WithChroot(root), core.WithSessionTimeout(20*time.Second))
+	ctx := ctxB(t, 2*waitB)
+	sess := c.Session()
+	_, err := c.Create(ctx, "/eph", []byte("alive"), core.Ephemeral())
+	require.NoError(t, err)
+	const n = 50
+	for i := range n {
+		_, err := c.Create(ctx, fmt.Sprintf("/w%03d", i), []byte(strconv.Itoa(i)))
+		require.NoError(t, err)
+	}
+
+	states := listenB(t, c)
+	srv := sessionServerB(t, e, c)
+	require.NoError(t, srv.Kill())
+	defer restartB(t, e, srv)
+
+	waitCountB(t, states, core.StateSuspended, 1)
+	waitCountB(t, states, core.StateConnected, 1)
+	require.Zero(t, states.count(core.StateExpired))
+	require.Equal(t, sess.ID(), c.Session().ID(), "the same session")
+	require.NoError(t, sess.Err())
+	moved := sessionServerB(t, e, c)
+	require.NotSame(t, srv, moved)
+
+	for i := range n {
+		data, err := c.GetData(ctx, fmt.Sprintf("/w%03d", i))
+		require.NoError(t, err, "write %d", i)
+		require.Equal(t, strconv.Itoa(i), string(data))
+	}
+	kids, err := c.GetChildren(ctx, "/")
+	require.NoError(t, err)
+	require.Len(t, kids, n+1)
+
+	// Another session, on the surviving servers, sees the ephemeral node
+	// still owned by the session.
+	observer := startClientB(t, othersB(e, srv), core.WithChroot(root))
+	st, err := observer.ExistsStat(ctx, "/eph")
+	require.NoError(t, err)
+	require.NotNil(t, st, "the ephemeral node survived")
+	require.Equal(t, sess.ID(), st.EphemeralOwner)
+
+	_, err = c.Create(ctx, "/after", nil)
+	require.NoError(t, err, "writes go on")
+}
+
+// testWatchesAcrossKill: watches of every kind fire for changes made while
+// the client's server is killed and the client moves to another server.
+func testWatchesAcrossKill(t *testing.T, e *zktest.Ensemble) {
+	root := chrootB(t, e.ConnString())
+	c := startClientB(t, e.ConnString(), core.WithChroot(root), core.WithSessionTimeout(20*time.Second))
+	ctx := ctxB(t, 2*waitB)
+	w := armAwayWatchesB(t, c)
+	pw, err := c.AddWatch(ctx, "/data", core.WatchPersistent)
+	require.NoError(t, err)
+	defer pw.Close()
+
+	srv := sessionServerB(t, e, c)
+	// The changes come from a client of the other servers, so that none of
+	// them is lost in flight with the killed server.
+	other := startClientB(t, othersB(e, srv), core.WithChroot(root))
+	_, err = other.Exists(ctx, "/")
+	require.NoError(t, err)
+	sess := c.Session()
+
+	require.NoError(t, srv.Kill())
+	defer restartB(t, e, srv)
+	changeAwayB(t, other)
+
+	w.requireFired(t)
+	wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/data")
+	require.Equal(t, sess.ID(), c.Session().ID())
+
+	// The persistent watch goes on on the new server.
+	_, err = other.SetData(ctx, "/data", []byte("again"))
+	require.NoError(t, err)
+	wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/data")
+}

@@ -1,0 +1,236 @@
+package core_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// garbageServer is the one fake server of these tests: it speaks just
+// enough of the protocol to misbehave in a chosen way, which no real
+// ZooKeeper does on purpose. Its first connection gets the misbehaviour;
+// later ones are closed at once.
+type garbageServer struct {
+	ln      net.Listener
+	wg      sync.WaitGroup
+	accepts atomic.Int32
+	served  chan struct{} // closed once the first connection has been served
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// misbehave runs on the first connection. handshake answers the connect
+// request properly; a case that garbles the handshake itself skips it.
+type misbehave func(nc net.Conn, br *bufio.Reader, handshake func() error)
+
+// startGarbageServer starts the fake; onAccept runs when it accepts its
+// first connection.
+func startGarbageServer(t *testing.T, act misbehave, onAccept func()) *garbageServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	g := &garbageServer{ln: ln, served: make(chan struct{})}
+	g.wg.Add(1)
+	go g.accept(act, onAccept)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		g.mu.Lock()
+		for _, c := range g.conns {
+			_ = c.Close()
+		}
+		g.mu.Unlock()
+		g.wg.Wait()
+	})
+	return g
+}
+
+func (g *garbageServer) addr() string { return g.ln.Addr().String() }
+
+func (g *garbageServer) accept(act misbehave, onAccept func()) {
+	defer g.wg.Done()
+	for {
+		nc, err := g.ln.Accept()
+		if err != nil {
+			return
+		}
+		if g.accepts.Add(1) > 1 {
+			_ = nc.Close()
+			continue
+		}
+		onAccept()
+		g.mu.Lock()
+		g.conns = append(g.conns, nc)
+		g.mu.Unlock()
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			defer close(g.served)
+			defer nc.Close()
+			br := bufio.NewReader(nc)
+			act(nc, br, func() error { return fakeHandshake(nc, br) })
+		}()
+	}
+}
+
+// fakeHandshake reads the connect request and grants a made-up session.
+func fakeHandshake(nc net.Conn, br *bufio.Reader) error {
+	frame, err := proto.ReadFrame(br, nil, 1<<20)
+	if err != nil {
+		return err
+	}
+	var req proto.ConnectRequest
+	req.Decode(proto.NewDecoder(frame))
+	resp := proto.ConnectResponse{TimeoutMs: req.TimeoutMs, SessionID: 0x0fab1e, Passwd: make([]byte, 16)}
+	b, start := proto.AppendFrameStart(nil)
+	b = resp.Encode(b)
+	_, err = nc.Write(proto.FinishFrame(b, start))
+	return err
+}
+
+// readRequestXid reads one request frame and returns its xid, skipping
+// frames with special xids.
+func readRequestXid(br *bufio.Reader) (int32, error) {
+	for {
+		frame, err := proto.ReadFrame(br, nil, 1<<20)
+		if err != nil {
+			return 0, err
+		}
+		if len(frame) < 8 {
+			continue
+		}
+		if xid := int32(binary.BigEndian.Uint32(frame)); xid >= 0 {
+			return xid, nil
+		}
+	}
+}
+
+// frameB frames payload with its length.
+func frameB(payload []byte) []byte {
+	b, start := proto.AppendFrameStart(nil)
+	b = append(b, payload...)
+	return proto.FinishFrame(b, start)
+}
+
+// replyHeaderB encodes a reply header.
+func replyHeaderB(xid int32, zxid int64, code int32) []byte {
+	return proto.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}.Encode(nil)
+}
+
+// TestGarbageFromServer (SCENARIO 15): a server that garbles its frames
+// after (or during) the handshake makes the client drop it and move to the
+// next server of its list, a real one, where it works; nothing panics.
+func TestGarbageFromServer(t *testing.T) {
+	afterHandshake := func(send func(nc net.Conn, br *bufio.Reader) error) misbehave {
+		return func(nc net.Conn, br *bufio.Reader, handshake func() error) {
+			if handshake() != nil {
+				return
+			}
+			_ = send(nc, br)
+			// Stay open, silent: the client must leave on its own.
+			_, _ = br.ReadBytes(0xff)
+		}
+	}
+	write := func(b []byte) func(nc net.Conn, br *bufio.Reader) error {
+		return func(nc net.Conn, _ *bufio.Reader) error { _, err := nc.Write(b); return err }
+	}
+	// replyTo answers the first request with what make builds from its xid.
+	replyTo := func(make func(xid int32) []byte) func(nc net.Conn, br *bufio.Reader) error {
+		return func(nc net.Conn, br *bufio.Reader) error {
+			xid, err := readRequestXid(br)
+			if err != nil {
+				return err
+			}
+			_, err = nc.Write(make(xid))
+			return err
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	noise := make([]byte, 4096)
+	for i := range noise {
+		noise[i] = byte(rnd.UintN(256))
+	}
+
+	cases := []struct {
+		name string
+		act  misbehave
+	}{
+		{"NegativeLength", afterHandshake(write([]byte{0xff, 0xff, 0xff, 0xfe, 1, 2, 3}))},
+		{"HugeLength", afterHandshake(write([]byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3}))},
+		{"RandomBytes", afterHandshake(write(noise))},
+		{"TruncatedFrame", func(nc net.Conn, br *bufio.Reader, handshake func() error) {
+			if handshake() == nil {
+				_, _ = nc.Write([]byte{0, 0, 0, 100, 0, 0, 0, 1, 0, 0})
+			}
+		}},
+		{"ShortReplyHeader", afterHandshake(write(frameB([]byte{0, 0, 0, 1, 0, 0})))},
+		{"UnsolicitedReply", afterHandshake(write(frameB(replyHeaderB(4242, 1, 0))))},
+		{"WrongXid", afterHandshake(replyTo(func(xid int32) []byte {
+			return frameB(append(replyHeaderB(xid+7, 1, 0), make([]byte, 80)...))
+		}))},
+		{"TruncatedReplyBody", afterHandshake(replyTo(func(xid int32) []byte {
+			return frameB(append(replyHeaderB(xid, 1, 0), 0, 0))
+		}))},
+		{"TruncatedWatchEvent", afterHandshake(write(frameB(append(replyHeaderB(-1, 1, 0), 0, 0, 0, 3, 0))))},
+		{"GarbledConnectResponse", func(nc net.Conn, br *bufio.Reader, _ func() error) {
+			if _, err := proto.ReadFrame(br, nil, 1<<20); err == nil {
+				_, _ = nc.Write(frameB([]byte{0, 0, 0, 0, 0, 0}))
+			}
+		}},
+		{"ClosedInHandshake", func(nc net.Conn, br *bufio.Reader, _ func() error) {
+			_, _ = proto.ReadFrame(br, nil, 1<<20)
+		}},
+	}
+	real := zktest.Shared(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The real server is kept out until the fake has the client.
+			spy := newWireSpy()
+			spy.setRefuse(real.Addr(), true)
+			fake := startGarbageServer(t, tc.act, func() { spy.setRefuse(real.Addr(), false) })
+			root := chrootB(t, real.ConnString())
+			admin := startClientB(t, real.ConnString(), core.WithChroot(root))
+			ctx := ctxB(t, waitB)
+			_, err := admin.Create(ctx, "/n", []byte("real"))
+			require.NoError(t, err)
+
+			c := newClientB(t, fake.addr()+","+real.Addr(), core.WithChroot(root), core.WithDialer(spy.dialer()))
+			require.NoError(t, c.Start(ctx))
+
+			data, err := c.GetData(ctx, "/n")
+			require.NoError(t, err)
+			require.Equal(t, []byte("real"), data)
+			waitStateB(t, c, core.StateConnected)
+
+			dials := spy.dialLog()
+			require.Equal(t, fake.addr(), dials[countPrefixB(dials, real.Addr())], "the fake came first: %v", dials)
+			cons, err := real.FourLetter(ctx, "cons")
+			require.NoError(t, err)
+			require.Contains(t, cons, fmt.Sprintf("sid=0x%x", c.Session().ID()), "the client is on the real server")
+			select {
+			case <-fake.served:
+			case <-ctx.Done():
+				t.Fatal("the fake's connection is still open")
+			}
+		})
+	}
+}
+
+// countPrefixB counts the leading entries of list equal to s.
+func countPrefixB(list []string, s string) int {
+	n := 0
+	for n < len(list) && list[n] == s {
+		n++
+	}
+	return n
+}

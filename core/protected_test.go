@@ -1,0 +1,106 @@
+package core_test
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+)
+
+var sequenceName = regexp.MustCompile(`^n-[0-9]{10}$`)
+
+// requireOneProtectedB checks that parent holds exactly one node, the
+// protected node at path.
+func requireOneProtectedB(t *testing.T, c *core.Client, parent, path string) string {
+	t.Helper()
+	ctx := ctxB(t, waitB)
+	kids, err := c.GetChildren(ctx, parent)
+	require.NoError(t, err)
+	require.Len(t, kids, 1, "exactly one node: %v", kids)
+	require.Equal(t, parent+"/"+kids[0], path, "the returned path is that node")
+	require.True(t, core.IsProtectedName(kids[0]), "protected name %q", kids[0])
+	require.Regexp(t, sequenceName, core.StripProtectedPrefix(kids[0]))
+	return kids[0]
+}
+
+// TestProtectedCreateLostReply (SCENARIO 22): the proxy lets a protected
+// ephemeral-sequential create reach the server and drops its reply; the
+// client retries by finding its node instead of creating a second one, and
+// returns that node.
+func TestProtectedCreateLostReply(t *testing.T) {
+	c, proxy, spy := proxyClientB(t)
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/lock", nil)
+	require.NoError(t, err)
+	states := listenB(t, c)
+	sess := c.Session()
+
+	creates := len(spy.requests(opCreate2))
+	proxy.DropNextReply()
+	p, err := c.Create(ctx, "/lock/n-", []byte("me"), core.Protected(), core.Ephemeral(), core.Sequential())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, states.count(core.StateSuspended), 1, "the reply was lost with the connection")
+	require.Len(t, spy.requests(opCreate2), creates+1, "the create was not sent again")
+
+	requireOneProtectedB(t, c, "/lock", p)
+	data, st, err := c.Get(ctx, p)
+	require.NoError(t, err)
+	require.Equal(t, []byte("me"), data)
+	require.Equal(t, sess.ID(), st.EphemeralOwner)
+	require.Equal(t, sess.ID(), c.Session().ID())
+}
+
+// TestProtectedCreateLostInFlight covers the other protected cases: a
+// persistent sequential create whose reply is lost is found again, as is
+// the node of a CreateAndList; a create that never reached the server (a
+// wire spy swallows it and cuts the connection) is sent again.
+func TestProtectedCreateLostInFlight(t *testing.T) {
+	// A lost reply: the proxy drops it after the server applied the create.
+	t.Run("PersistentApplied", func(t *testing.T) {
+		c, proxy, spy := proxyClientB(t)
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/q", nil)
+		require.NoError(t, err)
+		creates := len(spy.requests(opCreate2))
+		proxy.DropNextReply()
+		p, err := c.Create(ctx, "/q/n-", nil, core.Protected(), core.Sequential())
+		require.NoError(t, err)
+		require.Len(t, spy.requests(opCreate2), creates+1, "found, not created again")
+		requireOneProtectedB(t, c, "/q", p)
+		st, err := c.ExistsStat(ctx, p)
+		require.NoError(t, err)
+		require.Zero(t, st.EphemeralOwner)
+	})
+
+	t.Run("NeverArrived", func(t *testing.T) {
+		c, spy := spyClientB(t, core.RetryForever())
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/q", nil)
+		require.NoError(t, err)
+		creates := len(spy.requests(opCreate2))
+		spy.setSwallow(true)
+		spy.cut(opCreate2, 1)
+		p, err := c.Create(ctx, "/q/n-", nil, core.Protected(), core.Ephemeral(), core.Sequential())
+		require.NoError(t, err)
+		require.Len(t, spy.requests(opCreate2), creates+2, "not found, so created again")
+		requireOneProtectedB(t, c, "/q", p)
+	})
+
+	t.Run("CreateAndList", func(t *testing.T) {
+		c, proxy, spy := proxyClientB(t)
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/q", nil)
+		require.NoError(t, err)
+		_, err = c.Create(ctx, "/q/other", nil)
+		require.NoError(t, err)
+		creates := len(spy.requests(opCreate2))
+		proxy.DropNextReply()
+		p, kids, err := c.CreateAndList(ctx, "/q/n-", nil, "/q", core.Protected(), core.Ephemeral(), core.Sequential())
+		require.NoError(t, err)
+		require.Len(t, spy.requests(opCreate2), creates+1, "found, not created again")
+		require.Len(t, kids, 2)
+		require.Contains(t, kids, "other")
+		require.Contains(t, kids, p[len("/q/"):])
+	})
+}

@@ -1,0 +1,351 @@
+package core_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// spyClientB starts a client on the shared server, under its own chroot,
+// whose connections go through a wireSpy, with the given retry policy.
+func spyClientB(t *testing.T, policy *core.RetryPolicy, opts ...core.Option) (*core.Client, *wireSpy) {
+	t.Helper()
+	spy := newWireSpy()
+	opts = append([]core.Option{core.WithDialer(spy.dialer()), core.WithRetryPolicy(policy)}, opts...)
+	c, _, _ := sharedClientB(t, opts...)
+	return c, spy
+}
+
+// gaps returns the time between consecutive requests.
+func gaps(reqs []spyReq) []time.Duration {
+	var out []time.Duration
+	for i := 1; i < len(reqs); i++ {
+		out = append(out, reqs[i].at.Sub(reqs[i-1].at))
+	}
+	return out
+}
+
+// TestRetryPolicyAttempts loses every attempt of a Get in flight and counts
+// the attempts that reach the wire: each bounded policy makes exactly its
+// promised number and then fails with ErrFailedRetry wrapping the
+// connection loss; each pause is at least the lower end of the policy's
+// jittered backoff.
+func TestRetryPolicyAttempts(t *testing.T) {
+	// jitterFloor is the least pause of the policies' ±50% jittered
+	// exponential backoff before retry i.
+	jitterFloor := func(base, maximum time.Duration) func(i int) time.Duration {
+		return func(i int) time.Duration { return min(base<<i, maximum) / 2 }
+	}
+	noFloor := func(int) time.Duration { return 0 }
+	cases := []struct {
+		name     string
+		policy   *core.RetryPolicy
+		attempts int
+		floor    func(i int) time.Duration
+	}{
+		{"NoRetry", core.NoRetry(), 1, noFloor},
+		{"RetryOnce", core.RetryOnce(), 2, jitterFloor(50*time.Millisecond, time.Second)},
+		{"RetryNTimes0", core.RetryNTimes(0), 1, noFloor},
+		{"RetryNTimes3", core.RetryNTimes(3), 4, jitterFloor(50*time.Millisecond, time.Second)},
+		{"NewRetryPolicyNilSleep", core.NewRetryPolicy(2, nil), 3, noFloor},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, spy := spyClientB(t, tc.policy)
+			ctx := ctxB(t, waitB)
+			_, err := c.Create(ctx, "/n", []byte("x"))
+			require.NoError(t, err)
+
+			spy.cut(opGetData, -1)
+			_, err = c.GetData(ctx, "/n")
+			require.Error(t, err)
+			require.ErrorIs(t, err, core.ErrConnectionLoss)
+			if tc.attempts > 1 {
+				require.ErrorIs(t, err, core.ErrFailedRetry)
+			}
+			reqs := spy.requests(opGetData)
+			require.Len(t, reqs, tc.attempts, "attempts on the wire")
+			for i, g := range gaps(reqs) {
+				assert.GreaterOrEqual(t, g, tc.floor(i), "pause before retry %d", i+1)
+			}
+
+			// The client is still usable once the losses stop.
+			spy.cut(opGetData, 0)
+			data, err := c.GetData(ctx, "/n")
+			require.NoError(t, err)
+			require.Equal(t, []byte("x"), data)
+		})
+	}
+}
+
+// TestRetryUnlimitedPolicies loses the first four attempts of a Get: the
+// unlimited policies keep going and the fifth attempt succeeds, after
+// pauses no shorter than promised.
+func TestRetryUnlimitedPolicies(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy *core.RetryPolicy
+		floor  func(i int) time.Duration
+	}{
+		{"RetryForever", core.RetryForever(), func(i int) time.Duration {
+			return min(50*time.Millisecond<<i, time.Second) / 2
+		}},
+		{"RetryExponentialBackoff", core.RetryExponentialBackoff(20*time.Millisecond, 60*time.Millisecond), func(i int) time.Duration {
+			return min(20*time.Millisecond<<i, 60*time.Millisecond) / 2
+		}},
+		{"NewRetryPolicyUnlimited", core.NewRetryPolicy(-1, func([]time.Time) time.Duration { return 30 * time.Millisecond }), func(int) time.Duration {
+			return 30 * time.Millisecond
+		}},
+		{"RetryUntilElapsed", core.RetryUntilElapsed(time.Minute), func(i int) time.Duration {
+			return min(50*time.Millisecond<<i, time.Second) / 2
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, spy := spyClientB(t, tc.policy)
+			ctx := ctxB(t, waitB)
+			_, err := c.Create(ctx, "/n", []byte("x"))
+			require.NoError(t, err)
+
+			spy.cut(opGetData, 4)
+			data, err := c.GetData(ctx, "/n")
+			require.NoError(t, err)
+			require.Equal(t, []byte("x"), data)
+			reqs := spy.requests(opGetData)
+			require.Len(t, reqs, 5, "attempts on the wire")
+			for i, g := range gaps(reqs) {
+				assert.GreaterOrEqual(t, g, tc.floor(i), "pause before retry %d", i+1)
+			}
+		})
+	}
+}
+
+// TestRetrySleepFunc checks NewRetryPolicy's contract with its SleepFunc:
+// it gets the start times of all attempts so far, its pauses separate the
+// attempts, and a negative pause ends the retries.
+func TestRetrySleepFunc(t *testing.T) {
+	t.Run("Pauses", func(t *testing.T) {
+		pauses := []time.Duration{80 * time.Millisecond, 150 * time.Millisecond, 40 * time.Millisecond}
+		var (
+			mu    sync.Mutex
+			calls [][]time.Time
+		)
+		policy := core.NewRetryPolicy(3, func(attempts []time.Time) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, append([]time.Time(nil), attempts...))
+			return pauses[len(calls)-1]
+		})
+		c, spy := spyClientB(t, policy)
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/n", nil)
+		require.NoError(t, err)
+
+		spy.cut(opGetData, -1)
+		_, err = c.GetData(ctx, "/n")
+		require.ErrorIs(t, err, core.ErrFailedRetry)
+		require.ErrorIs(t, err, core.ErrConnectionLoss)
+
+		reqs := spy.requests(opGetData)
+		require.Len(t, reqs, 4, "tryLimit 3 allows 4 attempts")
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, calls, 3, "one SleepFunc call before each retry")
+		for i, got := range calls {
+			require.Len(t, got, i+1, "call %d gets every attempt so far", i)
+			if i > 0 {
+				require.Equal(t, calls[i-1], got[:i], "call %d extends the previous one", i)
+			}
+			for k, at := range got {
+				require.False(t, reqs[k].at.Before(at), "attempt %d reached the wire before it started", k)
+				if k > 0 {
+					require.True(t, at.After(got[k-1]), "attempt times increase")
+				}
+			}
+		}
+		for i, g := range gaps(reqs) {
+			assert.GreaterOrEqual(t, g, pauses[i], "pause before retry %d", i+1)
+		}
+	})
+
+	t.Run("NegativeEnds", func(t *testing.T) {
+		calls := 0
+		policy := core.NewRetryPolicy(-1, func(attempts []time.Time) time.Duration {
+			calls++
+			if len(attempts) >= 2 {
+				return -1
+			}
+			return 10 * time.Millisecond
+		})
+		c, spy := spyClientB(t, policy)
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/n", nil)
+		require.NoError(t, err)
+
+		spy.cut(opGetData, -1)
+		_, err = c.GetData(ctx, "/n")
+		require.ErrorIs(t, err, core.ErrFailedRetry)
+		require.ErrorIs(t, err, core.ErrConnectionLoss)
+		require.Len(t, spy.requests(opGetData), 2)
+		require.Equal(t, 2, calls)
+	})
+}
+
+// TestRetryUntilElapsedStartsNoLateAttempt makes the reconnect after a lost
+// attempt take longer than RetryUntilElapsed's budget: no second attempt may
+// start, since it would start after the budget ran out.
+func TestRetryUntilElapsedStartsNoLateAttempt(t *testing.T) {
+	c, spy := spyClientB(t, core.RetryUntilElapsed(300*time.Millisecond))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+
+	spy.setDialDelay(time.Second)
+	spy.cut(opGetData, -1)
+	_, err = c.GetData(ctx, "/n")
+	require.ErrorIs(t, err, core.ErrFailedRetry)
+	require.ErrorIs(t, err, core.ErrConnectionLoss)
+	require.Len(t, spy.requests(opGetData), 1, "an attempt started after the budget")
+}
+
+// TestRetryNotAfterSequentialCreateLoss: a plain sequential create lost in
+// flight may have made its node, so it is not retried, whatever the policy;
+// an ephemeral create of a fixed name is retried and recognises its own
+// node.
+func TestRetryNotAfterSequentialCreateLoss(t *testing.T) {
+	c, spy := spyClientB(t, core.RetryForever())
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/q", nil)
+	require.NoError(t, err)
+
+	creates := len(spy.requests(opCreate2))
+	spy.cut(opCreate2, 1)
+	_, err = c.Create(ctx, "/q/s-", nil, core.Sequential())
+	require.ErrorIs(t, err, core.ErrConnectionLoss)
+	require.NotErrorIs(t, err, core.ErrFailedRetry)
+	require.Len(t, spy.requests(opCreate2), creates+1, "one attempt only")
+
+	children, err := c.GetChildren(ctx, "/q")
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(children), 1, "at most the one node of the lost attempt: %v", children)
+
+	spy.cut(opCreate2, 1)
+	p, err := c.Create(ctx, "/q/eph", nil, core.Ephemeral())
+	require.NoError(t, err)
+	require.Equal(t, "/q/eph", p)
+	require.Len(t, spy.requests(opCreate2), creates+3, "the lost attempt and its retry")
+	st, err := c.ExistsStat(ctx, "/q/eph")
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	require.Equal(t, c.Session().ID(), st.EphemeralOwner)
+}
+
+// proxyClientB starts a client on the shared server through a fault proxy
+// (and a wireSpy to count requests), under its own chroot.
+func proxyClientB(t *testing.T, opts ...core.Option) (*core.Client, *zktest.Proxy, *wireSpy) {
+	t.Helper()
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	root := chrootB(t, srv.ConnString())
+	spy := newWireSpy()
+	opts = append([]core.Option{core.WithChroot(root), core.WithDialer(spy.dialer())}, opts...)
+	c := startClientB(t, proxy.Addr(), opts...)
+	return c, proxy, spy
+}
+
+// TestRetryNoRetryInFlightLoss: with NoRetry, a request whose reply is lost
+// on a dropped connection fails with ErrConnectionLoss, and the client
+// reconnects for the next one.
+func TestRetryNoRetryInFlightLoss(t *testing.T) {
+	c, proxy, spy := proxyClientB(t, core.WithRetryPolicy(core.NoRetry()))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/n", []byte("v"))
+	require.NoError(t, err)
+
+	proxy.DropNextReply()
+	_, err = c.GetData(ctx, "/n")
+	require.ErrorIs(t, err, core.ErrConnectionLoss)
+	require.Len(t, spy.requests(opGetData), 1)
+
+	waitStateB(t, c, core.StateConnected)
+	require.Eventually(t, func() bool {
+		data, err := c.GetData(ctx, "/n")
+		return err == nil && string(data) == "v"
+	}, waitB, tickB)
+}
+
+// TestRetryWaitsForReconnect: while the client cannot reach a server, a
+// retry waits for the reconnect instead of spending its attempts, so a
+// RetryNTimes(1) call outlives an outage much longer than its pauses.
+func TestRetryWaitsForReconnect(t *testing.T) {
+	t.Run("LostInFlightThenRefused", func(t *testing.T) {
+		c, proxy, spy := proxyClientB(t, core.WithRetryPolicy(core.RetryNTimes(1)))
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/n", []byte("v"))
+		require.NoError(t, err)
+
+		states := listenB(t, c)
+		dials := len(spy.dialLog())
+		proxy.Refuse(true)
+		proxy.DropNextReply()
+		done := make(chan error, 1)
+		go func() {
+			data, err := c.GetData(ctx, "/n")
+			if err == nil && string(data) != "v" {
+				err = errors.New("wrong data " + string(data))
+			}
+			done <- err
+		}()
+		// The reply is lost, then several reconnects are refused.
+		waitCountB(t, states, core.StateSuspended, 1)
+		require.Eventually(t, func() bool { return len(spy.dialLog()) >= dials+3 }, waitB, tickB)
+		select {
+		case err := <-done:
+			t.Fatalf("the call ended during the outage: %v", err)
+		default:
+		}
+		proxy.Refuse(false)
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(waitB):
+			t.Fatal("the call did not finish after the outage")
+		}
+		require.Len(t, spy.requests(opGetData), 2, "the lost attempt and one retry")
+	})
+
+	t.Run("BlackHole", func(t *testing.T) {
+		c, proxy, spy := proxyClientB(t,
+			core.WithRetryPolicy(core.RetryNTimes(1)),
+			core.WithConnectTimeout(300*time.Millisecond))
+		ctx := ctxB(t, waitB)
+		_, err := c.Create(ctx, "/n", []byte("v"))
+		require.NoError(t, err)
+
+		states := listenB(t, c)
+		dials := len(spy.dialLog())
+		proxy.BlackHole(true)
+		proxy.CutAll()
+		waitCountB(t, states, core.StateSuspended, 1)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.GetData(ctx, "/n")
+			done <- err
+		}()
+		require.Eventually(t, func() bool { return len(spy.dialLog()) >= dials+3 }, waitB, tickB)
+		proxy.BlackHole(false)
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(waitB):
+			t.Fatal("the call did not finish after the outage")
+		}
+		require.Len(t, spy.requests(opGetData), 1, "no attempt spent while disconnected")
+	})
+}

@@ -54,12 +54,7 @@ func (c *Client) CreateAndListStat(ctx context.Context, path string, data []byte
 }
 
 func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, lp string, o *createOptions) (string, *Stat, []string, error) {
-	op, flags := o.opcodeAndFlags()
-	req := &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
-	var parent, prefix string
-	if o.protected {
-		req.Path, parent, prefix = protectPath(sp)
-	}
+	req, parent, prefix := o.request(sp, data)
 	var (
 		lost     bool
 		created  string

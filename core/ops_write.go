@@ -70,12 +70,7 @@ func (c *Client) checkCreate(path string, data []byte, o *createOptions) error {
 }
 
 func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *createOptions) (string, *Stat, error) {
-	op, flags := o.opcodeAndFlags()
-	req := &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
-	var parent, prefix string
-	if o.protected {
-		req.Path, parent, prefix = protectPath(sp)
-	}
+	req, parent, prefix := o.request(sp, data)
 	var (
 		lost    bool
 		created string
@@ -297,10 +292,27 @@ func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...
 	}
 	version := c.writeVersion(opts, c.stats.version, sp)
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
+	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool) {
+		got := &proto.GetDataResponse{}
+		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false)
+		return newStat(&got.Stat), err == nil && got.Stat.Version == version+1 && bytes.Equal(got.Data, data)
+	})
+	if err != nil {
+		return nil, opError("setData", path, err)
+	}
+	c.stats.put(sp, st)
+	return st, nil
+}
+
+// versionedWrite sends a setData or setACL under the retry policy. A retry
+// after a loss in flight that meets ErrBadVersion asks applied whether the
+// node now shows exactly this write (the next version, with our content);
+// if so the first attempt went through and the call succeeds.
+func (c *Client) versionedWrite(ctx context.Context, req proto.Request, version int32, applied func(context.Context) (*Stat, bool)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
-	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
+	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
 		_, err := c.call(ctx, req, resp, nil, false)
 		if err == nil {
 			st = newStat(&resp.Stat)
@@ -310,20 +322,14 @@ func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...
 			lost = true
 		}
 		if lost && version >= 0 && errors.Is(err, ErrBadVersion) {
-			got := &proto.GetDataResponse{}
-			if _, err2 := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false); err2 == nil &&
-				got.Stat.Version == version+1 && bytes.Equal(got.Data, data) {
-				st = newStat(&got.Stat)
+			if got, ok := applied(ctx); ok {
+				st = got
 				return nil
 			}
 		}
 		return err
 	})
-	if err != nil {
-		return nil, opError("setData", path, err)
-	}
-	c.stats.put(sp, st)
-	return st, nil
+	return st, err
 }
 
 // SetACL replaces path's ACL. Without options it writes at the ACL version
@@ -338,27 +344,10 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 	}
 	version := c.writeVersion(opts, c.stats.aclVersion, sp)
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
-	resp := &proto.StatResponse{}
-	lost := false
-	var st *Stat
-	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
-		_, err := c.call(ctx, req, resp, nil, false)
-		if err == nil {
-			st = newStat(&resp.Stat)
-			return nil
-		}
-		if lostInFlight(err) {
-			lost = true
-		}
-		if lost && version >= 0 && errors.Is(err, ErrBadVersion) {
-			got := &proto.GetACLResponse{}
-			if _, err2 := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false); err2 == nil &&
-				got.Stat.Aversion == version+1 && slices.Equal(got.ACL, req.ACL) {
-				st = newStat(&got.Stat)
-				return nil
-			}
-		}
-		return err
+	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool) {
+		got := &proto.GetACLResponse{}
+		_, err := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false)
+		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && slices.Equal(got.ACL, req.ACL)
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

@@ -93,6 +93,18 @@ func (o *createOptions) opcodeAndFlags() (int32, int32) {
 	return proto.OpCreate2, flags
 }
 
+// request builds the create request for the server path sp. A protected
+// create gets its "_c_<uuid>-" name here, and parent and prefix identify it
+// among its siblings.
+func (o *createOptions) request(sp string, data []byte) (req *proto.CreateRequest, parent, prefix string) {
+	op, flags := o.opcodeAndFlags()
+	req = &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
+	if o.protected {
+		req.Path, parent, prefix = protectPath(sp)
+	}
+	return req, parent, prefix
+}
+
 // WriteOption chooses the version a Delete, SetData or SetACL is made
 // against. Without one, the version in the stat cache is used (any version
 // when the path is not cached).

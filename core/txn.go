@@ -96,12 +96,7 @@ func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Tr
 	if err := t.client.checkCreate(path, data, &o); err != nil {
 		return t.fail("create", path, err)
 	}
-	op, flags := o.opcodeAndFlags()
-	sp := t.client.root.toServer(path)
-	if o.protected {
-		sp, _, _ = protectPath(sp)
-	}
-	req := &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
+	req, _, _ := o.request(t.client.root.toServer(path), data)
 	t.ops = append(t.ops, txnOp{kind: txnCreate, path: path, req: req})
 	return t
 }

@@ -15,8 +15,8 @@ import (
 // therefore watches, with a getData watch, only the nearest blocker that
 // still exists, and when the lowest one (the holder, at the listing) is
 // deleted it returns at once, with no further read: the hand-off costs one
-// notification. Only when a blocker above the lowest is gone, a contender
-// that gave up, does it read again to find the next one.
+// notification. When a blocker above the lowest goes, one listing tells
+// whether the ones below it are gone too.
 func (e *entry) await(ctx context.Context, blockers []contender) error {
 	for len(blockers) > 0 {
 		last := len(blockers) - 1
@@ -37,8 +37,17 @@ func (e *entry) await(ctx context.Context, blockers []contender) error {
 		if err != nil {
 			return err
 		}
-		if deleted {
-			blockers = blockers[:last]
+		if !deleted {
+			continue
+		}
+		if last == 0 {
+			return nil
+		}
+		// The nearest blocker went: it held the lock and released it, so
+		// every blocker below it is gone too, or it gave up (or its session
+		// ended) while waiting. One listing tells which.
+		if blockers, err = e.relist(ctx); err != nil {
+			return err
 		}
 	}
 	return nil

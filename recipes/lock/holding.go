@@ -23,34 +23,47 @@ type holding struct {
 	mu       sync.Mutex
 	released bool
 	isLost   bool
+	watching bool
 
-	cancel context.CancelFunc
+	cancel context.CancelFunc // ends the watches
 	wg     sync.WaitGroup
 }
 
-// hold starts watching the acquisition of the node at path, made in sess.
-// The watch on the node is set in the background, so that it costs the
-// acquisition no round trip; a node deleted before the watch is set is
-// reported all the same, by the read that sets it.
+// hold records the acquisition of the node at path, made in sess. It
+// watches nothing yet: the watches start with the first call to Lost, so
+// an acquisition nobody asks about costs no read and no goroutine.
 //
 // token is the node's creation zxid when the caller knows it, else 0: the
 // first read of the watch then learns it.
 func hold(c *core.Client, path string, sess *core.Session, token int64) *holding {
-	ctx, cancel := context.WithCancel(context.Background())
 	h := &holding{
 		c: c, path: path, sess: sess,
 		lost:       make(chan struct{}),
 		tokenReady: make(chan struct{}),
-		cancel:     cancel,
+		cancel:     func() {},
 	}
 	if token != 0 {
 		h.token.Store(token)
 		close(h.tokenReady)
 	}
-	h.wg.Add(2)
-	go h.watchSession(ctx)
-	go h.watchNode(ctx)
 	return h
+}
+
+// lostChan starts the watches, once, and returns the channel they close.
+// A node deleted, or a session ended, before the watches start is reported
+// all the same: by the first read, and by the session's closed Done.
+func (h *holding) lostChan() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.watching && !h.released && !h.isLost {
+		h.watching = true
+		ctx, cancel := context.WithCancel(context.Background())
+		h.cancel = cancel
+		h.wg.Add(2)
+		go h.watchSession(ctx)
+		go h.watchNode(ctx)
+	}
+	return h.lost
 }
 
 func (h *holding) watchSession(ctx context.Context) {
@@ -131,6 +144,11 @@ func (h *holding) markLost() {
 // fencingToken waits until the token is known and returns it, or 0 when
 // the acquisition was lost or released before.
 func (h *holding) fencingToken() int64 {
+	select {
+	case <-h.tokenReady:
+	default:
+		h.lostChan() // the node watch's first read learns the token
+	}
 	<-h.tokenReady
 	return h.token.Load()
 }
@@ -141,8 +159,17 @@ func (h *holding) fencingToken() int64 {
 func (h *holding) release(ctx context.Context) error {
 	h.mu.Lock()
 	h.released = true
+	if !h.watching {
+		// No watch will learn the token now: Token must not wait for it.
+		select {
+		case <-h.tokenReady:
+		default:
+			close(h.tokenReady)
+		}
+	}
+	cancel := h.cancel
 	h.mu.Unlock()
-	h.cancel()
+	cancel()
 	h.wg.Wait()
 	return removeNode(ctx, h.c, h.path, h.sess.Done())
 }

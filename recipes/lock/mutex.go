@@ -111,7 +111,7 @@ func (m *Mutex) Lost() <-chan struct{} {
 	if m.h == nil {
 		return nil
 	}
-	return m.h.lost
+	return m.h.lostChan()
 }
 
 // Token returns the fencing token of the lock held: the creation zxid of

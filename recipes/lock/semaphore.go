@@ -117,4 +117,4 @@ func (l *Lease) Release(ctx context.Context) error {
 // Lost returns a channel that is closed when the lease is lost
 // involuntarily: its session ended or its node was deleted. Release does
 // not close it.
-func (l *Lease) Lost() <-chan struct{} { return l.h.lost }
+func (l *Lease) Lost() <-chan struct{} { return l.h.lostChan() }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,6 +170,9 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		}
+		// Let the callers that are about to queue do so, so that one
+		// write carries them all.
+		runtime.Gosched()
 		c.mu.Lock()
 		batch := c.out
 		c.out = c.spare[:0]
@@ -203,11 +207,19 @@ func (c *conn) writeLoop() {
 func (c *conn) readLoop(br *bufio.Reader) {
 	defer c.wg.Done()
 	var (
-		buf []byte
-		dec proto.Decoder
+		buf      []byte
+		dec      proto.Decoder
+		deadline time.Time
 	)
 	for {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.readTimeout))
+		// Moving the deadline costs a timer update, so it moves only once
+		// a quarter of the read timeout has passed: silence still ends the
+		// connection after three quarters of the timeout at the least.
+		now := time.Now()
+		if deadline.Sub(now) < c.readTimeout*3/4 {
+			deadline = now.Add(c.readTimeout)
+			_ = c.nc.SetReadDeadline(deadline)
+		}
 		frame, err := proto.ReadFrame(br, buf, c.maxFrame)
 		if err != nil {
 			c.fail(readError(err))

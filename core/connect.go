@@ -15,6 +15,10 @@ import (
 	"go.uber.org/zap"
 )
 
+// readBufferSize is the connection's read buffer: room for many replies
+// per read system call, and still little memory for an idle client.
+const readBufferSize = 16 * 1024
+
 // errMovingToReadWrite ends a read-only connection once a read-write
 // server answers.
 var errMovingToReadWrite = errors.New("zk: moving to a read-write server")
@@ -186,7 +190,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		return nil, false, err
 	}
 	_ = nc.SetDeadline(deadline)
-	br := bufio.NewReaderSize(nc, 4096)
+	br := bufio.NewReaderSize(nc, readBufferSize)
 	resp, err := c.handshake(nc, br)
 	if err != nil {
 		_ = nc.Close()

@@ -48,6 +48,10 @@ type conn struct {
 	spare   []byte
 	closed  bool
 	err     error
+	// writing says a goroutine holds the writer role; writeDeadline is
+	// that writer's, and passes on with the role.
+	writing       bool
+	writeDeadline time.Time
 
 	lastWrite atomic.Int64
 	wake      chan struct{}
@@ -87,27 +91,50 @@ func (c *conn) nextXid() int32 {
 	return c.xid
 }
 
+// outgoing is a request and the caller's record waiting for its reply.
+type outgoing struct {
+	req proto.Request
+	r   *request
+}
+
 // send queues req and records r as waiting for its reply. It fails without
 // sending anything when the connection is closed.
 func (c *conn) send(req proto.Request, r *request) error {
+	return c.sendAll(outgoing{req, r})
+}
+
+// sendPair queues two requests in one step, so they travel back to back.
+func (c *conn) sendPair(req1 proto.Request, r1 *request, req2 proto.Request, r2 *request) error {
+	return c.sendAll(outgoing{req1, r1}, outgoing{req2, r2})
+}
+
+// sendAll queues the requests in order, all or none, and writes them
+// unless another goroutine is writing (which then writes them too).
+func (c *conn) sendAll(batch ...outgoing) error {
 	c.mu.Lock()
 	if c.closed {
 		err := c.err
 		c.mu.Unlock()
 		return &notSentError{cause: err}
 	}
-	mark, xid := len(c.out), c.xid
-	r.xid = c.nextXid()
-	r.opcode = req.Opcode()
-	c.appendFrame(r.xid, req)
-	if err := c.checkFrame(mark); err != nil {
-		c.out, c.xid = c.out[:mark], xid
-		c.mu.Unlock()
-		return err
+	mark, xid, queued := len(c.out), c.xid, len(c.pending)
+	for _, o := range batch {
+		o.r.xid = c.nextXid()
+		o.r.opcode = o.req.Opcode()
+		before := len(c.out)
+		c.appendFrame(o.r.xid, o.req)
+		if err := c.checkFrame(before); err != nil {
+			c.out, c.xid, c.pending = c.out[:mark], xid, c.pending[:queued]
+			c.mu.Unlock()
+			return err
+		}
+		c.pending = append(c.pending, o.r)
 	}
-	c.pending = append(c.pending, r)
+	write := c.claimWriter()
 	c.mu.Unlock()
-	c.signal()
+	if write {
+		c.writeInline()
+	}
 	return nil
 }
 
@@ -131,8 +158,11 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 		return &notSentError{cause: err}
 	}
 	c.appendFrame(xid, req)
+	write := c.claimWriter()
 	c.mu.Unlock()
-	c.signal()
+	if write {
+		c.writeInline()
+	}
 	return nil
 }
 
@@ -151,8 +181,75 @@ func (c *conn) signal() {
 	}
 }
 
-// writeLoop writes everything queued in one write per wake-up, and pings
-// when the connection has been quiet for a third of the read timeout.
+// claimWriter makes the caller the connection's writer unless another
+// goroutine is writing; that one then writes what the caller queued too.
+// Called with mu held.
+func (c *conn) claimWriter() bool {
+	if c.writing {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// writeInline writes the queued frames from the caller's own goroutine,
+// which saves a hand-off to the writer goroutine when the connection is not
+// busy. It writes one batch; what was queued meanwhile goes to the writer
+// goroutine, so no caller writes for the others for long.
+func (c *conn) writeInline() {
+	if !c.writeBatch() {
+		return
+	}
+	c.mu.Lock()
+	more := len(c.out) > 0 && !c.closed
+	if !more {
+		c.writing = false
+	}
+	c.mu.Unlock()
+	if more {
+		c.signal()
+	}
+}
+
+// writeBatch writes everything queued in one write. It reports false when
+// there was nothing to write, or the connection failed; either way the
+// writer role is given up.
+func (c *conn) writeBatch() bool {
+	c.mu.Lock()
+	batch := c.out
+	if len(batch) == 0 || c.closed {
+		c.writing = false
+		c.mu.Unlock()
+		return false
+	}
+	c.out = c.spare[:0]
+	c.spare = nil
+	c.mu.Unlock()
+	now := time.Now()
+	if c.writeDeadline.Sub(now) < c.readTimeout*3/4 {
+		c.writeDeadline = now.Add(c.readTimeout)
+		_ = c.nc.SetWriteDeadline(c.writeDeadline)
+	}
+	_, err := c.nc.Write(batch)
+	c.lastWrite.Store(now.UnixNano())
+	if err != nil {
+		c.fail(fmt.Errorf("write: %w", err))
+		return false
+	}
+	if cap(batch) > keepBuffer {
+		batch = nil
+	}
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare = batch[:0]
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// writeLoop takes over writing when a caller's inline write found more
+// queued behind it, and pings when the connection has been quiet for a
+// third of the read timeout.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
 	interval := c.readTimeout / 3
@@ -170,35 +267,15 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		}
-		// Let the callers that are about to queue do so, so that one
-		// write carries them all.
-		runtime.Gosched()
-		c.mu.Lock()
-		batch := c.out
-		c.out = c.spare[:0]
-		c.spare = nil
-		c.mu.Unlock()
-		if len(batch) == 0 {
-			c.mu.Lock()
-			c.spare = batch
-			c.mu.Unlock()
-			continue
+		// The writer role was handed over: write until nothing is queued,
+		// letting callers that are about to queue do so before each write
+		// so that one write carries them all.
+		for {
+			runtime.Gosched()
+			if !c.writeBatch() {
+				break
+			}
 		}
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.readTimeout))
-		_, err := c.nc.Write(batch)
-		c.lastWrite.Store(time.Now().UnixNano())
-		if err != nil {
-			c.fail(fmt.Errorf("write: %w", err))
-			return
-		}
-		if cap(batch) > keepBuffer {
-			batch = nil
-		}
-		c.mu.Lock()
-		if c.spare == nil {
-			c.spare = batch[:0]
-		}
-		c.mu.Unlock()
 	}
 }
 
@@ -363,33 +440,4 @@ func (c *conn) cause() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
-}
-
-// sendPair queues two requests in one step, so they travel back to back.
-func (c *conn) sendPair(req1 proto.Request, r1 *request, req2 proto.Request, r2 *request) error {
-	c.mu.Lock()
-	if c.closed {
-		err := c.err
-		c.mu.Unlock()
-		return &notSentError{cause: err}
-	}
-	mark, xid, queued := len(c.out), c.xid, len(c.pending)
-	for _, p := range []struct {
-		req proto.Request
-		r   *request
-	}{{req1, r1}, {req2, r2}} {
-		p.r.xid = c.nextXid()
-		p.r.opcode = p.req.Opcode()
-		before := len(c.out)
-		c.appendFrame(p.r.xid, p.req)
-		if err := c.checkFrame(before); err != nil {
-			c.out, c.xid, c.pending = c.out[:mark], xid, c.pending[:queued]
-			c.mu.Unlock()
-			return err
-		}
-		c.pending = append(c.pending, p.r)
-	}
-	c.mu.Unlock()
-	c.signal()
-	return nil
 }

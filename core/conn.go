@@ -130,10 +130,16 @@ func (c *conn) sendAll(batch ...outgoing) error {
 		}
 		c.pending = append(c.pending, o.r)
 	}
-	write := c.claimWriter()
+	// With nothing else in flight the caller writes at once: no hand-off.
+	// Under load the writer goroutine writes, so callers' requests gather
+	// into one write.
+	idle := queued == c.head
+	write := idle && c.claimWriter()
 	c.mu.Unlock()
 	if write {
 		c.writeInline()
+	} else if !idle {
+		c.signal()
 	}
 	return nil
 }
@@ -158,11 +164,8 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 		return &notSentError{cause: err}
 	}
 	c.appendFrame(xid, req)
-	write := c.claimWriter()
 	c.mu.Unlock()
-	if write {
-		c.writeInline()
-	}
+	c.signal()
 	return nil
 }
 
@@ -182,8 +185,7 @@ func (c *conn) signal() {
 }
 
 // claimWriter makes the caller the connection's writer unless another
-// goroutine is writing; that one then writes what the caller queued too.
-// Called with mu held.
+// goroutine is writing. Called with mu held.
 func (c *conn) claimWriter() bool {
 	if c.writing {
 		return false
@@ -193,28 +195,20 @@ func (c *conn) claimWriter() bool {
 }
 
 // writeInline writes the queued frames from the caller's own goroutine,
-// which saves a hand-off to the writer goroutine when the connection is not
-// busy. It writes one batch; what was queued meanwhile goes to the writer
-// goroutine, so no caller writes for the others for long.
+// which saves a hand-off to the writer goroutine when the connection is
+// idle. It writes one batch and gives the role up; what was queued
+// meanwhile goes to the writer goroutine.
 func (c *conn) writeInline() {
-	if !c.writeBatch() {
-		return
-	}
-	c.mu.Lock()
-	more := len(c.out) > 0 && !c.closed
-	if !more {
-		c.writing = false
-	}
-	c.mu.Unlock()
-	if more {
+	if c.writeBatch() {
 		c.signal()
 	}
 }
 
-// writeBatch writes everything queued in one write. It reports false when
-// there was nothing to write, or the connection failed; either way the
-// writer role is given up.
-func (c *conn) writeBatch() bool {
+// writeBatch writes everything queued in one write, as the holder of the
+// writer role, and gives the role up. It reports whether more was queued
+// meanwhile. Only one goroutine writes at a time, and each takes all that
+// is queued, so frames go out in the order they were queued.
+func (c *conn) writeBatch() (more bool) {
 	c.mu.Lock()
 	batch := c.out
 	if len(batch) == 0 || c.closed {
@@ -234,22 +228,22 @@ func (c *conn) writeBatch() bool {
 	c.lastWrite.Store(now.UnixNano())
 	if err != nil {
 		c.fail(fmt.Errorf("write: %w", err))
-		return false
 	}
 	if cap(batch) > keepBuffer {
 		batch = nil
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing = false
 	if c.spare == nil {
 		c.spare = batch[:0]
 	}
-	c.mu.Unlock()
-	return true
+	return err == nil && len(c.out) > 0
 }
 
-// writeLoop takes over writing when a caller's inline write found more
-// queued behind it, and pings when the connection has been quiet for a
-// third of the read timeout.
+// writeLoop writes what callers queue while requests are in flight, so
+// that many requests share one write, and pings when the connection has
+// been quiet for a third of the read timeout.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
 	interval := c.readTimeout / 3
@@ -267,12 +261,16 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		}
-		// The writer role was handed over: write until nothing is queued,
-		// letting callers that are about to queue do so before each write
-		// so that one write carries them all.
 		for {
+			// Let the callers that are about to queue do so, so that one
+			// write carries them all.
 			runtime.Gosched()
-			if !c.writeBatch() {
+			c.mu.Lock()
+			claimed := c.claimWriter()
+			c.mu.Unlock()
+			// A goroutine writing now gives the role up when it is done,
+			// and wakes this loop again if more is queued.
+			if !claimed || !c.writeBatch() {
 				break
 			}
 		}

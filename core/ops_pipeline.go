@@ -38,6 +38,9 @@ func (c *Client) CreateAndListStat(ctx context.Context, path string, data []byte
 	for tries := 0; ; tries++ {
 		created, stat, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
 		if err == nil {
+			if !o.sequential {
+				c.stats.put(created, stat)
+			}
 			return c.root.fromServer(created), stat, children, nil
 		}
 		if created != "" {
@@ -79,7 +82,6 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 				return err
 			}
 			if p != "" {
-				c.stats.put(p, st)
 				stat = st
 				resp := &proto.ChildrenResponse{}
 				if _, err := c.call(ctx, list, resp, nil, false); err != nil {
@@ -95,13 +97,11 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		switch {
 		case createErr == nil && listErr == nil:
 			stat = newStat(&cresp.Stat)
-			c.stats.put(cresp.Path, stat)
 			created, children = cresp.Path, lresp.Children
 			return nil
 		case createErr == nil:
 			// The node exists; only the listing failed.
 			created, stat = cresp.Path, newStat(&cresp.Stat)
-			c.stats.put(cresp.Path, stat)
 			resp := &proto.ChildrenResponse{}
 			if _, err := c.call(ctx, list, resp, nil, false); err != nil {
 				if o.protected {

@@ -38,7 +38,11 @@ func (c *Client) CreateStat(ctx context.Context, path string, data []byte, opts 
 	for tries := 0; ; tries++ {
 		created, st, err := c.createOnce(ctx, sp, data, &o)
 		if err == nil {
-			c.stats.put(created, st)
+			if !o.sequential {
+				// A sequential node's name is new every time: caching it
+				// would only push out paths that are read again.
+				c.stats.put(created, st)
+			}
 			return c.root.fromServer(created), st, nil
 		}
 		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {

@@ -9,10 +9,6 @@ import (
 // (PathUtils.validatePath), so a bad one fails before anything is sent.
 // sequential allows a trailing "/", which a sequential create completes.
 func validatePath(path string, sequential bool) error {
-	if sequential && path != "" {
-		// The server appends the sequence number before it checks.
-		path += "1"
-	}
 	if path == "" {
 		return fmt.Errorf("%w: empty path", ErrInvalidPath)
 	}
@@ -22,16 +18,29 @@ func validatePath(path string, sequential bool) error {
 	if len(path) == 1 {
 		return nil
 	}
-	if path[len(path)-1] == '/' {
+	if path[len(path)-1] == '/' && !sequential {
 		return fmt.Errorf("%w: %q ends with /", ErrInvalidPath, path)
 	}
-	for _, seg := range strings.Split(path[1:], "/") {
-		if seg == "" {
-			return fmt.Errorf("%w: %q has an empty segment", ErrInvalidPath, path)
+	// Walk the segments without allocating. A sequential node's name may be
+	// its sequence number alone, so there the last segment may be empty:
+	// the server appends the number before it checks ("/a/" becomes
+	// "/a/0000000001").
+	for start := 1; start <= len(path); {
+		end := strings.IndexByte(path[start:], '/')
+		if end < 0 {
+			end = len(path)
+		} else {
+			end += start
 		}
-		if seg == "." || seg == ".." {
+		seg := path[start:end]
+		lastSeg := end == len(path)
+		switch {
+		case seg == "" && !(sequential && lastSeg):
+			return fmt.Errorf("%w: %q has an empty segment", ErrInvalidPath, path)
+		case seg == "." || seg == "..":
 			return fmt.Errorf("%w: %q has a relative segment %q", ErrInvalidPath, path, seg)
 		}
+		start = end + 1
 	}
 	for _, r := range path {
 		if badPathRune(r) {

@@ -4,12 +4,15 @@ import "sync"
 
 // statCache remembers the data and ACL versions last seen for each server
 // path, for non-forced Delete, SetData and SetACL. It holds at most size
-// paths; when full it forgets the oldest insertion.
+// paths; when full it forgets the oldest insertion. A ring of the inserted
+// paths bounds it: every cached path has a slot, and a new path takes the
+// oldest slot.
 type statCache struct {
 	mu    sync.Mutex
 	size  int
 	items map[string]cachedVersions
-	order []string
+	ring  []string
+	next  int
 }
 
 type cachedVersions struct {
@@ -28,29 +31,15 @@ func (s *statCache) put(path string, st *Stat) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.items[path]; !ok {
-		for len(s.items) >= s.size && len(s.order) > 0 {
-			delete(s.items, s.order[0])
-			s.order = s.order[1:]
+		if len(s.ring) < s.size {
+			s.ring = append(s.ring, path)
+		} else {
+			delete(s.items, s.ring[s.next])
+			s.ring[s.next] = path
+			s.next = (s.next + 1) % s.size
 		}
-		s.order = append(s.order, path)
 	}
 	s.items[path] = cachedVersions{version: st.Version, aclVersion: st.ACLVersion}
-	if len(s.order) > 2*s.size {
-		s.compact()
-	}
-}
-
-// compact drops order entries whose paths were already forgotten.
-func (s *statCache) compact() {
-	kept := s.order[:0]
-	seen := make(map[string]bool, len(s.items))
-	for _, p := range s.order {
-		if _, ok := s.items[p]; ok && !seen[p] {
-			seen[p] = true
-			kept = append(kept, p)
-		}
-	}
-	s.order = append([]string(nil), kept...)
 }
 
 // version returns the cached data version, or -1 (any) when unknown.
@@ -83,7 +72,7 @@ func (s *statCache) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.items = make(map[string]cachedVersions)
-	s.order = nil
+	s.ring, s.next = nil, 0
 }
 
 func (s *statCache) len() int {

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zkit-go/zkit/bench/internal/harness"
+	"github.com/zkit-go/zkit/zktest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	// The CLI runs zkit's jobs in a copy of its own binary; under go test
+	// that binary is the test binary.
+	if os.Getenv(workerEnv) != "" {
+		os.Exit(harness.Serve(zkitDriver{}, workerTasks))
+	}
+	goleak.VerifyTestMain(zktest.Main(m))
+}
+
+// TestQuickRun runs the CLI's smoke mode for the wire and operations
+// scenarios, zkit only, and checks that the JSON report holds every figure.
+func TestQuickRun(t *testing.T) {
+	srv := zktest.Shared(t)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"--quick", "--no-peer", "--scenarios", "wire,operations", "--servers", srv.ConnString(), "--out", out,
+		"--warmup", "50ms", "--duration", "250ms", "--concurrency", "1,64", "--warm-server=false"}
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("progress:\n%s", stderr.String())
+	if !strings.Contains(stdout.String(), "Throughput (op/s)") || !strings.Contains(stdout.String(), "idle client buffers") {
+		t.Errorf("terminal table incomplete:\n%s", stdout.String())
+	}
+
+	var rep struct {
+		Setup struct {
+			Machine   Machine   `json:"machine"`
+			ZooKeeper ZooKeeper `json:"zookeeper"`
+			Command   string    `json:"command"`
+		} `json:"setup"`
+		Sections []struct {
+			Name    string          `json:"name"`
+			Data    json.RawMessage `json:"data"`
+			Targets []struct {
+				Name   string `json:"name"`
+				Status string `json:"status"`
+			} `json:"targets"`
+		} `json:"sections"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Setup
+	if s.Machine.CPUs < 1 || s.Machine.GoVersion == "" || s.ZooKeeper.Version == "" || s.ZooKeeper.Mode == "" || s.ZooKeeper.Fsync == "" || s.Command == "" {
+		t.Errorf("setup incomplete: %+v", s)
+	}
+	if len(rep.Sections) != 2 || rep.Sections[0].Name != "wire" || rep.Sections[1].Name != "operations" {
+		t.Fatalf("sections: %+v", rep.Sections)
+	}
+
+	var wire WireData
+	if err := json.Unmarshal(rep.Sections[0].Data, &wire); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range opsOrder {
+		if m := wire.Results[op]; m == nil || m.Ops == 0 || m.Throughput <= 0 || m.Latency.P50 <= 0 {
+			t.Errorf("wire %s: %+v", op, m)
+		}
+	}
+
+	var ops OpsData
+	if err := json.Unmarshal(rep.Sections[1].Data, &ops); err != nil {
+		t.Fatal(err)
+	}
+	if len(ops.Points) != 6 {
+		t.Fatalf("%d operation points, want 3 ops × 2 concurrencies", len(ops.Points))
+	}
+	for _, pt := range ops.Points {
+		z := pt.Zkit
+		if z == nil || pt.Peer != nil {
+			t.Fatalf("%s ×%d: zkit %v, peer %v", pt.Op, pt.Concurrency, z, pt.Peer)
+		}
+		if z.Ops == 0 || z.Errors != 0 || z.Throughput <= 0 || z.Latency.P50 <= 0 || z.Latency.P99 < z.Latency.P50 ||
+			z.CPUPerOp <= 0 || z.AllocsPerOp <= 0 || z.PeakHeapInuse == 0 || z.PeakSys == 0 || z.PeakLiveHeap == 0 || pt.ZkitOfWire <= 0 {
+			t.Errorf("%s ×%d incomplete: %+v", pt.Op, pt.Concurrency, z)
+		}
+	}
+	if ops.Idle.Zkit == nil || ops.Idle.Zkit.IdleHeap <= 0 || ops.Idle.Zkit.IdleGoroutines <= 0 {
+		t.Errorf("idle: %+v", ops.Idle.Zkit)
+	}
+	statuses := map[string]string{}
+	for _, tg := range rep.Sections[1].Targets {
+		statuses[tg.Name] = tg.Status
+	}
+	for name, want := range map[string]string{
+		"client CPU time per get":                       "SKIP",
+		"allocations per Get besides the returned data": "",
+		"get throughput vs raw wire":                    "",
+		"idle client buffers":                           "",
+	} {
+		got, ok := statuses[name]
+		if !ok || (want != "" && got != want) || (want == "" && got != "PASS" && got != "MISS") {
+			t.Errorf("target %q: status %q", name, got)
+		}
+	}
+
+	html, err := os.ReadFile(filepath.Join(out, "latest.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(html), "<svg"); n < 8 {
+		t.Errorf("HTML report has %d charts", n)
+	}
+
+	// --render draws the same report again from the JSON alone.
+	stdout.Reset()
+	if err := run(t.Context(), []string{"--render", filepath.Join(out, "latest.json")}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	again, err := os.ReadFile(filepath.Join(out, "latest.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(html) {
+		t.Error("the HTML drawn again from the JSON differs")
+	}
+}
+
+func TestChartsAreWellFormedSVG(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []Chart{
+		{Title: "line", X: []string{"1", "64", "256"}, Unit: "rate", Series: []Series{
+			{Name: "zkit", Style: "zkit", Values: []float64{100, 2000, 3000}},
+			{Name: "peer", Style: "peer", Values: []float64{nan, 1500, 2500}},
+			{Name: "wire", Style: "baseline", Values: []float64{4000, 4000, 4000}}}},
+		{Title: "log <&>", X: []string{"2", "8"}, Unit: "duration", LogY: true, Series: []Series{
+			{Name: "p99", Dashed: true, Values: []float64{1e6, 3e8}}, {Name: "zero", Values: []float64{0, 0}}}},
+		{Title: "bar", X: []string{"a", "b", "c", "d", "e"}, Unit: "bytes", Kind: "bar", Series: []Series{
+			{Name: "zkit", Style: "zkit", Values: []float64{1, 2, 3, 4, 5}}}},
+		{Title: "empty", X: []string{"x"}, Series: []Series{{Name: "none", Values: []float64{nan}}}},
+	} {
+		dec := xml.NewDecoder(strings.NewReader(svgChart(c)))
+		for {
+			_, err := dec.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", c.Title, err)
+			}
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenarios", "nope"}, `unknown scenario "nope"`},
+		{[]string{"--concurrency", "1,x"}, `--concurrency: "x" is not a count`},
+		{[]string{"--contenders", "0"}, `--contenders: "0" is not a count`},
+		{[]string{"--repeat", "-1"}, "--repeat -1: must be at least 1"},
+		{[]string{"--ensemble", "0"}, "--ensemble 0: must be at least 1"},
+		{[]string{"--locks", "0"}, "--locks 0: must be 1 to 10000"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		_, err := parseFlags(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Fsync || cfg.Repeat != 5 || len(cfg.Scenarios) != len(registry) || cfg.Window != 256 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{fmtCount(52310.4), "52,310"}, {fmtCount(999), "999"}, {fmtCount(-1234567), "-1,234,567"},
+		{fmtDur(1.1e6), "1.10 ms"}, {fmtDur(850e3), "850 µs"}, {fmtDur(12.34e3), "12.3 µs"}, {fmtDur(2.5e9), "2.50 s"},
+		{fmtBytes(28.3 * 1024), "28.3 KiB"}, {fmtBytes(3 << 20), "3.00 MiB"}, {fmtBytes(512), "512 B"},
+		{fmtRatio(0.54321), "0.54×"}, {fmtRatio(math.NaN()), "–"}, {fmtPct(0.951), "95%"},
+		{tickLabel(20000, "rate"), "20k"}, {tickLabel(989.5, "rate"), "990"}, {tickLabel(0, "duration"), "0"}, {tickLabel(2.5e6, "duration"), "2.5 ms"}, {tickLabel(65536, "bytes"), "64 KiB"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

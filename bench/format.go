@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fmtCount formats n with thousands separators: 52,310.
+func fmtCount(n float64) string {
+	if math.IsNaN(n) {
+		return "–"
+	}
+	s := strconv.FormatInt(int64(math.Round(n)), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// fmtDur formats nanoseconds with three significant digits: 1.10 ms.
+func fmtDur(ns float64) string {
+	switch {
+	case math.IsNaN(ns):
+		return "–"
+	case ns >= 1e9:
+		return sig3(ns/1e9) + " s"
+	case ns >= 1e6:
+		return sig3(ns/1e6) + " ms"
+	case ns >= 1e3:
+		return sig3(ns/1e3) + " µs"
+	}
+	return sig3(ns) + " ns"
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// fmtBytes formats a byte count in B, KiB or MiB.
+func fmtBytes(n float64) string {
+	a := math.Abs(n)
+	switch {
+	case math.IsNaN(n):
+		return "–"
+	case a >= 1<<30:
+		return sig3(n/(1<<30)) + " GiB"
+	case a >= 1<<20:
+		return sig3(n/(1<<20)) + " MiB"
+	case a >= 1<<10:
+		return sig3(n/(1<<10)) + " KiB"
+	}
+	return fmt.Sprintf("%.0f B", n)
+}
+
+// ratio is a/b, NaN when either is missing.
+func ratio(a, b float64) float64 {
+	if b == 0 || math.IsNaN(a) || math.IsNaN(b) {
+		return math.NaN()
+	}
+	return a / b
+}
+
+func fmtRatio(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "–"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "×"
+}
+
+func fmtPct(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "–"
+	}
+	return strconv.FormatFloat(100*r, 'f', 0, 64) + "%"
+}
+
+func fmtFloat(v float64, prec int) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+func secondsDur(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// Setup describes the machine and servers of a run, for the report.
+type Setup struct {
+	Date      time.Time `json:"date"`
+	Command   string    `json:"command"`
+	Machine   Machine   `json:"machine"`
+	ZooKeeper ZooKeeper `json:"zookeeper"`
+	Zkit      string    `json:"zkit_revision"`
+	Peer      string    `json:"peer"`
+	Quick     bool      `json:"quick"`
+	Repeat    int       `json:"repeat"`
+	DataSize  int       `json:"data_size_bytes"`
+	// LoadBefore and LoadAfter are the 1-minute load averages when the run
+	// started and ended: other work on the machine shows up there.
+	LoadBefore float64 `json:"load_before"`
+	LoadAfter  float64 `json:"load_after"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// Machine is what the benchmark ran on.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	Memory    uint64 `json:"memory_bytes"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	Kernel    string `json:"kernel"`
+}
+
+// ZooKeeper describes the servers.
+type ZooKeeper struct {
+	Version string `json:"version"`
+	Mode    string `json:"mode"`
+	Servers string `json:"servers"`
+	// Target is the server every client of the run connects to.
+	Target   string `json:"target"`
+	Local    bool   `json:"started_by_bench"`
+	Ensemble int    `json:"ensemble_size"`
+	Fsync    string `json:"fsync"`
+}
+
+func machineInfo() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
+		kb, _ := strconv.ParseUint(strings.Fields(v)[0], 10, 64)
+		m.Memory = kb * 1024
+	}
+	return m
+}
+
+// procField returns the value of the first "key: value" line of a /proc file.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// servers is a running set of ZooKeeper servers, started here or not.
+type servers struct {
+	info  ZooKeeper
+	close func() error
+}
+
+// startServers uses cfg.Servers when set, or starts a local standalone
+// server or ensemble.
+func startServers(ctx context.Context, cfg *Config, progress func(string, ...any)) (*servers, error) {
+	if cfg.Servers != "" {
+		s := &servers{info: ZooKeeper{Servers: cfg.Servers, Fsync: "unknown (external servers)"}, close: func() error { return nil }}
+		return s, nil
+	}
+	fsync := "off"
+	if cfg.Fsync {
+		fsync = "on"
+	}
+	opts := []zktest.Option{zktest.WithFsync(cfg.Fsync)}
+	if cfg.Ensemble > 1 {
+		progress("starting a local ZooKeeper ensemble of %d (fsync %s)…", cfg.Ensemble, fsync)
+		e, err := zktest.NewEnsemble(ctx, cfg.Ensemble, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return &servers{info: ZooKeeper{Servers: e.ConnString(), Local: true, Ensemble: cfg.Ensemble, Fsync: fsync}, close: e.Close}, nil
+	}
+	progress("starting a local standalone ZooKeeper (fsync %s)…", fsync)
+	s, err := zktest.NewServer(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &servers{info: ZooKeeper{Servers: s.ConnString(), Local: true, Ensemble: 1, Fsync: fsync}, close: s.Close}, nil
+}
+
+// describe asks the target server for its version and mode with srvr.
+func (s *servers) describe(ctx context.Context) error {
+	target, _, _ := strings.Cut(s.info.Servers, ",")
+	target, _, _ = strings.Cut(target, "/")
+	s.info.Target = target
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := zktest.FourLetter(ctx, target, "srvr")
+	if err != nil {
+		return err
+	}
+	for line := range strings.Lines(out) {
+		if v, ok := strings.CutPrefix(line, "Zookeeper version: "); ok {
+			s.info.Version = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "Mode: "); ok {
+			s.info.Mode = strings.TrimSpace(v)
+		}
+	}
+	if s.info.Version == "" {
+		return fmt.Errorf("srvr from %s: no version in %q", target, out)
+	}
+	return nil
+}
+
+// repoRoot finds the zkit module's directory from the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/zkit-go/zkit\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("not inside the zkit repository")
+		}
+		dir = parent
+	}
+}
+
+// gitRevision describes the work tree, or "" outside git: the commit, and
+// the tracked files changed since, which the run measured too.
+func gitRevision(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	changed, err := exec.Command("git", "-C", dir, "diff", "--name-only", "HEAD").Output()
+	if files := strings.Fields(string(changed)); err == nil && len(files) > 0 {
+		if len(files) > 8 {
+			files = append(files[:8], "…")
+		}
+		rev += " (uncommitted: " + strings.Join(files, ", ") + ")"
+	}
+	return rev
+}
+
+// buildPeer compiles the peer module (bench/peer) into dir.
+func buildPeer(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "zkit-bench-peer")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(root, "bench", "peer")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the peer in %s: %v\n%s", cmd.Dir, err, out)
+	}
+	return bin, nil
+}

@@ -92,9 +92,11 @@ func (c *Client) Start(ctx context.Context) error {
 		return opError("Start", "", ErrInvalidClientState)
 	}
 	c.started = true
+	// Added under mu, so a concurrent Close, which waits after it sets
+	// closed under mu, always waits for run too.
+	c.wg.Add(1)
 	c.mu.Unlock()
 
-	c.wg.Add(1)
 	go c.run()
 	if err := c.waitReady(ctx); err != nil {
 		_ = c.Close()
@@ -178,6 +180,9 @@ func (c *Client) State() State {
 // AddStateListener calls fn with every state transition, in order, on a
 // goroutine of the client's. A slow listener delays later calls but never
 // loses a transition. The returned function removes the listener.
+//
+// Close waits for the listeners to see StateClosed, so a listener must not
+// call Close itself; it may start it on another goroutine (go c.Close()).
 func (c *Client) AddStateListener(fn func(State)) (remove func()) {
 	return c.listeners.add(fn)
 }

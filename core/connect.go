@@ -41,8 +41,8 @@ func (c *Client) run() {
 		tried++
 		cn, ro, err := c.connect(c.servers[idx])
 		if err != nil {
-			if errors.Is(err, ErrSessionExpired) {
-				c.expire("the server reports the session expired")
+			if errors.Is(err, ErrSessionExpired) && c.expire("the server reports the session expired") {
+				// Reconnect at once, with a new session.
 				continue
 			}
 			c.log.Info("zk: connection attempt failed", zap.Stringer("server", c.servers[idx]), zap.Error(err))
@@ -139,12 +139,14 @@ func (c *Client) checkLocalExpiry() {
 
 // expire ends the current session: listeners see Expired, every watch ends
 // with ErrSessionExpired, and the next connection makes a new session.
-func (c *Client) expire(reason string) {
+//
+// It reports whether there was a session to end.
+func (c *Client) expire(reason string) bool {
 	c.mu.Lock()
 	sess := c.sess
 	if sess == nil || c.closed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.sess = nil
 	c.seenRW = false
@@ -155,6 +157,7 @@ func (c *Client) expire(reason string) {
 	sess.end(ErrSessionExpired)
 	c.watches.endAll(ErrSessionExpired)
 	c.stats.clear()
+	return true
 }
 
 func (c *Client) connectTimeout() time.Duration {
@@ -189,12 +192,17 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	// Closing the client (or the deadline) interrupts the handshake's I/O.
+	unwatch := context.AfterFunc(ctx, func() { _ = nc.Close() })
 	_ = nc.SetDeadline(deadline)
 	br := bufio.NewReaderSize(nc, readBufferSize)
 	resp, err := c.handshake(nc, br)
 	if err != nil {
 		_ = nc.Close()
 		return nil, false, err
+	}
+	if !unwatch() {
+		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	cn, err = c.establish(nc, br, resp)

@@ -136,16 +136,21 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		r2.release()
 		return err, err
 	}
-	var err1, err2 error
-	for _, r := range []*request{r1, r2} {
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			return ctx.Err(), ctx.Err()
-		}
+	select {
+	case <-r1.done:
+	case <-ctx.Done():
+		return ctx.Err(), ctx.Err()
 	}
-	err1, err2 = r1.err, r2.err
+	// The first request's outcome is known: report it even if ctx ends
+	// before the second's, so a create that happened is not lost.
+	err1 := r1.err
 	r1.release()
+	select {
+	case <-r2.done:
+	case <-ctx.Done():
+		return err1, ctx.Err()
+	}
+	err2 := r2.err
 	r2.release()
 	return err1, err2
 }

@@ -180,15 +180,3 @@ func (c *Client) removeServerWatch(ctx context.Context, path, sp string, t int32
 	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: t}
 	return c.rpc(ctx, "removeWatches", path, true, req, &proto.EmptyResponse{}, nil)
 }
-
-// rearmPath registers again, on the live connection, the watches the client
-// still holds on sp after a removeWatches of every type took them off.
-func (c *Client) rearmPath(sp string) {
-	cn := c.live.Load()
-	if cn == nil {
-		return
-	}
-	for _, req := range c.watches.rearmPathRequests(sp, c.lastZxid.Load()) {
-		_ = cn.sendSpecial(proto.XidSetWatches, req)
-	}
-}

@@ -157,8 +157,8 @@ func (w *Watcher) flushOnStop() {
 	}
 }
 
-// Close removes the watch: locally at once, and on the server when no other
-// watcher of the client needs it. It is idempotent.
+// Close removes the watch: locally at once, and on the server when the
+// client holds no other watch on the path. It is idempotent.
 func (w *Watcher) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -169,18 +169,17 @@ func (w *Watcher) Close() error {
 	w.ended = true
 	w.mu.Unlock()
 	close(w.stop)
-	last := w.client.watches.removePersistent(w)
-	if !last {
+	// Servers up to 3.8 know no persistent watcher type in removeWatches:
+	// the only way to take this watch off is to remove every watch of the
+	// session on the path. So while the client holds any other watch there,
+	// the server's watch stays and the client simply delivers nothing for
+	// this one; the next reconnect does not register it again.
+	if w.client.watches.removePersistent(w) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.client.cfg.sessionTimeout)
 	defer cancel()
-	// Servers up to 3.8 know no persistent watcher type in removeWatches,
-	// so remove every watch on the path and register the others again.
 	err := w.client.removeServerWatch(ctx, w.path, w.serverPath, int32(WatchAny))
-	if err == nil {
-		w.client.rearmPath(w.serverPath)
-	}
 	if err != nil && (isLoss(err) || isNotSent(err)) {
 		// The connection is gone; the re-registration after the reconnect
 		// no longer includes this watch.

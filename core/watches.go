@@ -124,18 +124,17 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 	w.mu.Unlock()
 }
 
-// removePersistent forgets pw and reports whether no other watcher of its
-// mode remains on its path, so the server's watch can go.
-func (w *watchRegistry) removePersistent(pw *Watcher) (last bool) {
+// removePersistent forgets pw and reports whether the client still holds
+// any other watch on its path, one-shot or persistent, of either mode.
+func (w *watchRegistry) removePersistent(pw *Watcher) (others bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.removeLocked(pw)
-	for _, other := range w.persistent[pw.serverPath] {
-		if other.mode == pw.mode {
-			return false
-		}
-	}
-	return true
+	sp := pw.serverPath
+	return len(w.persistent[sp]) > 0 ||
+		len(w.oneShot[watchKey{sp, watchKindData}]) > 0 ||
+		len(w.oneShot[watchKey{sp, watchKindExist}]) > 0 ||
+		len(w.oneShot[watchKey{sp, watchKindChild}]) > 0
 }
 
 func (w *watchRegistry) removeLocked(pw *Watcher) {
@@ -212,31 +211,6 @@ func (w *watchRegistry) endAll(err error) {
 		}
 	}
 	w.persistent = make(map[string][]*Watcher)
-}
-
-// rearmPathRequests builds the setWatches frames that register again the
-// watches the client still holds on one server path.
-func (w *watchRegistry) rearmPathRequests(sp string, lastZxid int64) []proto.Request {
-	w.mu.Lock()
-	var data, exist, child, pers, rec []string
-	if len(w.oneShot[watchKey{sp, watchKindData}]) > 0 {
-		data = []string{sp}
-	}
-	if len(w.oneShot[watchKey{sp, watchKindExist}]) > 0 {
-		exist = []string{sp}
-	}
-	if len(w.oneShot[watchKey{sp, watchKindChild}]) > 0 {
-		child = []string{sp}
-	}
-	for _, pw := range w.persistent[sp] {
-		if pw.mode == WatchPersistentRecursive {
-			rec = []string{sp}
-		} else {
-			pers = []string{sp}
-		}
-	}
-	w.mu.Unlock()
-	return splitSetWatches(lastZxid, data, exist, child, pers, rec, setWatchesLimit)
 }
 
 // setWatchesLimit keeps each setWatches frame well under the server's

@@ -53,6 +53,12 @@ func (e *entry) join(ctx context.Context, data []byte) ([]string, error) {
 			e.owned = true
 			return children, nil
 		}
+		if created != "" {
+			// The node was made, but the listing failed: leave the queue.
+			e.name, e.czxid, e.owned = baseName(created), st.CreatedZxid, true
+			e.abandon(ctx)
+			return nil, err
+		}
 		if !mayHaveCreated(err) {
 			return nil, err
 		}

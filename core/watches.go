@@ -182,21 +182,6 @@ func (w *watchRegistry) removeLocal(serverPath string, t WatcherType) {
 	}
 }
 
-// hasOneShot reports whether the client holds a one-shot watch of the type.
-func (w *watchRegistry) hasOneShot(serverPath string, t WatcherType) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	data := len(w.oneShot[watchKey{serverPath, watchKindData}])+len(w.oneShot[watchKey{serverPath, watchKindExist}]) > 0
-	child := len(w.oneShot[watchKey{serverPath, watchKindChild}]) > 0
-	switch t {
-	case WatchData:
-		return data
-	case WatchChildren:
-		return child
-	}
-	return data || child || len(w.persistent[serverPath]) > 0
-}
-
 // endAll ends every watch with a NotWatching event carrying err.
 func (w *watchRegistry) endAll(err error) {
 	w.mu.Lock()

@@ -11,41 +11,37 @@ import (
 // waiting when its node was listed, is left.
 //
 // Sequence numbers grow with every create, so no contender can appear
-// before this one after its listing: the blockers can only go away. await
-// therefore watches, with a getData watch, only the nearest blocker that
-// still exists, and when the lowest one (the holder, at the listing) is
-// deleted it returns at once, with no further read: the hand-off costs one
-// notification. When a blocker above the lowest goes, one listing tells
-// whether the ones below it are gone too.
+// before this one after its listing: the blockers can only go away. When
+// one blocker is left it is the lowest of them all, and await watches it
+// with a getData watch: its delete ends the wait with no further read, so
+// the hand-off costs one notification.
+//
+// When more are left, await watches the second nearest instead. It goes
+// when it releases the lock, and the nearest then usually takes its turn:
+// the listing await makes at that moment finds the nearest alone, so the
+// nearest's own release, the next hand-off, again ends the wait with no
+// read. The listing is thus made while the nearest holds the lock, off the
+// hand-off's critical path, where Curator's recipe makes it after the
+// nearest is gone. Each waiter still holds one watch, and a delete wakes
+// at most two waiters.
 func (e *entry) await(ctx context.Context, blockers []contender) error {
 	for len(blockers) > 0 {
-		last := len(blockers) - 1
-		_, _, ch, err := e.c.GetW(ctx, joinPath(e.dir, blockers[last].name))
-		if errors.Is(err, core.ErrNoNode) {
-			if last == 0 {
-				return nil
-			}
-			if blockers, err = e.relist(ctx); err != nil {
+		watched := blockers[max(len(blockers)-2, 0)]
+		_, _, ch, err := e.c.GetW(ctx, joinPath(e.dir, watched.name))
+		if err == nil {
+			var deleted bool
+			if deleted, err = e.wait(ctx, ch); err != nil {
 				return err
 			}
-			continue
-		}
-		if err != nil {
+			if !deleted {
+				continue
+			}
+		} else if !errors.Is(err, core.ErrNoNode) {
 			return err
 		}
-		deleted, err := e.wait(ctx, ch)
-		if err != nil {
-			return err
-		}
-		if !deleted {
-			continue
-		}
-		if last == 0 {
+		if len(blockers) == 1 {
 			return nil
 		}
-		// The nearest blocker went: it held the lock and released it, so
-		// every blocker below it is gone too, or it gave up (or its session
-		// ended) while waiting. One listing tells which.
 		if blockers, err = e.relist(ctx); err != nil {
 			return err
 		}

@@ -5,9 +5,14 @@
 //
 // A Mutex on a path contends with Curator's InterProcessMutex (and with
 // go-zookeeper's Lock) on the same path: each contender creates an
-// EPHEMERAL_SEQUENTIAL child named "_c_<uuid>-lock-<seq>", the lowest node
-// holds the lock and every other contender watches its immediate
-// predecessor with a getData watch. Contenders are recognised by the
+// EPHEMERAL_SEQUENTIAL child named "_c_<uuid>-lock-<seq>" and the lowest
+// node holds the lock. Each waiter holds one getData watch: on its
+// predecessor when that is the only node before it, otherwise on the node
+// before its predecessor, so that it lists the queue while its predecessor
+// holds the lock and the hand-off needs no read (Curator watches the
+// predecessor and lists after it goes; the two mix safely, since a waiter
+// only takes the lock once a listing or a delete shows nobody before it).
+// Contenders are recognised by the
 // "lock-" marker (kazoo's "__lock__" too) and ordered by the sequence
 // number that follows it, parsed as a number and compared as a serial
 // number, so the order stays right when the parent's counter wraps past

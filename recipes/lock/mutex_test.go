@@ -62,9 +62,13 @@ func TestMutexExclusion(t *testing.T) {
 	}
 }
 
-// SCENARIO 23: each waiter watches only its immediate predecessor, and the
-// lock passes down the queue in order.
-func TestMutexWaitersWatchOnlyPredecessor(t *testing.T) {
+// SCENARIO 23: the queue is herd-free: each waiter holds one watch, on
+// its predecessor when that is the only node before it and otherwise on
+// the node before its predecessor (so that it lists the queue while its
+// predecessor holds the lock, and its predecessor's release hands the lock
+// over with no read). No node is watched by more than two waiters, no one
+// watches the directory, and the lock passes down the queue in order.
+func TestMutexWaitersWatchOneNodeEach(t *testing.T) {
 	srv, c, path := sharedSetup(t)
 	const waiters = 8
 	ctx := testCtx(t)
@@ -108,11 +112,20 @@ func TestMutexWaitersWatchOnlyPredecessor(t *testing.T) {
 		return true
 	})
 	w := watches(t, srv)
+	watchers := map[string]int{}
 	for i := 1; i < len(q); i++ {
 		s := own[q[i]]
-		want := []string{path + "/" + q[i-1]}
+		want := []string{path + "/" + q[max(i-2, 0)]}
 		if !slices.Equal(w[s], want) {
-			t.Errorf("waiter %d (node %s) watches %v, want only its predecessor %v", session[s], q[i], w[s], want)
+			t.Errorf("waiter %d (node %s) watches %v, want %v", session[s], q[i], w[s], want)
+		}
+		for _, p := range w[s] {
+			watchers[p]++
+		}
+	}
+	for p, n := range watchers {
+		if n > 2 {
+			t.Errorf("%d waiters watch %s, want at most 2", n, p)
 		}
 	}
 	for s, paths := range w {
@@ -133,6 +146,69 @@ func TestMutexWaitersWatchOnlyPredecessor(t *testing.T) {
 			t.Errorf("waiter at queue position %d got the lock %dth", i, r.seq)
 		}
 	}
+}
+
+// SCENARIO 23: waiters that give up between the holder and a waiter,
+// whether the waiter watches them or not, never let it in early: it waits
+// for the holder, then for the waiter left before it.
+func TestMutexWaiterOutlivesGivingUpNeighbours(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	holder := lock.NewMutex(c, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cs := startClients(t, srv.ConnString(), 4)
+	// Three waiters before the one under test; the last two give up.
+	ms := make([]*lock.Mutex, 3)
+	cancels := make([]context.CancelFunc, 3)
+	quit := make([]chan error, 3)
+	for i := range ms {
+		wctx, cancel := context.WithCancel(ctx)
+		ms[i], cancels[i], quit[i] = lock.NewMutex(cs[i], path), cancel, make(chan error, 1)
+		go func() { quit[i] <- ms[i].Lock(wctx) }()
+		eventually(t, "the waiter's node", func() bool { return len(listChildren(t, c, path)) == i+2 })
+	}
+	last := lock.NewMutex(cs[3], path)
+	done := make(chan error, 1)
+	go func() { done <- last.Lock(ctx) }()
+	eventually(t, "the last waiter's node", func() bool { return len(listChildren(t, c, path)) == 5 })
+	stillWaiting := func(when string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			t.Fatalf("the last waiter returned (%v) %s", err, when)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	// Its predecessor first (a node it does not watch), then the node it
+	// watches.
+	for _, i := range []int{2, 1} {
+		cancels[i]()
+		if err := recv(t, quit[i], "a waiter to give up"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("waiter %d: %v, want context.Canceled", i, err)
+		}
+		eventually(t, "the waiter's node to go", func() bool { return len(listChildren(t, c, path)) == 2+i })
+		stillWaiting("while the holder holds")
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, quit[0], "the first waiter's turn"); err != nil {
+		t.Fatal(err)
+	}
+	stillWaiting("while the first waiter holds")
+	if err := ms[0].Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, done, "the last waiter's turn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := last.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancels[0]()
 }
 
 // SCENARIO 23: TryLock fails at once while the lock is held, and leaves no

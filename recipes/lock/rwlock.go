@@ -5,10 +5,9 @@ import "github.com/zkit-go/zkit/core"
 // ReadWriteLock is a distributed read/write lock on a path, in the layout
 // of Curator's InterProcessReadWriteLock. Any number of readers hold it
 // together; a writer holds it alone. Contenders queue in order: a reader
-// waits only for the writers queued before it (watching the nearest one),
-// a writer for everyone queued before it (watching its immediate
-// predecessor). So a reader that arrives while a writer waits queues
-// behind that writer.
+// waits only for the writers queued before it, a writer for everyone
+// queued before it; each watches one of those, as a Mutex does. So a
+// reader that arrives while a writer waits queues behind that writer.
 type ReadWriteLock struct {
 	read, write *Mutex
 }

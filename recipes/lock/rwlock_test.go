@@ -76,8 +76,8 @@ func TestReadWriteLock(t *testing.T) {
 	}()
 	eventually(t, "the late reader's node", func() bool { return len(listChildren(t, c, path)) == readers+2 })
 
-	// The writer watches its predecessor, the last reader; the late reader
-	// watches the writer.
+	// The writer waits for five readers and watches the one before its
+	// predecessor; the late reader waits only for the writer and watches it.
 	q := queue(t, c, path)
 	own := owners(t, c, path)
 	writerNode, lateNode := q[readers], q[readers+1]
@@ -89,7 +89,7 @@ func TestReadWriteLock(t *testing.T) {
 		return len(w[own[writerNode]]) > 0 && len(w[own[lateNode]]) > 0
 	})
 	w := watches(t, srv)
-	if want := []string{path + "/" + q[readers-1]}; !slices.Equal(w[own[writerNode]], want) {
+	if want := []string{path + "/" + q[readers-2]}; !slices.Equal(w[own[writerNode]], want) {
 		t.Errorf("writer watches %v, want %v", w[own[writerNode]], want)
 	}
 	if want := []string{path + "/" + writerNode}; !slices.Equal(w[own[lateNode]], want) {

@@ -93,6 +93,15 @@ func (w *WireData) result(op string) *Measured {
 	return w.Results[op]
 }
 
+// syncResult returns the wire's one-request-at-a-time figures of op, or
+// nil.
+func (w *WireData) syncResult(op string) *Measured {
+	if w == nil {
+		return nil
+	}
+	return w.Sync[op]
+}
+
 // get returns f of zkit's and the peer's result, NaN for a missing one.
 func (p Pair) get(f func(*Measured) float64) (z, pe float64) {
 	z, pe = math.NaN(), math.NaN()
@@ -293,6 +302,18 @@ func worst(pts []OpsPoint, f func(OpsPoint) float64, lowest bool) (OpsPoint, flo
 	return best, v
 }
 
+// syncFloor tells how the raw one-request-at-a-time CPU per call compares
+// with the peer's at one goroutine: a target below that ratio cannot be
+// met there by any client.
+func syncFloor(pts []OpsPoint, floor *Measured) string {
+	for _, pt := range pts {
+		if pt.Concurrency == 1 && pt.Peer != nil && floor != nil && pt.Peer.CPUPerOp > 0 {
+			return fmt.Sprintf("; at 1 goroutine the raw wire's floor is %s/op, %s of go-zookeeper's", fmtDur(floor.CPUPerOp), fmtRatio(floor.CPUPerOp/pt.Peer.CPUPerOp))
+		}
+	}
+	return ""
+}
+
 func (d *OpsData) targets(wire *WireData) []Target {
 	var ts []Target
 	hasPeer := len(d.Points) > 0 && d.Points[0].Peer != nil
@@ -300,7 +321,7 @@ func (d *OpsData) targets(wire *WireData) []Target {
 	for _, op := range opsOrder {
 		pt, v := worst(d.points(op), func(pt OpsPoint) float64 { return ratio(pt.get(cpuPerOp)) }, false)
 		t := Target{Name: "client CPU time per " + op, Goal: "≤ 0.60× go-zookeeper at every concurrency", Measured: v, Display: fmtRatio(v) + " (worst)",
-			Pass: v <= 0.6, Detail: "worst at " + goroutines(pt.Concurrency)}
+			Pass: v <= 0.6, Detail: "worst at " + goroutines(pt.Concurrency) + syncFloor(d.points(op), wire.syncResult(op))}
 		if !hasPeer {
 			t.Skipped = noPeer
 		}

@@ -25,6 +25,9 @@ func (wireScenario) Title() string {
 type WireData struct {
 	Window  int                  `json:"window"`
 	Results map[string]*Measured `json:"results"`
+	// Sync is one request at a time (taskWireSync): the floor of a
+	// synchronous call's latency and client CPU.
+	Sync map[string]*Measured `json:"sync,omitempty"`
 }
 
 const sharedWire = "wire"
@@ -35,7 +38,7 @@ func (wireScenario) Run(ctx context.Context, r *Runner) (*Section, error) {
 		return nil, err
 	}
 	warm, dur := r.Phases(300*time.Millisecond, time.Second, 100*time.Millisecond, 400*time.Millisecond)
-	data := &WireData{Window: max(r.cfg.Window/wireChunk, 1) * wireChunk, Results: map[string]*Measured{}}
+	data := &WireData{Window: max(r.cfg.Window/wireChunk, 1) * wireChunk, Results: map[string]*Measured{}, Sync: map[string]*Measured{}}
 	for _, op := range opsOrder {
 		job := r.Job(taskWire)
 		job.Op, job.DataDir, job.Nodes, job.Window = op, dir, dataNodes, data.Window
@@ -45,6 +48,11 @@ func (wireScenario) Run(ctx context.Context, r *Runner) (*Section, error) {
 			return nil, err
 		}
 		data.Results[op] = m
+		job.Task = taskWireSync
+		if m, err = r.Single(ctx, "wire sync "+op, libWire, job); err != nil {
+			return nil, err
+		}
+		data.Sync[op] = m
 	}
 	r.Shared[sharedWire] = data
 	return data.section(), nil
@@ -70,13 +78,29 @@ func (d *WireData) section() *Section {
 			t.Rows = append(t.Rows, []string{op, fmtCount(m.Throughput), fmtDur(float64(m.Latency.P50)), fmtDur(float64(m.Latency.P99)), fmtDur(m.CPUPerOp)})
 		}
 	}
+	tables := []Table{t}
+	if len(d.Sync) > 0 {
+		st := Table{
+			Title:   "Raw wire, one request at a time: the floor of a synchronous call",
+			Columns: []string{"op", "op/s", "p50", "p99", "client CPU/op", "syscalls/op"},
+		}
+		for _, op := range opsOrder {
+			if m := d.Sync[op]; m != nil {
+				st.Rows = append(st.Rows, []string{op, fmtCount(m.Throughput), fmtDur(float64(m.Latency.P50)), fmtDur(float64(m.Latency.P99)),
+					fmtDur(m.CPUPerOp), fmtFloat(syscallsPerOp(m), 2)})
+			}
+		}
+		tables = append(tables, st)
+	}
 	return &Section{
 		Name:  "wire",
 		Title: "Wire baseline",
 		Notes: []string{"One connection, requests encoded once before the run and written " + fmt.Sprint(wireChunk) +
 			" at a time as replies come back: the server's limit with a client that costs next to nothing. The operations scenario shows each library's " +
-			"throughput as a fraction of it. Where client and server share a few cores, a library's runs can land a little above it."},
-		Tables: []Table{t},
+			"throughput as a fraction of it. Where client and server share a few cores, a library's runs can land a little above it.",
+			"One request at a time: a single goroutine writes a pre-encoded request and reads its reply, with no other goroutine. " +
+				"No client can spend less CPU per call at one goroutine: the write, the read and the wake-up between them are most of it."},
+		Tables: tables,
 		Data:   d,
 	}
 }

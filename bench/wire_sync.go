@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/zkit-go/zkit/bench/internal/harness"
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// taskWireSync is the floor of a synchronous call: one goroutine writes a
+// pre-encoded request on a raw connection and reads its reply, one request
+// at a time. Every client pays at least this per call at one goroutine: one
+// write, one read and the wake-up between them.
+const taskWireSync = "wire-sync"
+
+func init() { registerTask(taskWireSync, runWireSync) }
+
+func runWireSync(ctx context.Context, _ harness.Driver, job harness.Job) (harness.Result, error) {
+	addr, _, _ := strings.Cut(job.Servers, ",")
+	addr, _, _ = strings.Cut(addr, "/") // drop a chroot suffix
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return harness.Result{}, err
+	}
+	defer nc.Close()
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	br := bufio.NewReaderSize(nc, 16<<10)
+	if err := wireHandshake(nc, br, job.SessionTimeout); err != nil {
+		return harness.Result{}, err
+	}
+	frame, err := wireFrames(job, 1)
+	if err != nil {
+		return harness.Result{}, err
+	}
+	var failure error
+	r, err := harness.Measure(ctx, job, 1, func(ctx context.Context, _ int, l *harness.Loop) {
+		var (
+			buf []byte
+			dec proto.Decoder
+		)
+		for l.Running() {
+			t0 := time.Now()
+			if _, err := nc.Write(frame); err != nil {
+				failure = fmt.Errorf("write: %w", err)
+				return
+			}
+			reply, err := proto.ReadFrame(br, buf, proto.DefaultMaxFrame)
+			if err != nil {
+				failure = fmt.Errorf("read: %w", err)
+				return
+			}
+			buf = reply[:0]
+			dec.Reset(reply)
+			var h proto.ReplyHeader
+			h.Decode(&dec)
+			if h.Err != 0 {
+				l.Done(t0, fmt.Errorf("server error code %d", h.Err))
+			} else {
+				l.Done(t0, nil)
+			}
+		}
+	})
+	if err == nil {
+		err = failure
+	}
+	if err == nil {
+		err = wireClose(nc, br)
+	}
+	return r, err
+}

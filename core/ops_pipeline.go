@@ -136,21 +136,26 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		r2.release()
 		return err, err
 	}
-	select {
-	case <-r1.done:
-	case <-ctx.Done():
-		return ctx.Err(), ctx.Err()
-	}
-	// The first request's outcome is known: report it even if ctx ends
-	// before the second's, so a create that happened is not lost.
-	err1 := r1.err
-	r1.release()
+	// Replies come in order, and a failed connection finishes its requests
+	// in order too: once r2 is done, r1 is. Waiting for r2 alone wakes this
+	// goroutine once for the two replies.
 	select {
 	case <-r2.done:
 	case <-ctx.Done():
-		return err1, ctx.Err()
+		// Report the first request's outcome if it is known, so a create
+		// that happened is not lost.
+		select {
+		case <-r1.done:
+			err1 := r1.err
+			r1.release()
+			return err1, ctx.Err()
+		default:
+			return ctx.Err(), ctx.Err()
+		}
 	}
-	err2 := r2.err
+	<-r1.done
+	err1, err2 := r1.err, r2.err
+	r1.release()
 	r2.release()
 	return err1, err2
 }

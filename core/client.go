@@ -279,9 +279,13 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 	r := newRequest(resp)
 	r.onReply = onReply
 	r.decodeOnError = decodeOnError
-	if err := cn.send(req, r); err != nil {
+	own, err := cn.sendOwn(req, r)
+	if err != nil {
 		r.release()
 		return 0, err
+	}
+	if own {
+		cn.readOwn(ctx, r)
 	}
 	select {
 	case <-r.done:
@@ -311,6 +315,8 @@ func (c *Client) observeZxid(zxid int64) {
 }
 
 func (c *Client) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
+
+func (c *Client) quiet() bool { return c.watches.empty() }
 
 func (c *Client) onEvent(ev proto.WatcherEvent) {
 	if ev.Type == proto.EventNone {

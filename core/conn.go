@@ -22,14 +22,18 @@ type connHooks interface {
 	heard()
 	onEvent(ev proto.WatcherEvent)
 	onAuthFailed(err error)
+	// quiet reports that no watch is set, so no event can come.
+	quiet() bool
 }
 
 // keepBuffer is the largest read or write buffer a connection keeps after
 // use; bigger ones are dropped so an idle client stays small.
 const keepBuffer = 16 * 1024
 
-// conn is one established connection: a reader and a writer goroutine, and
-// the FIFO of requests waiting for replies.
+// conn is one established connection: the FIFO of requests waiting for
+// replies, a writer goroutine for requests queued while others are in
+// flight, and a reader goroutine that reads whenever no caller reads its
+// own reply (read_turn.go).
 type conn struct {
 	nc          net.Conn
 	log         *zap.Logger
@@ -53,6 +57,17 @@ type conn struct {
 	writing       bool
 	writeDeadline time.Time
 
+	// Reading: who reads the socket (see read_turn.go), and the state the
+	// readers share, used only by the one whose turn it is.
+	role         readRole
+	specials     int // special frames whose replies are still to come
+	frames       *frameReader
+	dec          proto.Decoder
+	readDeadline time.Time
+	turn         chan struct{} // gives the turn to the reader goroutine
+	parked       *time.Timer   // ends a parked turn after parkedFor
+	ownReads     atomic.Int64  // replies read by their own caller
+
 	lastWrite atomic.Int64
 	wake      chan struct{}
 	done      chan struct{}
@@ -69,15 +84,19 @@ func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Dur
 		xid:         firstXid,
 		wake:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
+		turn:        make(chan struct{}, 1),
+		parked:      time.NewTimer(time.Hour),
 	}
+	c.parked.Stop()
 	c.lastWrite.Store(time.Now().UnixNano())
 	return c
 }
 
 // start runs the reader and the writer; stop or a failure ends them.
 func (c *conn) start(br *bufio.Reader) {
+	c.frames = newFrameReader(br, c.maxFrame)
 	c.wg.Add(2)
-	go c.readLoop(br)
+	go c.readLoop()
 	go c.writeLoop()
 }
 
@@ -100,22 +119,32 @@ type outgoing struct {
 // send queues req and records r as waiting for its reply. It fails without
 // sending anything when the connection is closed.
 func (c *conn) send(req proto.Request, r *request) error {
-	return c.sendAll(outgoing{req, r})
+	_, err := c.sendAll(false, outgoing{req, r})
+	return err
 }
 
-// sendPair queues two requests in one step, so they travel back to back.
-func (c *conn) sendPair(req1 proto.Request, r1 *request, req2 proto.Request, r2 *request) error {
-	return c.sendAll(outgoing{req1, r1}, outgoing{req2, r2})
+// sendOwn is send for a caller that can read its own reply: when nobody
+// reads the socket, it gets the turn, and must then call readOwn.
+func (c *conn) sendOwn(req proto.Request, r *request) (own bool, err error) {
+	return c.sendAll(true, outgoing{req, r})
+}
+
+// sendPairOwn queues two requests in one step, so they travel back to
+// back, as sendOwn does.
+func (c *conn) sendPairOwn(req1 proto.Request, r1 *request, req2 proto.Request, r2 *request) (own bool, err error) {
+	return c.sendAll(true, outgoing{req1, r1}, outgoing{req2, r2})
 }
 
 // sendAll queues the requests in order, all or none, and writes them
-// unless another goroutine is writing (which then writes them too).
-func (c *conn) sendAll(batch ...outgoing) error {
+// unless another goroutine is writing (which then writes them too). It
+// makes sure someone reads the replies: with canRead, the caller takes the
+// turn when nobody has it (own); otherwise the reader goroutine does.
+func (c *conn) sendAll(canRead bool, batch ...outgoing) (own bool, err error) {
 	c.mu.Lock()
 	if c.closed {
 		err := c.err
 		c.mu.Unlock()
-		return &notSentError{cause: err}
+		return false, &notSentError{cause: err}
 	}
 	mark, xid, queued := len(c.out), c.xid, len(c.pending)
 	for _, o := range batch {
@@ -126,10 +155,11 @@ func (c *conn) sendAll(batch ...outgoing) error {
 		if err := c.checkFrame(before); err != nil {
 			c.out, c.xid, c.pending = c.out[:mark], xid, c.pending[:queued]
 			c.mu.Unlock()
-			return err
+			return false, err
 		}
 		c.pending = append(c.pending, o.r)
 	}
+	own = c.wantReaderLocked(canRead)
 	// With nothing else in flight the caller writes at once: no hand-off.
 	// Under load the writer goroutine writes, so callers' requests gather
 	// into one write.
@@ -141,7 +171,7 @@ func (c *conn) sendAll(batch ...outgoing) error {
 	} else if !idle {
 		c.signal()
 	}
-	return nil
+	return own, nil
 }
 
 // checkFrame refuses the frame appended at mark when it is larger than the
@@ -164,6 +194,8 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 		return &notSentError{cause: err}
 	}
 	c.appendFrame(xid, req)
+	c.specials++
+	c.wantReaderLocked(false)
 	c.mu.Unlock()
 	c.signal()
 	return nil
@@ -277,40 +309,50 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// readLoop reads frames until the connection fails. It never blocks on a
-// consumer: replies go to waiting callers and events to buffered queues.
-func (c *conn) readLoop(br *bufio.Reader) {
+// readLoop reads frames whenever the turn is the reader goroutine's, until
+// the connection fails. It never blocks on a consumer: replies go to
+// waiting callers and events to buffered queues.
+func (c *conn) readLoop() {
 	defer c.wg.Done()
-	var (
-		buf      []byte
-		dec      proto.Decoder
-		deadline time.Time
-	)
-	for {
-		// Moving the deadline costs a timer update, so it moves only once
-		// a quarter of the read timeout has passed: silence still ends the
-		// connection after three quarters of the timeout at the least.
-		now := time.Now()
-		if deadline.Sub(now) < c.readTimeout*3/4 {
-			deadline = now.Add(c.readTimeout)
-			_ = c.nc.SetReadDeadline(deadline)
-		}
-		frame, err := proto.ReadFrame(br, buf, c.maxFrame)
-		if err != nil {
-			c.fail(readError(err))
-			return
-		}
-		if cap(frame) <= keepBuffer {
-			buf = frame[:0]
-		} else {
-			buf = nil
-		}
-		c.hooks.heard()
-		if err := c.handleFrame(&dec, frame); err != nil {
-			c.fail(err)
-			return
+	for c.awaitTurn() {
+		for {
+			c.extendReadDeadline()
+			if !c.readFrame() {
+				return
+			}
+			if c.parkIfQuiet() {
+				break
+			}
 		}
 	}
+}
+
+// extendReadDeadline keeps the read deadline a read timeout away. Moving it
+// costs a timer update, so it moves only once a quarter of the read timeout
+// has passed: silence still ends the connection after three quarters of the
+// timeout at the least.
+func (c *conn) extendReadDeadline() {
+	now := time.Now()
+	if c.readDeadline.Sub(now) < c.readTimeout*3/4 {
+		c.readDeadline = now.Add(c.readTimeout)
+		_ = c.nc.SetReadDeadline(c.readDeadline)
+	}
+}
+
+// readFrame reads and handles one frame, as the reader whose turn it is.
+// On a failure it fails the connection and reports false.
+func (c *conn) readFrame() bool {
+	frame, err := c.frames.next()
+	if err != nil {
+		c.fail(readError(err))
+		return false
+	}
+	c.hooks.heard()
+	if err := c.handleFrame(&c.dec, frame); err != nil {
+		c.fail(err)
+		return false
+	}
+	return true
 }
 
 func readError(err error) error {
@@ -345,8 +387,10 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		c.hooks.onEvent(ev)
 		return nil
 	case proto.XidPing:
+		c.specialAnswered()
 		return nil
 	case proto.XidAuth:
+		c.specialAnswered()
 		if h.Err != 0 {
 			err := &Error{Code: Code(h.Err), Op: "auth"}
 			c.hooks.onAuthFailed(err)
@@ -354,6 +398,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		}
 		return nil
 	case proto.XidSetWatches:
+		c.specialAnswered()
 		if h.Err != 0 {
 			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
 		}
@@ -417,6 +462,7 @@ func (c *conn) fail(cause error) {
 	}
 	c.closed = true
 	c.err = cause
+	c.parked.Stop()
 	waiting := c.pending[c.head:]
 	c.pending, c.head = nil, 0
 	c.out, c.spare = nil, nil

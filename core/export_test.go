@@ -28,6 +28,16 @@ func NextXid(c *Client) int32 {
 	return next
 }
 
+// OwnReads reports how many replies on the live connection were read by
+// the goroutine that made the call, rather than by the reader goroutine.
+func OwnReads(c *Client) int64 {
+	cn := c.live.Load()
+	if cn == nil {
+		return 0
+	}
+	return cn.ownReads.Load()
+}
+
 // StatCacheLen reports how many paths the stat cache holds.
 func StatCacheLen(c *Client) int { return c.stats.len() }
 

@@ -131,10 +131,14 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		return err, err
 	}
 	r1, r2 := newRequest(resp1), newRequest(resp2)
-	if err := cn.sendPair(req1, r1, req2, r2); err != nil {
+	own, err := cn.sendPairOwn(req1, r1, req2, r2)
+	if err != nil {
 		r1.release()
 		r2.release()
 		return err, err
+	}
+	if own {
+		cn.readOwn(ctx, r2)
 	}
 	// Replies come in order, and a failed connection finishes its requests
 	// in order too: once r2 is done, r1 is. Waiting for r2 alone wakes this

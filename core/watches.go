@@ -44,6 +44,13 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 	}
 }
 
+// empty reports whether no watch is registered.
+func (w *watchRegistry) empty() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.oneShot) == 0 && len(w.persistent) == 0
+}
+
 func (w *watchRegistry) addOneShot(key watchKey, ch chan Event) {
 	w.mu.Lock()
 	w.oneShot[key] = append(w.oneShot[key], ch)

@@ -1,0 +1,103 @@
+package core
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
+
+// stutter hands out its data a few bytes at a time and fails with a
+// deadline error between some of the pieces, as a socket read whose turn
+// ends does.
+type stutter struct {
+	data []byte
+	rng  *rand.Rand
+	stop bool // the next Read times out
+}
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	if s.stop {
+		s.stop = false
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := min(len(p), len(s.data), 1+s.rng.IntN(7))
+	copy(p, s.data[:n])
+	s.data = s.data[n:]
+	s.stop = s.rng.IntN(2) == 0
+	return n, nil
+}
+
+func frameOf(body []byte) []byte {
+	f := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	return append(f, body...)
+}
+
+// A frame whose reading stops on deadlines, between any two bytes, comes
+// out whole, and the frames after it too.
+func TestFrameReaderResumesAfterDeadlines(t *testing.T) {
+	var stream []byte
+	var want [][]byte
+	for i := range 200 {
+		body := bytes.Repeat([]byte{byte(i)}, i%37)
+		want = append(want, body)
+		stream = append(stream, frameOf(body)...)
+	}
+	for seed := range uint64(20) {
+		src := &stutter{data: stream, rng: rand.New(rand.NewPCG(seed, 1))}
+		// A 16-byte buffer makes bufio pass most reads through.
+		fr := newFrameReader(bufio.NewReaderSize(src, 16), 1<<20)
+		var timeouts int
+		for i := 0; i < len(want); {
+			frame, err := fr.next()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				timeouts++
+				continue
+			}
+			if err != nil {
+				t.Fatalf("seed %d, frame %d: %v", seed, i, err)
+			}
+			if !bytes.Equal(frame, want[i]) {
+				t.Fatalf("seed %d, frame %d: got %x, want %x", seed, i, frame, want[i])
+			}
+			i++
+		}
+		if timeouts == 0 {
+			t.Fatalf("seed %d: no read stopped on a deadline", seed)
+		}
+		if _, err := fr.next(); err != io.EOF {
+			t.Fatalf("seed %d: after the last frame: %v, want io.EOF", seed, err)
+		}
+	}
+}
+
+func TestFrameReaderErrors(t *testing.T) {
+	read := func(stream []byte, limit int) error {
+		_, err := newFrameReader(bufio.NewReader(bytes.NewReader(stream)), limit).next()
+		return err
+	}
+	if err := read(frameOf(make([]byte, 10))[:7], 100); err != io.ErrUnexpectedEOF {
+		t.Errorf("cut in the body: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if err := read([]byte{0, 0}, 100); err != io.ErrUnexpectedEOF {
+		t.Errorf("cut in the length: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if err := read(nil, 100); err != io.EOF {
+		t.Errorf("empty stream: %v, want io.EOF", err)
+	}
+	if err := read(frameOf(make([]byte, 101)), 100); !errors.Is(err, proto.ErrFrameTooLarge) {
+		t.Errorf("frame over the limit: %v, want ErrFrameTooLarge", err)
+	}
+	if err := read([]byte{0xff, 0xff, 0xff, 0xfe}, 100); !errors.Is(err, proto.ErrBadLength) {
+		t.Errorf("negative length: %v, want ErrBadLength", err)
+	}
+}

@@ -1,0 +1,155 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+)
+
+// Who reads a connection's socket. One goroutine at a time has the turn.
+//
+// The reader goroutine reads while replies or events may come: requests
+// are in flight, special frames wait for their replies, or watches are set.
+// When none of that holds, nothing can come but a failure, and the turn is
+// parked: the next caller to send a request takes it and reads its own
+// reply, which saves the hand-off from the reader goroutine to the caller,
+// the largest cost of a call after the system calls. A parked turn goes
+// back to the reader goroutine after parkedFor, so a server that closes an
+// idle connection is noticed at once all the same.
+type readRole uint8
+
+const (
+	roleReader readRole = iota // the reader goroutine reads
+	roleCaller                 // a caller reads, until its reply comes
+	roleParked                 // nobody reads: nothing is expected
+)
+
+const (
+	// parkedFor is how long the turn stays parked before the reader
+	// goroutine takes it back.
+	parkedFor = 5 * time.Millisecond
+	// ownReadFor is how long a caller reads for its own reply before it
+	// hands the turn to the reader goroutine and waits like any caller.
+	// It is also the longest a cancelled call can take to return while it
+	// reads.
+	ownReadFor = 2 * time.Millisecond
+)
+
+// wantReaderLocked makes sure someone reads after a send: the caller, if it
+// can read and the turn is parked (it reports true), else the reader
+// goroutine. Called with mu held, the connection open.
+func (c *conn) wantReaderLocked(canRead bool) (own bool) {
+	if c.role != roleParked {
+		return false
+	}
+	if canRead {
+		c.role = roleCaller
+		c.wg.Add(1) // done in readOwn
+		return true
+	}
+	c.role = roleReader
+	c.giveTurn()
+	return false
+}
+
+func (c *conn) giveTurn() {
+	select {
+	case c.turn <- struct{}{}:
+	default:
+	}
+}
+
+// specialAnswered counts the reply to a special frame.
+func (c *conn) specialAnswered() {
+	c.mu.Lock()
+	if c.specials > 0 {
+		c.specials--
+	}
+	c.mu.Unlock()
+}
+
+// awaitTurn waits until the reader goroutine has the turn; false when the
+// connection is done.
+func (c *conn) awaitTurn() bool {
+	for {
+		c.mu.Lock()
+		role, closed := c.role, c.closed
+		c.mu.Unlock()
+		if closed {
+			return false
+		}
+		if role == roleReader {
+			return true
+		}
+		select {
+		case <-c.done:
+			return false
+		case <-c.turn:
+		case <-c.parked.C:
+			c.mu.Lock()
+			if c.role == roleParked {
+				c.role = roleReader
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// parkIfQuiet parks the turn when nothing can come from the server but a
+// failure, and reports whether it did.
+func (c *conn) parkIfQuiet() bool {
+	// Watches are registered only by the reader that has the turn (reply
+	// hooks), so what quiet reports cannot change before the turn is
+	// parked.
+	if !c.hooks.quiet() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.head < len(c.pending) || c.specials > 0 {
+		return false
+	}
+	c.role = roleParked
+	c.parked.Reset(parkedFor)
+	return true
+}
+
+// readOwn reads frames as the caller whose turn it is (sendOwn reported
+// own), handling every frame that comes, until r's reply is in. If it does
+// not come within ownReadFor, or before ctx's deadline, the reader
+// goroutine takes the turn over, wherever the frame being read stands, and
+// the caller waits for r like any other.
+func (c *conn) readOwn(ctx context.Context, r *request) {
+	defer c.wg.Done()
+	deadline := time.Now().Add(ownReadFor)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.readDeadline = deadline
+	_ = c.nc.SetReadDeadline(deadline)
+	for len(r.done) == 0 {
+		frame, err := c.frames.next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			c.fail(readError(err))
+			return
+		}
+		c.hooks.heard()
+		if err := c.handleFrame(&c.dec, frame); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	if len(r.done) > 0 {
+		c.ownReads.Add(1)
+	}
+	if !c.parkIfQuiet() {
+		c.mu.Lock()
+		c.role = roleReader
+		c.giveTurn()
+		c.mu.Unlock()
+	}
+}

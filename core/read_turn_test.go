@@ -1,0 +1,94 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// A client with no watch and nothing in flight lets each caller read its
+// own reply: sequential calls are answered without the reader goroutine.
+func TestReadTurnCallerReadsOwnReply(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	c := startA(t, srv.ConnString(), core.WithChroot(root))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("v"))
+	require.NoError(t, err)
+	before := core.OwnReads(c)
+	for range 100 {
+		data, err := c.GetData(ctx, "/n")
+		require.NoError(t, err)
+		require.Equal(t, "v", string(data))
+	}
+	// The reader goroutine may take the odd turn back (after 5 ms of
+	// quiet, on a slow machine); most must be the callers' own.
+	assert.GreaterOrEqual(t, core.OwnReads(c)-before, int64(50))
+
+	// With a watch set, events may come at any time: the reader goroutine
+	// keeps the turn, and the event arrives while nobody calls.
+	_, _, events, err := c.GetW(ctx, "/n")
+	require.NoError(t, err)
+	other := startA(t, srv.ConnString(), core.WithChroot(root))
+	_, err = other.Set(ctx, "/n", []byte("w"), -1)
+	require.NoError(t, err)
+	select {
+	case ev := <-events:
+		assert.Equal(t, core.EventNodeDataChanged, ev.Type)
+	case <-ctx.Done():
+		t.Fatal("no event")
+	}
+}
+
+// Replies slower than a caller's own read, large ones among them, reach
+// their callers through the reader goroutine, whole and in order, and a
+// cancelled call still returns at once.
+func TestReadTurnSlowRepliesHandedOver(t *testing.T) {
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	root := chrootA(t, srv)
+	c := startA(t, proxy.Addr(), core.WithChroot(root))
+	ctx := ctxA(t)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 60_000) // 960 kB, many TCP segments
+	_, err := c.Create(ctx, "/big", big)
+	require.NoError(t, err)
+	_, err = c.Create(ctx, "/small", []byte("s"))
+	require.NoError(t, err)
+
+	proxy.SetLatency(20 * time.Millisecond)
+	for range 3 {
+		data, err := c.GetData(ctx, "/big")
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(big, data), "a large reply came back damaged")
+		data, err = c.GetData(ctx, "/small")
+		require.NoError(t, err)
+		require.Equal(t, "s", string(data))
+	}
+
+	proxy.SetLatency(time.Second)
+	callCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.GetData(callCtx, "/small")
+		done <- err
+	}()
+	time.Sleep(time.Millisecond) // while the caller may still be reading
+	cancel()
+	select {
+	case err := <-done:
+		// Its reply needs two seconds: Canceled means it did not wait.
+		require.ErrorIs(t, err, context.Canceled)
+	case <-ctx.Done():
+		t.Fatal("the cancelled call did not return")
+	}
+	proxy.SetLatency(0)
+	data, err := c.GetData(ctx, "/small")
+	require.NoError(t, err)
+	assert.Equal(t, "s", string(data))
+}

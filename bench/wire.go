@@ -28,20 +28,11 @@ func init() { registerTask(taskWire, runWire) }
 
 func runWire(ctx context.Context, _ harness.Driver, job harness.Job) (harness.Result, error) {
 	window := max(job.Window/wireChunk, 1) * wireChunk
-	addr, _, _ := strings.Cut(job.Servers, ",")
-	addr, _, _ = strings.Cut(addr, "/") // drop a chroot suffix
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, br, done, err := wireDial(ctx, job, 64<<10)
 	if err != nil {
 		return harness.Result{}, err
 	}
-	defer nc.Close()
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	br := bufio.NewReaderSize(nc, 64<<10)
-	if err := wireHandshake(nc, br, job.SessionTimeout); err != nil {
-		return harness.Result{}, err
-	}
+	defer done()
 	frames, err := wireFrames(job, window)
 	if err != nil {
 		return harness.Result{}, err
@@ -129,6 +120,29 @@ func runWire(ctx context.Context, _ harness.Driver, job harness.Job) (harness.Re
 		err = wireClose(nc, br)
 	}
 	return r, err
+}
+
+// wireDial connects to the job's first server and opens a session. Until
+// done is called, ctx's end unblocks every read and write on the
+// connection; done closes it.
+func wireDial(ctx context.Context, job harness.Job, bufSize int) (nc net.Conn, br *bufio.Reader, done func(), err error) {
+	addr, _, _ := strings.Cut(job.Servers, ",")
+	addr, _, _ = strings.Cut(addr, "/") // drop a chroot suffix
+	var d net.Dialer
+	if nc, err = d.DialContext(ctx, "tcp", addr); err != nil {
+		return nil, nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	done = func() {
+		stop()
+		_ = nc.Close()
+	}
+	br = bufio.NewReaderSize(nc, bufSize)
+	if err := wireHandshake(nc, br, job.SessionTimeout); err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return nc, br, done, nil
 }
 
 // wireHandshake opens a session on a fresh connection.

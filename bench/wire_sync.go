@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/zkit-go/zkit/bench/internal/harness"
@@ -21,20 +18,11 @@ const taskWireSync = "wire-sync"
 func init() { registerTask(taskWireSync, runWireSync) }
 
 func runWireSync(ctx context.Context, _ harness.Driver, job harness.Job) (harness.Result, error) {
-	addr, _, _ := strings.Cut(job.Servers, ",")
-	addr, _, _ = strings.Cut(addr, "/") // drop a chroot suffix
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, br, done, err := wireDial(ctx, job, 16<<10)
 	if err != nil {
 		return harness.Result{}, err
 	}
-	defer nc.Close()
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	br := bufio.NewReaderSize(nc, 16<<10)
-	if err := wireHandshake(nc, br, job.SessionTimeout); err != nil {
-		return harness.Result{}, err
-	}
+	defer done()
 	frame, err := wireFrames(job, 1)
 	if err != nil {
 		return harness.Result{}, err

@@ -287,13 +287,27 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 	if own {
 		cn.readOwn(ctx, r)
 	}
+	if !replied(ctx, r) {
+		return 0, ctx.Err()
+	}
+	zxid, err := r.zxid, r.err
+	r.release()
+	return zxid, err
+}
+
+// replied waits for r's reply and reports true, or reports false when ctx
+// ends first. A reply already in wins over an ended ctx: the call happened.
+func replied(ctx context.Context, r *request) bool {
 	select {
 	case <-r.done:
-		zxid, err := r.zxid, r.err
-		r.release()
-		return zxid, err
+		return true
+	default:
+	}
+	select {
+	case <-r.done:
+		return true
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return false
 	}
 }
 

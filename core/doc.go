@@ -12,10 +12,12 @@
 // without waiting for each other's replies. A caller that finds the
 // connection idle writes its request itself; under load a writer goroutine
 // gathers the queued requests into one write. Replies are matched to their
-// callers in order. When no watch is set and nothing is in flight, no
-// reader goroutine sits on the socket: the next caller reads its own reply,
-// which saves a goroutine hand-off per call. Otherwise the reader goroutine
-// reads.
-// A caller reads for at most 2 ms before it hands the socket back, so a
-// cancelled call returns within 2 ms even then.
+// callers in order. Whoever has the turn reads the socket: a reader
+// goroutine while replies or events may come, or, when no watch is set and
+// nothing is in flight, the next caller, which reads its own reply and so
+// saves a goroutine hand-off per call. A caller reads for at most 2 ms
+// before it hands the socket to the reader goroutine, so a cancelled call
+// returns within 2 ms even then; after 5 ms of quiet the reader goroutine
+// takes the socket back, so a server that closes the connection is noticed
+// within 5 ms.
 package core

@@ -143,9 +143,7 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 	// Replies come in order, and a failed connection finishes its requests
 	// in order too: once r2 is done, r1 is. Waiting for r2 alone wakes this
 	// goroutine once for the two replies.
-	select {
-	case <-r2.done:
-	case <-ctx.Done():
+	if !replied(ctx, r2) {
 		// Report the first request's outcome if it is known, so a create
 		// that happened is not lost.
 		select {

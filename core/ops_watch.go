@@ -9,7 +9,7 @@ import (
 	"github.com/zkit-go/zkit/core/proto"
 )
 
-// registerOnReply returns a reply hook, run on the reader goroutine, that
+// registerOnReply returns a reply hook, run by whoever reads the reply, that
 // registers ch under the kind the reply implies before any later frame is
 // read, so no event can slip between the reply and the registration.
 func (c *Client) registerOnReply(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) func(*request) {
@@ -108,7 +108,8 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		mu.Unlock()
 		if late {
 			// The reader must not block: remove it from a goroutine of the
-			// client's (the client's run loop is alive while its reader is).
+			// client's (the client's run loop is alive while anyone reads
+			// its connection).
 			c.wg.Add(1)
 			go func() {
 				defer c.wg.Done()

@@ -99,15 +99,19 @@ func (c *conn) awaitTurn() bool {
 // parkIfQuiet parks the turn when nothing can come from the server but a
 // failure, and reports whether it did.
 func (c *conn) parkIfQuiet() bool {
+	if !c.nothingAwaited() {
+		return false
+	}
 	// Watches are registered only by the reader that has the turn (reply
 	// hooks), so what quiet reports cannot change before the turn is
-	// parked.
+	// parked; it is asked outside mu, which the watch registry's lock
+	// never nests in.
 	if !c.hooks.quiet() {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.head < len(c.pending) || c.specials > 0 {
+	if !c.nothingAwaitedLocked() {
 		return false
 	}
 	c.role = roleParked
@@ -115,11 +119,25 @@ func (c *conn) parkIfQuiet() bool {
 	return true
 }
 
+// nothingAwaited reports that the connection is open and waits for no
+// reply, to a request or to a special frame.
+func (c *conn) nothingAwaited() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nothingAwaitedLocked()
+}
+
+func (c *conn) nothingAwaitedLocked() bool {
+	return !c.closed && c.head == len(c.pending) && c.specials == 0
+}
+
 // readOwn reads frames as the caller whose turn it is (sendOwn reported
 // own), handling every frame that comes, until r's reply is in. If it does
-// not come within ownReadFor, or before ctx's deadline, the reader
-// goroutine takes the turn over, wherever the frame being read stands, and
-// the caller waits for r like any other.
+// not come within ownReadFor, or before ctx's deadline, or ctx ends, the
+// reader goroutine takes the turn over, wherever the frame being read
+// stands, and the caller waits for r like any other. A connection that
+// takes no read deadline (a custom dialer's) is left to the reader
+// goroutine at once, so that ctx can always end the wait.
 func (c *conn) readOwn(ctx context.Context, r *request) {
 	defer c.wg.Done()
 	deadline := time.Now().Add(ownReadFor)
@@ -127,20 +145,21 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 		deadline = d
 	}
 	c.readDeadline = deadline
-	_ = c.nc.SetReadDeadline(deadline)
-	for len(r.done) == 0 {
-		frame, err := c.frames.next()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			c.fail(readError(err))
-			return
-		}
-		c.hooks.heard()
-		if err := c.handleFrame(&c.dec, frame); err != nil {
-			c.fail(err)
-			return
+	if err := c.nc.SetReadDeadline(deadline); err == nil {
+		for len(r.done) == 0 && ctx.Err() == nil {
+			frame, err := c.frames.next()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				c.fail(readError(err))
+				return
+			}
+			c.hooks.heard()
+			if err := c.handleFrame(&c.dec, frame); err != nil {
+				c.fail(err)
+				return
+			}
 		}
 	}
 	if len(r.done) > 0 {

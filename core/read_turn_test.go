@@ -3,6 +3,8 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -91,4 +93,36 @@ func TestReadTurnSlowRepliesHandedOver(t *testing.T) {
 	data, err := c.GetData(ctx, "/small")
 	require.NoError(t, err)
 	assert.Equal(t, "s", string(data))
+}
+
+// noReadDeadline is a connection that takes no read deadline, as some
+// custom dialers' connections do.
+type noReadDeadline struct{ net.Conn }
+
+func (noReadDeadline) SetReadDeadline(time.Time) error { return errors.New("read deadlines unsupported") }
+
+// A connection that takes no read deadline leaves every reply to the
+// reader goroutine, so that a caller never blocks in a read its ctx cannot
+// end; calls work as ever.
+func TestReadTurnWithoutReadDeadlines(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	var d net.Dialer
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return noReadDeadline{nc}, nil
+	}
+	c := startA(t, srv.ConnString(), core.WithChroot(root), core.WithDialer(dial))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("v"))
+	require.NoError(t, err)
+	for range 20 {
+		data, err := c.GetData(ctx, "/n")
+		require.NoError(t, err)
+		require.Equal(t, "v", string(data))
+	}
+	assert.Zero(t, core.OwnReads(c))
 }

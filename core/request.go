@@ -16,8 +16,9 @@ type request struct {
 	// decodeOnError makes the reader decode the body even when the reply
 	// header carries an error (multi replies do).
 	decodeOnError bool
-	// onReply runs on the reader goroutine before done is closed, so a watch
-	// is registered before any later frame is read.
+	// onReply runs on the goroutine that reads the reply (whoever has the
+	// turn) before done is closed, so a watch is registered before any
+	// later frame is read.
 	onReply func(r *request)
 
 	err  error

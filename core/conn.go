@@ -66,7 +66,9 @@ type conn struct {
 	readDeadline time.Time
 	turn         chan struct{} // gives the turn to the reader goroutine
 	parked       *time.Timer   // ends a parked turn after parkedFor
+	skipOwn      int           // calls left that must not read their own reply
 	ownReads     atomic.Int64  // replies read by their own caller
+	slowOwnReads atomic.Int64  // own reads that ran out of time
 
 	lastWrite atomic.Int64
 	wake      chan struct{}

@@ -38,6 +38,26 @@ func OwnReads(c *Client) int64 {
 	return cn.ownReads.Load()
 }
 
+// SlowOwnReads reports how many of the live connection's callers gave up
+// reading their own reply because it took longer than the caller reads.
+func SlowOwnReads(c *Client) int64 {
+	cn := c.live.Load()
+	if cn == nil {
+		return 0
+	}
+	return cn.slowOwnReads.Load()
+}
+
+// ForgetSlowOwnReads lets the live connection's next callers read their own
+// replies again, as if no reply had been too slow for that.
+func ForgetSlowOwnReads(c *Client) {
+	if cn := c.live.Load(); cn != nil {
+		cn.mu.Lock()
+		cn.skipOwn = 0
+		cn.mu.Unlock()
+	}
+}
+
 // StatCacheLen reports how many paths the stat cache holds.
 func StatCacheLen(c *Client) int { return c.stats.len() }
 

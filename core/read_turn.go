@@ -34,6 +34,11 @@ const (
 	// It is also the longest a cancelled call can take to return while it
 	// reads.
 	ownReadFor = 2 * time.Millisecond
+	// skipAfterSlow is how many calls leave their reply to the reader
+	// goroutine after a reply took longer than ownReadFor: against a far or
+	// busy server, reading one's own reply would only add a timeout to
+	// each call.
+	skipAfterSlow = 64
 )
 
 // wantReaderLocked makes sure someone reads after a send: the caller, if it
@@ -42,6 +47,10 @@ const (
 func (c *conn) wantReaderLocked(canRead bool) (own bool) {
 	if c.role != roleParked {
 		return false
+	}
+	if canRead && c.skipOwn > 0 {
+		c.skipOwn--
+		canRead = false
 	}
 	if canRead {
 		c.role = roleCaller
@@ -145,10 +154,12 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 		deadline = d
 	}
 	c.readDeadline = deadline
+	slow := false
 	if err := c.nc.SetReadDeadline(deadline); err == nil {
 		for len(r.done) == 0 && ctx.Err() == nil {
 			frame, err := c.frames.next()
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				slow = ctx.Err() == nil
 				break
 			}
 			if err != nil {
@@ -165,10 +176,16 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 	if len(r.done) > 0 {
 		c.ownReads.Add(1)
 	}
+	if slow {
+		c.slowOwnReads.Add(1)
+	}
 	if !c.parkIfQuiet() {
 		c.mu.Lock()
 		c.role = roleReader
 		c.giveTurn()
+		if slow {
+			c.skipOwn = skipAfterSlow
+		}
 		c.mu.Unlock()
 	}
 }

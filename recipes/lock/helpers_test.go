@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/recipes/lock"
 	"github.com/zkit-go/zkit/zktest"
 )
 
@@ -52,6 +53,16 @@ func sharedSetup(t testing.TB) (*zktest.Server, *core.Client, string) {
 	t.Helper()
 	srv := zktest.Shared(t)
 	return srv, startClient(t, srv.ConnString()), zktest.UniquePath(t)
+}
+
+// lockedMutex returns a Mutex on path that holds the lock.
+func lockedMutex(t testing.TB, c *core.Client, path string) *lock.Mutex {
+	t.Helper()
+	m := lock.NewMutex(c, path)
+	if err := m.Lock(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // sessionID returns the client's current session id.

@@ -72,10 +72,7 @@ func TestMutexWaitersWatchOneNodeEach(t *testing.T) {
 	srv, c, path := sharedSetup(t)
 	const waiters = 8
 	ctx := testCtx(t)
-	holder := lock.NewMutex(c, path)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, c, path)
 
 	cs := startClients(t, srv.ConnString(), waiters)
 	session := map[int64]int{} // session -> waiter
@@ -154,10 +151,7 @@ func TestMutexWaitersWatchOneNodeEach(t *testing.T) {
 func TestMutexWaiterOutlivesGivingUpNeighbours(t *testing.T) {
 	srv, c, path := sharedSetup(t)
 	ctx := testCtx(t)
-	holder := lock.NewMutex(c, path)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, c, path)
 	cs := startClients(t, srv.ConnString(), 4)
 	// Three waiters before the one under test; the last two give up.
 	ms := make([]*lock.Mutex, 3)
@@ -243,10 +237,7 @@ func TestMutexTryLock(t *testing.T) {
 func TestMutexGiveUpLeavesNoNode(t *testing.T) {
 	srv, c, path := sharedSetup(t)
 	ctx := testCtx(t)
-	holder := lock.NewMutex(c, path)
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	holder := lockedMutex(t, c, path)
 	wc := startClient(t, srv.ConnString())
 	waiter := lock.NewMutex(wc, path)
 	sess := sessionID(t, wc)

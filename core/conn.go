@@ -319,10 +319,13 @@ func (c *conn) readLoop() {
 	for c.awaitTurn() {
 		for {
 			c.extendReadDeadline()
-			if !c.readFrame() {
+			if err := c.readFrame(); err != nil {
+				c.fail(readError(err))
 				return
 			}
-			if c.parkIfQuiet() {
+			// Bytes already buffered are a frame on its way: no need to
+			// ask whether the turn may park.
+			if c.frames.r.Buffered() == 0 && c.parkIfQuiet() {
 				break
 			}
 		}
@@ -342,19 +345,19 @@ func (c *conn) extendReadDeadline() {
 }
 
 // readFrame reads and handles one frame, as the reader whose turn it is.
-// On a failure it fails the connection and reports false.
-func (c *conn) readFrame() bool {
+// A read error comes back as it is, for the caller to judge; a frame that
+// cannot be handled fails the connection.
+func (c *conn) readFrame() error {
 	frame, err := c.frames.next()
 	if err != nil {
-		c.fail(readError(err))
-		return false
+		return err
 	}
 	c.hooks.heard()
 	if err := c.handleFrame(&c.dec, frame); err != nil {
 		c.fail(err)
-		return false
+		return err
 	}
-	return true
+	return nil
 }
 
 func readError(err error) error {

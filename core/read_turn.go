@@ -157,18 +157,13 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 	slow := false
 	if err := c.nc.SetReadDeadline(deadline); err == nil {
 		for len(r.done) == 0 && ctx.Err() == nil {
-			frame, err := c.frames.next()
+			err := c.readFrame()
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				slow = ctx.Err() == nil
 				break
 			}
 			if err != nil {
-				c.fail(readError(err))
-				return
-			}
-			c.hooks.heard()
-			if err := c.handleFrame(&c.dec, frame); err != nil {
-				c.fail(err)
+				c.fail(readError(err)) // no-op when readFrame failed it
 				return
 			}
 		}

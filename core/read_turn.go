@@ -16,7 +16,7 @@ import (
 // reply, which saves the hand-off from the reader goroutine to the caller,
 // the largest cost of a call after the system calls. A parked turn goes
 // back to the reader goroutine after parkedFor, so a server that closes an
-// idle connection is noticed at once all the same.
+// idle connection is still noticed within parkedFor.
 type readRole uint8
 
 const (

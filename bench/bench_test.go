@@ -205,3 +205,57 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickLockRun runs the lock scenario briefly, zkit only, against a
+// server that syncs its log, and checks the acquisitions and the server's
+// fsyncs per acquisition that the report holds.
+func TestQuickLockRun(t *testing.T) {
+	srv := zktest.StartServer(t, zktest.WithFsync(true))
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"--quick", "--no-peer", "--scenarios", "lock", "--servers", srv.ConnString(), "--out", out,
+		"--warmup", "50ms", "--duration", "300ms", "--contenders", "2", "--locks", "4", "--warm-server=false"}
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Server log syncs") {
+		t.Errorf("no table of the server's log syncs:\n%s", stdout.String())
+	}
+	var rep struct {
+		Sections []struct {
+			Name string          `json:"name"`
+			Data json.RawMessage `json:"data"`
+		} `json:"sections"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Sections) != 1 || rep.Sections[0].Name != "lock" {
+		t.Fatalf("sections: %+v", rep.Sections)
+	}
+	var lock LockData
+	if err := json.Unmarshal(rep.Sections[0].Data, &lock); err != nil {
+		t.Fatal(err)
+	}
+	if len(lock.Contended) != 1 || lock.Contended[0].Zkit == nil {
+		t.Fatalf("contended points: %+v", lock.Contended)
+	}
+	z := lock.Contended[0].Zkit
+	if z.Ops == 0 || z.Errors != 0 {
+		t.Fatalf("contended run: %d acquisitions, %d errors (%s)", z.Ops, z.Errors, z.FirstError)
+	}
+	// Two writes per acquisition, each synced alone or with another:
+	// between one and two fsyncs, plus the odd session or container write.
+	if f := z.ServerFsyncsPerOp; f < 0.9 || f > 2.5 {
+		t.Errorf("%.2f server fsyncs per acquisition, want about 1 to 2", f)
+	}
+	for _, m := range []*Measured{lock.Uncontended.Zkit, lock.Many.Zkit} {
+		if m == nil || m.Ops == 0 || m.Errors != 0 {
+			t.Errorf("uncontended or many-lock run incomplete: %+v", m)
+		}
+	}
+}

@@ -84,6 +84,9 @@ func (d *LockData) section() *Section {
 			"Acquisitions per second count every hand-off; the wait is the time from calling Lock until it returns.",
 		"Uncontended: one client takes and releases a lock nobody else wants; an operation is one acquire plus one release. " +
 			"Many: one client takes " + strconv.Itoa(d.Locks) + " different locks from as many goroutines at once.",
+		"Server log syncs: an acquisition costs two writes, its create and its delete, and writes that reach the server together share one fsync of its log. " +
+			"The interval is the run's time divided by its fsyncs; where it is longer than an fsync takes, the log waited for the clients. " +
+			"The counts come from the server's mntr figures, so they appear only when the server syncs its log and answers mntr.",
 	}
 	cont := Table{Title: "Contended: one lock, one session per contender", Columns: []string{"contenders", "acq/s zkit", "acq/s peer", "zkit/peer",
 		"wait p50 zkit", "wait p50 peer", "wait p99 zkit", "wait p99 peer", "p99 zkit/peer", "CPU/acq zkit", "CPU/acq peer", "run spread"}}
@@ -94,6 +97,16 @@ func (d *LockData) section() *Section {
 		zc, pc := pt.get(cpuPerOp)
 		cont.Rows = append(cont.Rows, []string{strconv.Itoa(pt.Contenders), fmtCount(z), fmtCount(pe), fmtRatio(ratio(z, pe)),
 			fmtDur(z50), fmtDur(p50v), fmtDur(z99), fmtDur(p99v), fmtRatio(ratio(z99, p99v)), fmtDur(zc), fmtDur(pc), pt.spread()})
+	}
+	logs := Table{Title: "Server log syncs during the contended runs (first server)", Columns: []string{"contenders",
+		"fsyncs/acq zkit", "fsyncs/acq peer", "fsync interval zkit", "fsync interval peer"}}
+	for _, pt := range d.Contended {
+		zf, pf := pt.get(fsyncsPerOp)
+		zi, pi := pt.get(fsyncInterval)
+		if math.IsNaN(zf) && math.IsNaN(pf) {
+			continue
+		}
+		logs.Rows = append(logs.Rows, []string{strconv.Itoa(pt.Contenders), fmtFloat(zf, 2), fmtFloat(pf, 2), fmtDur(zi), fmtDur(pi)})
 	}
 	unc := Table{Title: "Uncontended acquire + release, one client", Columns: []string{"library", "p50", "p99", "mean", "acquire p50", "release p50", "pairs/s", "CPU/pair"}}
 	many := Table{Title: fmt.Sprintf("%d independent locks from one client", d.Locks), Columns: []string{"library", "pairs/s", "p50", "p99", "CPU/pair", "allocs/pair"}}
@@ -110,9 +123,33 @@ func (d *LockData) section() *Section {
 		}
 	}
 	s.Tables = []Table{cont, unc, many}
+	if len(logs.Rows) > 0 {
+		s.Tables = []Table{cont, logs, unc, many}
+	}
 	s.Charts = d.charts()
 	s.Targets = d.targets()
 	return s
+}
+
+// fsyncsPerOp is how many times the server synced its log per
+// acquisition: a lock costs two writes (the create and the delete), and
+// writes that reach the server together share one fsync.
+// NaN when the server did not say.
+func fsyncsPerOp(m *Measured) float64 {
+	if m.ServerFsyncsPerOp <= 0 {
+		return math.NaN()
+	}
+	return m.ServerFsyncsPerOp
+}
+
+// fsyncInterval is the mean time from one fsync of the server's log to the
+// next. When it is longer than an fsync takes, the log sat idle in
+// between, waiting for the clients' next writes.
+func fsyncInterval(m *Measured) float64 {
+	if m.ServerFsyncsPerOp <= 0 || m.Throughput <= 0 {
+		return math.NaN()
+	}
+	return 1e9 / (m.Throughput * m.ServerFsyncsPerOp)
 }
 
 func (d *LockData) charts() []Chart {

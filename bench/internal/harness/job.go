@@ -108,6 +108,11 @@ type Result struct {
 	ReadsPerOp       float64 `json:"read_syscalls_per_op"`
 	WritesPerOp      float64 `json:"write_syscalls_per_op"`
 	CtxSwitchesPerOp float64 `json:"context_switches_per_op"`
+	// ServerFsyncsPerOp is how many times the first server synced its
+	// transaction log per op over the phase (from its mntr counters; 0
+	// when it does not answer mntr). Writes that reach the server
+	// together share one fsync.
+	ServerFsyncsPerOp float64 `json:"server_fsyncs_per_op,omitempty"`
 	// Memory: heap in use before the clients connected, and the peaks of
 	// heap in use and of all memory the runtime holds during the phase.
 	BaseHeapInuse uint64 `json:"base_heap_inuse_bytes"`

@@ -95,6 +95,7 @@ func Measure(ctx context.Context, job Job, n int, body func(ctx context.Context,
 	}
 	mem := newMemSampler()
 	mem.start()
+	fsyncs0, fsyncsOK := serverFsyncs(job.Servers)
 	s0 := takeSnapshot()
 	l.phase.Store(phaseMeasure)
 	timer := time.NewTimer(job.Duration)
@@ -106,9 +107,13 @@ func Measure(ctx context.Context, job Job, n int, body func(ctx context.Context,
 	}
 	l.phase.Store(phaseStop)
 	s1 := takeSnapshot()
+	fsyncs1, fsyncsOK1 := serverFsyncs(job.Servers)
 	var r Result
 	mem.finish(&r)
 	fill(&r, s0, s1, int64(l.Hist.Count()))
+	if fsyncsOK && fsyncsOK1 && r.Ops > 0 {
+		r.ServerFsyncsPerOp = float64(fsyncs1-fsyncs0) / float64(r.Ops)
+	}
 	r.Latency = l.Hist.Summary()
 	r.Errors = l.errors.Load()
 	if p := l.first.Load(); p != nil {

@@ -176,6 +176,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"--repeat", "-1"}, "--repeat -1: must be at least 1"},
 		{[]string{"--ensemble", "0"}, "--ensemble 0: must be at least 1"},
 		{[]string{"--locks", "0"}, "--locks 0: must be 1 to 10000"},
+		{[]string{"--pin", "--servers", "127.0.0.1:2181"}, "cannot be used with --servers"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
@@ -256,6 +257,80 @@ func TestQuickLockRun(t *testing.T) {
 	for _, m := range []*Measured{lock.Uncontended.Zkit, lock.Many.Zkit} {
 		if m == nil || m.Ops == 0 || m.Errors != 0 {
 			t.Errorf("uncontended or many-lock run incomplete: %+v", m)
+		}
+	}
+}
+
+func TestSplitCPUs(t *testing.T) {
+	for _, tc := range []struct {
+		cpus []int
+		want string
+	}{
+		{[]int{0, 1}, "server on CPU 1, clients on CPU 0"},
+		{[]int{0, 1, 2}, "server on CPUs 1,2, clients on CPU 0"},
+		{[]int{4, 5, 6, 7}, "server on CPUs 6,7, clients on CPUs 4,5"},
+	} {
+		split, err := splitCPUs(tc.cpus)
+		if err != nil || split.String() != tc.want {
+			t.Errorf("%v: %q, %v; want %q", tc.cpus, split.String(), err, tc.want)
+		}
+	}
+	if _, err := splitCPUs([]int{3}); err == nil {
+		t.Error("one CPU split without an error")
+	}
+}
+
+// TestPinnedRun runs the quick wire scenario with --pin, the server started
+// by the CLI, and checks that the workers ran on the clients' CPUs only.
+func TestPinnedRun(t *testing.T) {
+	cpus, err := allowedCPUs()
+	if err != nil || len(cpus) < 2 {
+		t.Skipf("needs Linux and 2 CPUs (%v, %d CPUs)", err, len(cpus))
+	}
+	// --pin moves this process to the clients' CPUs: give them all back.
+	t.Cleanup(func() {
+		if err := pinProcess(cpus); err != nil {
+			t.Error(err)
+		}
+	})
+	split, _ := splitCPUs(cpus)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"--quick", "--no-peer", "--pin", "--fsync=false", "--scenarios", "wire", "--out", out,
+		"--warmup", "50ms", "--duration", "200ms", "--warm-server=false"}
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "pinned:    "+split.String()) {
+		t.Errorf("no pinning line in the header:\n%s", stdout.String())
+	}
+	var rep struct {
+		Setup    Setup `json:"setup"`
+		Sections []struct {
+			Data json.RawMessage `json:"data"`
+		} `json:"sections"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Setup.Pinning != split.String() || len(rep.Sections) != 1 {
+		t.Fatalf("pinning %q, %d sections", rep.Setup.Pinning, len(rep.Sections))
+	}
+	var wire WireData
+	if err := json.Unmarshal(rep.Sections[0].Data, &wire); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range opsOrder {
+		m := wire.Results[op]
+		if m == nil || m.Ops == 0 {
+			t.Fatalf("wire %s: %+v", op, m)
+		}
+		if m.CPUs != len(split.clients) {
+			t.Errorf("wire %s: the worker ran on %d CPUs, want %d", op, m.CPUs, len(split.clients))
 		}
 	}
 }

@@ -53,6 +53,7 @@ type Config struct {
 	CPUProfile string
 	Render     string
 	WarmServer bool
+	Pin        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*Config, error) {
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&cfg.Servers, "servers", os.Getenv("ZK_SERVERS"), "ZooKeeper servers `host:port[,host:port]`; every client uses the first (default $ZK_SERVERS; empty starts a local server)")
 	fs.IntVar(&cfg.Ensemble, "ensemble", 1, "size of the local ensemble to start when no servers are given (1 = standalone)")
 	fs.BoolVar(&cfg.Fsync, "fsync", true, "forceSync of the local server(s) this run starts")
+	fs.BoolVar(&cfg.Pin, "pin", false, "run the local server(s) on the second half of the CPUs and every client process on the first half (Linux): steadier runs on a small machine")
 	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated scenarios to run, or all")
 	fs.BoolVar(&cfg.Quick, "quick", false, "short smoke run: every point, measured briefly")
 	fs.BoolVar(&cfg.NoPeer, "no-peer", false, "measure zkit only, without go-zookeeper")
@@ -126,6 +128,8 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 		return nil, fmt.Errorf("--ensemble %d: must be at least 1", cfg.Ensemble)
 	case cfg.Warmup < 0 || cfg.Duration < 0:
 		return nil, errors.New("--warmup and --duration must not be negative")
+	case cfg.Pin && cfg.Servers != "":
+		return nil, errors.New("--pin splits the CPUs between a local server and the clients: it cannot be used with --servers")
 	}
 	return cfg, nil
 }
@@ -174,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		setup.Zkit = gitRevision(root)
 	}
 
-	srv, err := startServers(ctx, cfg, progress)
+	srv, err := startPinned(ctx, cfg, &setup, progress)
 	if err != nil {
 		return err
 	}

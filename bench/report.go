@@ -87,6 +87,9 @@ func writeText(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "zkit:      %s; peer: %s\n", orDash(s.Zkit), peer)
 	fmt.Fprintf(w, "load:      %.2f before, %.2f after (1-minute load average; other work on the machine adds noise)\n", s.LoadBefore, s.LoadAfter)
+	if s.Pinning != "" {
+		fmt.Fprintf(w, "pinned:    %s\n", s.Pinning)
+	}
 	for _, sec := range rep.Sections {
 		fmt.Fprintf(w, "\n== %s ==\n", sec.Title)
 		for _, n := range sec.Notes {

@@ -30,7 +30,10 @@ type Setup struct {
 	// started and ended: other work on the machine shows up there.
 	LoadBefore float64 `json:"load_before"`
 	LoadAfter  float64 `json:"load_after"`
-	Seconds    float64 `json:"seconds"`
+	// Pinning says which CPUs the server and the clients ran on (--pin);
+	// empty when they shared them all.
+	Pinning string  `json:"pinning,omitempty"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Machine is what the benchmark ran on.

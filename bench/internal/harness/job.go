@@ -79,9 +79,11 @@ type Latency struct {
 type Result struct {
 	Lib     string `json:"lib"`
 	Version string `json:"version"`
-	Task    string `json:"task"`
-	Op      string `json:"op,omitempty"`
-	Conc    int    `json:"concurrency,omitempty"`
+	// CPUs is how many CPUs the worker process could run on.
+	CPUs int    `json:"cpus,omitempty"`
+	Task string `json:"task"`
+	Op   string `json:"op,omitempty"`
+	Conc int    `json:"concurrency,omitempty"`
 	// Error is set when the job could not run at all.
 	Error string `json:"error,omitempty"`
 

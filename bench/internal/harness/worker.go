@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -65,6 +66,7 @@ func serve(in io.Reader, out io.Writer, d Driver, extra map[string]TaskFunc) int
 		return task(ctx, d, job)
 	}()
 	r.Lib, r.Version, r.Task, r.Op, r.Conc = d.Lib(), d.Version(), job.Task, job.Op, job.Concurrency
+	r.CPUs = runtime.NumCPU()
 	code := 0
 	if err != nil {
 		r.Error = err.Error()

@@ -29,39 +29,10 @@ func TestMain(m *testing.M) {
 // scenarios, zkit only, and checks that the JSON report holds every figure.
 func TestQuickRun(t *testing.T) {
 	srv := zktest.Shared(t)
-	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	args := []string{"--quick", "--no-peer", "--scenarios", "wire,operations", "--servers", srv.ConnString(), "--out", out,
-		"--warmup", "50ms", "--duration", "250ms", "--concurrency", "1,64", "--warm-server=false"}
-	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
-		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Logf("progress:\n%s", stderr.String())
-	if !strings.Contains(stdout.String(), "Throughput (op/s)") || !strings.Contains(stdout.String(), "idle client buffers") {
-		t.Errorf("terminal table incomplete:\n%s", stdout.String())
-	}
-
-	var rep struct {
-		Setup struct {
-			Machine   Machine   `json:"machine"`
-			ZooKeeper ZooKeeper `json:"zookeeper"`
-			Command   string    `json:"command"`
-		} `json:"setup"`
-		Sections []struct {
-			Name    string          `json:"name"`
-			Data    json.RawMessage `json:"data"`
-			Targets []struct {
-				Name   string `json:"name"`
-				Status string `json:"status"`
-			} `json:"targets"`
-		} `json:"sections"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
+	out, stdout, rep := runCLI(t, "--quick", "--no-peer", "--scenarios", "wire,operations", "--servers", srv.ConnString(),
+		"--warmup", "50ms", "--duration", "250ms", "--concurrency", "1,64", "--warm-server=false")
+	if !strings.Contains(stdout, "Throughput (op/s)") || !strings.Contains(stdout, "idle client buffers") {
+		t.Errorf("terminal table incomplete:\n%s", stdout)
 	}
 	s := rep.Setup
 	if s.Machine.CPUs < 1 || s.Machine.GoVersion == "" || s.ZooKeeper.Version == "" || s.ZooKeeper.Mode == "" || s.ZooKeeper.Fsync == "" || s.Command == "" {
@@ -126,8 +97,7 @@ func TestQuickRun(t *testing.T) {
 	}
 
 	// --render draws the same report again from the JSON alone.
-	stdout.Reset()
-	if err := run(t.Context(), []string{"--render", filepath.Join(out, "latest.json")}, &stdout, &stderr); err != nil {
+	if err := run(t.Context(), []string{"--render", filepath.Join(out, "latest.json")}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	again, err := os.ReadFile(filepath.Join(out, "latest.html"))
@@ -212,28 +182,10 @@ func TestFormat(t *testing.T) {
 // fsyncs per acquisition that the report holds.
 func TestQuickLockRun(t *testing.T) {
 	srv := zktest.StartServer(t, zktest.WithFsync(true))
-	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	args := []string{"--quick", "--no-peer", "--scenarios", "lock", "--servers", srv.ConnString(), "--out", out,
-		"--warmup", "50ms", "--duration", "300ms", "--contenders", "2", "--locks", "4", "--warm-server=false"}
-	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
-		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "Server log syncs") {
-		t.Errorf("no table of the server's log syncs:\n%s", stdout.String())
-	}
-	var rep struct {
-		Sections []struct {
-			Name string          `json:"name"`
-			Data json.RawMessage `json:"data"`
-		} `json:"sections"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
+	_, stdout, rep := runCLI(t, "--quick", "--no-peer", "--scenarios", "lock", "--servers", srv.ConnString(),
+		"--warmup", "50ms", "--duration", "300ms", "--contenders", "2", "--locks", "4", "--warm-server=false")
+	if !strings.Contains(stdout, "Server log syncs") {
+		t.Errorf("no table of the server's log syncs:\n%s", stdout)
 	}
 	if len(rep.Sections) != 1 || rep.Sections[0].Name != "lock" {
 		t.Fatalf("sections: %+v", rep.Sections)
@@ -294,28 +246,10 @@ func TestPinnedRun(t *testing.T) {
 		}
 	})
 	split, _ := splitCPUs(cpus)
-	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	args := []string{"--quick", "--no-peer", "--pin", "--fsync=false", "--scenarios", "wire", "--out", out,
-		"--warmup", "50ms", "--duration", "200ms", "--warm-server=false"}
-	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
-		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "pinned:    "+split.String()) {
-		t.Errorf("no pinning line in the header:\n%s", stdout.String())
-	}
-	var rep struct {
-		Setup    Setup `json:"setup"`
-		Sections []struct {
-			Data json.RawMessage `json:"data"`
-		} `json:"sections"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
+	_, stdout, rep := runCLI(t, "--quick", "--no-peer", "--pin", "--fsync=false", "--scenarios", "wire",
+		"--warmup", "50ms", "--duration", "200ms", "--warm-server=false")
+	if !strings.Contains(stdout, "pinned:    "+split.String()) {
+		t.Errorf("no pinning line in the header:\n%s", stdout)
 	}
 	if rep.Setup.Pinning != split.String() || len(rep.Sections) != 1 {
 		t.Fatalf("pinning %q, %d sections", rep.Setup.Pinning, len(rep.Sections))
@@ -333,4 +267,37 @@ func TestPinnedRun(t *testing.T) {
 			t.Errorf("wire %s: the worker ran on %d CPUs, want %d", op, m.CPUs, len(split.clients))
 		}
 	}
+}
+
+// cliReport is the part of the CLI's JSON report the tests read.
+type cliReport struct {
+	Setup    Setup `json:"setup"`
+	Sections []struct {
+		Name    string          `json:"name"`
+		Data    json.RawMessage `json:"data"`
+		Targets []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		} `json:"targets"`
+	} `json:"sections"`
+}
+
+// runCLI runs the CLI with args, writing into a fresh directory, which it
+// returns with the terminal output and the JSON report.
+func runCLI(t *testing.T, args ...string) (out, stdout string, rep cliReport) {
+	t.Helper()
+	out = t.TempDir()
+	var so, se bytes.Buffer
+	if err := run(t.Context(), append(args, "--out", out), &so, &se); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, se.String())
+	}
+	t.Logf("progress:\n%s", se.String())
+	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return out, so.String(), rep
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -15,10 +16,16 @@ type Session struct {
 	once sync.Once
 	done chan struct{}
 	err  error
+	// ended is cancelled, with err as its cause, when the session ends; Bind
+	// hangs callers' contexts on it.
+	ended  context.Context
+	finish context.CancelCauseFunc
 }
 
 func newSession(id int64, passwd []byte, timeout time.Duration) *Session {
-	return &Session{id: id, passwd: passwd, timeout: timeout, done: make(chan struct{})}
+	s := &Session{id: id, passwd: passwd, timeout: timeout, done: make(chan struct{})}
+	s.ended, s.finish = context.WithCancelCause(context.Background())
+	return s
 }
 
 // ID is the session id the server assigned.
@@ -46,9 +53,25 @@ func (s *Session) Err() error {
 	}
 }
 
+// Bind returns a copy of ctx that is also cancelled when the session ends,
+// so that calls made under it stop waiting (for a reconnect, a reply or a
+// watch) as soon as the session is gone. context.Cause of the returned
+// context is then the session's Err. As with context.WithCancel, call the
+// returned function once the context is no longer needed. Bind starts no
+// goroutine.
+func (s *Session) Bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	bound, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(s.ended, func() { cancel(s.err) })
+	return bound, func() {
+		stop()
+		cancel(context.Canceled)
+	}
+}
+
 func (s *Session) end(err error) {
 	s.once.Do(func() {
 		s.err = err
 		close(s.done)
+		s.finish(err)
 	})
 }

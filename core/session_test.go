@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -127,6 +128,9 @@ func TestSessionExpiryForced(t *testing.T) {
 	_, err := c.Create(ctx, "/eph", nil, core.Ephemeral())
 	require.NoError(t, err)
 	watches := armExpiryWatchesB(t, c)
+	bound, unbind := old.Bind(context.Background())
+	defer unbind()
+	require.NoError(t, bound.Err(), "the session lives")
 
 	proxy.Refuse(true)
 	require.NoError(t, zktest.ExpireSession(ctx, addr, old.ID(), old.Password()))
@@ -134,6 +138,8 @@ func TestSessionExpiryForced(t *testing.T) {
 	proxy.Refuse(false)
 
 	requireSessionEndedB(t, old, core.ErrSessionExpired)
+	<-bound.Done()
+	require.ErrorIs(t, context.Cause(bound), core.ErrSessionExpired, "a context bound to the session ends with it")
 	watches.requireEnded(t)
 	requireNewSessionB(t, c, old)
 	want := []core.State{core.StateSuspended, core.StateExpired, core.StateConnecting, core.StateConnected}

@@ -10,8 +10,9 @@ import (
 // acquire joins the queue under dir and, if wait, waits for its turn; if
 // not, it fails with ErrLocked when the turn is not its at once. The
 // acquisition is bound to the session current when it starts: if that
-// session ends before the turn comes, acquire fails with ErrLockLost. On
-// every failure the node is removed.
+// session ends before the turn comes, acquire fails with ErrLockLost at
+// once, even while a request waits for a reconnect. On every failure the
+// node is removed.
 func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data []byte, wait bool) (*entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -20,13 +21,20 @@ func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data 
 	if err != nil {
 		return nil, err
 	}
+	bound, unbind := sess.Bind(ctx)
+	defer unbind()
 	e := newEntry(c, dir, sch, sess)
-	e, err = e.take(ctx, data, wait)
-	if err != nil && !errors.Is(err, ErrLockLost) && ctx.Err() == nil && sess.Err() != nil {
-		// A request failed because the session ended under it.
-		err = lostError(err)
+	e, err = e.take(bound, data, wait)
+	return e, sessionLoss(ctx, sess, err)
+}
+
+// sessionLoss returns err, or ErrLockLost with the session's error when a
+// step failed because sess ended under it (ctx, the caller's, still lives).
+func sessionLoss(ctx context.Context, sess *core.Session, err error) error {
+	if err == nil || errors.Is(err, ErrLockLost) || ctx.Err() != nil || sess.Err() == nil {
+		return err
 	}
-	return e, err
+	return lostError(sess.Err())
 }
 
 // take is acquire's work once the session is chosen.

@@ -126,30 +126,66 @@ func mayHaveCreated(err error) bool {
 }
 
 // abandon takes the contender out of the queue after a failure: it deletes
-// the node, found by its prefix when its name is unknown. It uses a fresh
-// context bounded by the session timeout, since ctx may have ended. A node
-// made in a session that has ended needs nothing: it went with the session.
+// the node, found by its prefix when its name is unknown. ctx may have
+// ended, so abandon works under a context of its own, bounded by the
+// session timeout; when that ends before the node is confirmed gone, the
+// work goes on in the background, so no orphan node is left to block the
+// queue. A node made in the session, once it has ended, needs nothing: it
+// went with the session.
 func (e *entry) abandon(ctx context.Context) {
-	if e.owned && e.sess.Err() != nil {
+	c, dir, prefix := e.c, e.dir, e.prefix
+	if e.sess.Err() != nil {
+		if !e.owned {
+			// A create resent after the session ended may have made the
+			// node in a later session. Look for it without holding up the
+			// caller, who is told of the loss at once.
+			go func() { _ = removePrefixed(context.WithoutCancel(ctx), c, dir, prefix) }()
+		}
 		return
 	}
 	cctx, cancel := cleanupContext(ctx, e.sess)
 	defer cancel()
-	name := e.name
-	if name == "" {
-		children, err := e.c.GetChildren(cctx, e.dir)
-		if err != nil {
-			return
+	if e.name != "" {
+		var owner *core.Session
+		if e.owned {
+			owner = e.sess
 		}
-		if name = findPrefixed(children, e.prefix); name == "" {
-			return
+		_ = removeNode(cctx, e.c, e.path(), owner)
+		return
+	}
+	if err := removePrefixed(cctx, c, dir, prefix); err != nil && cctx.Err() != nil {
+		bg := context.WithoutCancel(ctx)
+		go func() { _ = removePrefixed(bg, c, dir, prefix) }()
+	}
+}
+
+// removePrefixed deletes the child of dir whose name carries prefix, if
+// there is one, retrying transient failures until ctx ends. The node's
+// session is unknown (its create's reply was lost), so only a confirmed
+// delete, or a listing without it, ends the attempts.
+func removePrefixed(ctx context.Context, c *core.Client, dir, prefix string) error {
+	pause := minPause
+	for {
+		children, err := c.GetChildren(ctx, dir)
+		switch {
+		case err == nil:
+			name := findPrefixed(children, prefix)
+			if name == "" {
+				return nil
+			}
+			return deleteNode(ctx, c, joinPath(dir, name), nil)
+		case errors.Is(err, core.ErrNoNode), errors.Is(err, core.ErrClosed):
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !transient(err):
+			return err
 		}
+		if !sleepCtx(ctx, pause) {
+			return ctx.Err()
+		}
+		pause = min(2*pause, maxPause)
 	}
-	var gone <-chan struct{}
-	if e.owned {
-		gone = e.sess.Done()
-	}
-	_ = deleteNode(cctx, e.c, joinPath(e.dir, name), gone)
 }
 
 // blockers returns the contenders listed in children that come before this

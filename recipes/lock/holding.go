@@ -141,6 +141,14 @@ func (h *holding) markLost() {
 	h.cancel()
 }
 
+// ended reports whether the acquisition is lost: as far as Lost has
+// learned, or because its session has ended.
+func (h *holding) ended() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.isLost || h.sess.Err() != nil
+}
+
 // fencingToken waits until the token is known and returns it, or 0 when
 // the acquisition was lost or released before.
 func (h *holding) fencingToken() int64 {
@@ -171,5 +179,5 @@ func (h *holding) release(ctx context.Context) error {
 	h.mu.Unlock()
 	cancel()
 	h.wg.Wait()
-	return removeNode(ctx, h.c, h.path, h.sess.Done())
+	return removeNode(ctx, h.c, h.path, h.sess)
 }

@@ -1,6 +1,7 @@
 package lock_test
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -88,6 +89,14 @@ func TestMutexHolderToldBeforeHandOff(t *testing.T) {
 	if err := waiter.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Still cut off: the holder's session is gone, and its node with it, so
+	// Unlock has nothing to wait for. It gets a context without deadline:
+	// it must return on its own while the network is down.
+	unlocked := make(chan error, 1)
+	go func() { unlocked <- holder.Unlock(context.WithoutCancel(ctx)) }()
+	if err := recv(t, unlocked, "Unlock of a lost lock, cut off from the server"); err != nil {
+		t.Errorf("Unlock of a lost lock, cut off from the server: %v", err)
+	}
 	// Let the holder's client reconnect, so that it closes at once.
 	proxy.BlackHole(false)
 	proxy.CutAll()
@@ -162,6 +171,7 @@ func TestMutexSurvivesServerKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := holder.Token()
+	lost := holder.Lost() // watching through the failover
 	sess := hc.Session()
 	var acquired atomic.Bool
 	done := make(chan error, 1)
@@ -187,7 +197,7 @@ func TestMutexSurvivesServerKill(t *testing.T) {
 	if n := nodesOf(t, hc, path, sess.ID()); len(n) != 1 {
 		t.Fatalf("the holder's session owns %v, want its lock's node", n)
 	}
-	if hc.Session() != sess || isClosed(holder.Lost()) {
+	if hc.Session() != sess || isClosed(lost) {
 		t.Fatal("the holder lost its session or its lock")
 	}
 	if acquired.Load() {
@@ -203,6 +213,84 @@ func TestMutexSurvivesServerKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := waiter.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A lost lock needs no Unlock: Lock takes it again straight away, with a
+// larger token, and Token says 0 while it is lost.
+func TestMutexLockAgainAfterLoss(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	admin := startClient(t, srv.ConnString())
+	m := lock.NewMutex(c, path)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost, before := m.Lost(), m.Token()
+	kids := listChildren(t, admin, path)
+	if len(kids) != 1 {
+		t.Fatalf("children %v", kids)
+	}
+	if err := admin.Delete(ctx, path+"/"+kids[0], core.Force()); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, lost, "Lost to close")
+	if tok := m.Token(); tok != 0 {
+		t.Errorf("Token of a lost lock = %d, want 0", tok)
+	}
+	if err := m.Lock(ctx); err != nil {
+		t.Fatalf("Lock after a loss, without Unlock: %v", err)
+	}
+	if tok := m.Token(); tok <= before {
+		t.Errorf("token %d after %d", tok, before)
+	}
+	if isClosed(m.Lost()) {
+		t.Error("the new acquisition's Lost is closed")
+	}
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Lock whose request waits for a connection fails with ErrLockLost as
+// soon as its session ends (here by the client's timer, cut off from the
+// server), not once the network heals, and leaves no node.
+func TestMutexLockCutOffFailsWithSession(t *testing.T) {
+	srv := zktest.Shared(t)
+	path := zktest.UniquePath(t)
+	ctx := testCtx(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	c := startClient(t, proxy.Addr(), core.WithSessionTimeout(2*time.Second))
+	observer := startClient(t, srv.ConnString())
+	sess := c.Session()
+	m := lock.NewMutex(c, path)
+
+	proxy.BlackHole(true)
+	lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := m.Lock(lctx)
+	if !errors.Is(err, lock.ErrLockLost) || !errors.Is(err, core.ErrSessionExpired) {
+		t.Fatalf("Lock cut off: %v, want ErrLockLost and ErrSessionExpired", err)
+	}
+	if sess.Err() == nil {
+		t.Fatal("Lock failed while its session lived")
+	}
+	proxy.BlackHole(false)
+	proxy.CutAll()
+	eventually(t, "the client's new session", func() bool {
+		s := c.Session()
+		return s != nil && s != sess && s.Err() == nil
+	})
+	if ok, err := observer.Exists(ctx, path); err == nil && ok {
+		if kids := listChildren(t, observer, path); len(kids) != 0 {
+			t.Errorf("nodes left: %v", kids)
+		}
+	}
+	if err := m.Lock(ctx); err != nil {
+		t.Fatalf("Lock on the new session: %v", err)
+	}
+	if err := m.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

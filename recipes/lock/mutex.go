@@ -45,7 +45,8 @@ func newMutex(c *core.Client, path string, sch *scheme, id []byte) *Mutex {
 // Lock blocks until it holds the lock, or ctx ends. When ctx ends first,
 // or the session ends (ErrLockLost, matching the session's error too),
 // Lock removes its node before returning. On a Mutex that holds, or is
-// acquiring, the lock, it returns ErrAlreadyLocked.
+// acquiring, the lock, it returns ErrAlreadyLocked; a lock that was lost
+// (see Lost) needs no Unlock first.
 //
 // Uncontended, Lock costs one round trip: its create and the listing of
 // the contenders are pipelined.
@@ -57,6 +58,15 @@ func (m *Mutex) TryLock(ctx context.Context) error { return m.acquire(ctx, false
 
 func (m *Mutex) acquire(ctx context.Context, wait bool) error {
 	m.mu.Lock()
+	if m.state == held && m.h.ended() {
+		// A lost lock needs no Unlock: clear what is left of it first.
+		h := m.h
+		m.state = releasing
+		m.mu.Unlock()
+		_ = h.release(ctx)
+		m.mu.Lock()
+		m.state = idle
+	}
 	if m.state != idle {
 		m.mu.Unlock()
 		return ErrAlreadyLocked
@@ -105,6 +115,9 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 // expired it, or the client's timer did while it could reach no server) or
 // its node was deleted. Unlock does not close it. Before the first
 // acquisition it returns nil.
+//
+// A lost lock may still be unlocked, which returns without error,
+// or locked again straight away: Lock and TryLock clear it first.
 func (m *Mutex) Lost() <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -120,12 +133,12 @@ func (m *Mutex) Lost() <-chan struct{} {
 // the lock can refuse requests carrying a token lower than one it has seen.
 //
 // The create that queued the contender returns the zxid, so Token does not
-// wait. It returns 0 when the lock is not held.
+// wait. It returns 0 when the lock is not held, or was lost.
 func (m *Mutex) Token() int64 {
 	m.mu.Lock()
 	h, state := m.h, m.state
 	m.mu.Unlock()
-	if h == nil || state != held {
+	if h == nil || state != held || h.ended() {
 		return 0
 	}
 	return h.fencingToken()

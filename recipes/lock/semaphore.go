@@ -45,22 +45,33 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 	defer func() {
 		cctx, cancel := cleanupContext(ctx, internal.sess)
 		defer cancel()
-		_ = removeNode(cctx, s.c, internal.path(), internal.sess.Done())
+		_ = removeNode(cctx, s.c, internal.path(), internal.sess)
 	}()
 
+	bound, unbind := internal.sess.Bind(ctx)
+	defer unbind()
 	e := newEntry(s.c, joinPath(s.path, "leases"), leaseScheme(), internal.sess)
+	if err := s.lease(bound, e); err != nil {
+		return nil, sessionLoss(ctx, e.sess, err)
+	}
+	return &Lease{h: hold(s.c, e.path(), e.sess, e.czxid)}, nil
+}
+
+// lease adds e's lease and waits until it fits, as the holder of the
+// internal mutex; on failure it removes the lease's node.
+func (s *Semaphore) lease(ctx context.Context, e *entry) error {
 	children, err := e.join(ctx, s.id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.waitForRoom(ctx, e, children); err != nil {
 		e.abandon(ctx)
-		return nil, err
+		return err
 	}
 	if err := e.sess.Err(); err != nil {
-		return nil, lostError(err)
+		return lostError(err)
 	}
-	return &Lease{h: hold(s.c, e.path(), e.sess, e.czxid)}, nil
+	return nil
 }
 
 // waitForRoom waits until the leases, e's among them, are at most

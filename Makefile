@@ -12,7 +12,9 @@ test: zookeeper
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-demo: zookeeper
+# With ZK_SERVERS set, the demo uses those servers and needs no install.
+demo:
+	@if [ -z "$$ZK_SERVERS" ]; then bash scripts/zookeeper.sh; fi
 	$(GO) run ./examples/demo
 
 bench: zookeeper

@@ -26,10 +26,14 @@ type Config struct {
 	// SessionTimeout is the session timeout asked of the server.
 	// Default: core's (10 s).
 	SessionTimeout time.Duration
-	// ConnectTimeout bounds one connection attempt. Default: core's.
+	// ConnectTimeout bounds one connection attempt (TCP, TLS and the
+	// session handshake). Default: core's, the session timeout divided by
+	// the number of servers, at least one second.
 	ConnectTimeout time.Duration
 	// ReadTimeout is how long the connection may stay silent before it
-	// counts as lost. Default: core's.
+	// counts as lost; the client pings after a third of it, and never uses
+	// more than two thirds of the negotiated session timeout. Default:
+	// core's, two thirds of the negotiated session timeout.
 	ReadTimeout time.Duration
 	// AllowReadOnly lets the client use a server that lost its quorum for
 	// reads. Default: false.

@@ -2,7 +2,7 @@
 # Makes sure a ZooKeeper server and a java runtime are installed, the way
 # zktest looks for them: $ZOOKEEPER_HOME, then Debian's layout
 # (/usr/share/java/zookeeper.jar and the jars it needs), then zkServer.sh on
-# PATH. If none is found and we are root on a machine with apt-get, installs
+# PATH (or Homebrew's zkServer). If none is found and we are root on a machine with apt-get, installs
 # Debian's zookeeper package (which brings Java). Otherwise prints the
 # commands to run and fails. Quiet when everything is in place.
 set -euo pipefail
@@ -39,11 +39,15 @@ found() {
   if debian_ok; then
     return 0
   fi
-  local script
-  if script=$(command -v zkServer.sh 2>/dev/null); then
-    script=$(readlink -f "$script" 2>/dev/null || echo "$script")
-    home_ok "$(dirname "$(dirname "$script")")" && return 0
-  fi
+  # zkServer.sh from a release; zkServer, Homebrew's wrapper, whose
+  # release lies under libexec.
+  local name script
+  for name in zkServer.sh zkServer; do
+    if script=$(command -v "$name" 2>/dev/null); then
+      script=$(readlink -f "$script" 2>/dev/null || echo "$script")
+      home_ok "$(dirname "$(dirname "$script")")" && return 0
+    fi
+  done
   return 1
 }
 
@@ -76,6 +80,7 @@ Install it with one of:
                   unpack it, and export ZOOKEEPER_HOME=/path/to/apache-zookeeper-3.8.x-bin
                   (Java 11 or newer must be on PATH or in JAVA_HOME)
 
-Or point the tests at a running server: export ZK_SERVERS=host:port
+The demo can use a running server instead: ZK_SERVERS=host:port make demo
+(the tests start their own servers and ensembles, so they need an install).
 MSG
 exit 1

@@ -11,7 +11,7 @@ import (
 
 // ErrNotInstalled reports that no ZooKeeper installation or no java was found.
 // Running `make zookeeper` in the zkit repository installs both.
-var ErrNotInstalled = errors.New("zktest: ZooKeeper is not installed: run `make zookeeper` (or scripts/zookeeper.sh), set ZOOKEEPER_HOME, or set ZK_SERVERS=host:port")
+var ErrNotInstalled = errors.New("zktest: ZooKeeper is not installed: run `make zookeeper` (or scripts/zookeeper.sh), set ZOOKEEPER_HOME, or (for StartServer and Shared, not ensembles) set ZK_SERVERS=host:port")
 
 // Where Debian keeps libzookeeper-java and its dependencies, and java.
 // Variables for tests.
@@ -28,7 +28,8 @@ type install struct {
 }
 
 // findInstall looks for ZooKeeper the way scripts/zookeeper.sh does:
-// $ZOOKEEPER_HOME, then Debian's layout, then zkServer.sh on PATH.
+// $ZOOKEEPER_HOME, then Debian's layout, then zkServer.sh (or Homebrew's
+// zkServer) on PATH.
 func findInstall() (*install, error) {
 	java, err := findJava()
 	if err != nil {
@@ -42,7 +43,13 @@ func findInstall() (*install, error) {
 	if cp := debianClasspath(); cp != nil {
 		return &install{java: java, classpath: cp}, nil
 	}
-	if script, err := exec.LookPath("zkServer.sh"); err == nil {
+	// zkServer.sh from a release or Debian; zkServer, Homebrew's wrapper,
+	// whose release lies under libexec.
+	for _, name := range []string{"zkServer.sh", "zkServer"} {
+		script, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
 		if resolved, err := filepath.EvalSymlinks(script); err == nil {
 			script = resolved
 		}

@@ -35,12 +35,7 @@ func reservePort() (int, error) {
 	r := &portRegistry
 	r.once.Do(func() {
 		r.held = make(map[int]bool)
-		name := filepath.Join(os.TempDir(), "zktest-ports.lock")
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o666)
-		if err == nil {
-			_ = f.Chmod(0o666) // shared by every user's tests
-			r.file = f
-		}
+		r.file = openPortLocks()
 	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -99,6 +94,27 @@ func canBind(p int) bool {
 	}
 	_ = ln.Close()
 	return true
+}
+
+// openPortLocks opens the file whose byte locks reserve ports across
+// processes: one shared by every user's tests, or, when another user's
+// file cannot be opened, one of this user's own. Without either, ports are
+// still checked by binding them, and a warning says that parallel test
+// binaries may collide.
+func openPortLocks() *os.File {
+	shared := filepath.Join(os.TempDir(), "zktest-ports.lock")
+	f, err := os.OpenFile(shared, os.O_RDWR|os.O_CREATE, 0o666)
+	if err == nil {
+		_ = f.Chmod(0o666) // shared by every user's tests
+		return f
+	}
+	own := filepath.Join(os.TempDir(), fmt.Sprintf("zktest-ports-%d.lock", os.Getuid()))
+	f, err2 := os.OpenFile(own, os.O_RDWR|os.O_CREATE, 0o600)
+	if err2 == nil {
+		return f
+	}
+	fmt.Fprintf(os.Stderr, "zktest: warning: no port lock file (%v; %v): test binaries running in parallel may pick the same ports\n", err, err2)
+	return nil
 }
 
 func lockPort(f *os.File, p int) bool {

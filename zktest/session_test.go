@@ -225,4 +225,10 @@ func TestProxyBlackHoleZooKeeper(t *testing.T) {
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("exists through the black hole: %v, want a timeout", err)
 	}
+	if p.discarded.Load() == 0 {
+		t.Error("the black hole swallowed nothing: the request never reached the proxy")
+	}
+	if p.Conns() != 1 {
+		t.Errorf("%d connections through the proxy, want the black-holed one kept open", p.Conns())
+	}
 }

@@ -23,6 +23,9 @@ func main() {
 func mainCode() int {
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	context.AfterFunc(ctx, stopSignals) // a second Ctrl-C kills at once
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 
 	srv, err := exampleserver.Start(ctx, os.Stdout)
 	if err != nil {
@@ -44,9 +47,17 @@ func mainCode() int {
 	}
 	defer func() { _ = logger.Sync() }()
 
+	// A root of this run's own, removed at the end, so that runs against
+	// shared servers neither meet nor leave nodes behind.
+	root := exampleserver.ScratchRoot("zkit-example-fxapp")
+	defer func() {
+		if err := exampleserver.DeleteTree(ctx, srv.ConnString(), root); err != nil {
+			fmt.Fprintf(os.Stderr, "fxapp: %v\n", err)
+		}
+	}()
 	app := newApp(fxmodule.Config{
 		Servers:        srv.ConnString(),
-		Chroot:         "/zkit-examples/fxapp",
+		Chroot:         root,
 		SessionTimeout: 10 * time.Second,
 	}, logger, 3)
 	return runApp(ctx, app, logger)

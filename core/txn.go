@@ -141,13 +141,23 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	for i, op := range t.ops {
 		req.Ops[i] = op.req
 	}
-	resp := &proto.MultiResponse{}
+	// Each attempt decodes into a response of its own, kept only when the
+	// server's answer came in: an attempt cut short by ctx leaves its
+	// request queued, and a late reply is still written into its response.
+	var resp *proto.MultiResponse
 	c := t.client
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(false), func(ctx context.Context) error {
-		_, err := c.call(ctx, req, resp, nil, true)
+		attempt := &proto.MultiResponse{}
+		_, err := c.call(ctx, req, attempt, nil, true)
+		resp = nil
+		if answeredInFull(err) {
+			resp = attempt
+		}
 		return err
 	})
-	if err != nil && len(resp.Results) != len(t.ops) {
+	if resp == nil || (err != nil && len(resp.Results) != len(t.ops)) {
+		// No answer, or the server refused the request as a whole, with
+		// no result per operation.
 		return nil, opError("commit", "", err)
 	}
 	if len(resp.Results) != len(t.ops) {
@@ -156,7 +166,23 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	if failed := t.failure(resp.Results); failed != nil {
 		return nil, failed
 	}
+	if err != nil {
+		return nil, opError("commit", "", err)
+	}
 	return t.result(resp.Results), nil
+}
+
+// answeredInFull reports whether a multi call ended with the server's
+// answer decoded whole: it succeeded, or the server answered with an error
+// code in the reply header (a refused operation comes with every
+// operation's result). After a connection loss, a reply that could not be
+// decoded or an ended ctx, the response must not be read.
+func answeredInFull(err error) bool {
+	if err == nil {
+		return true
+	}
+	ze, ok := err.(*Error)
+	return ok && ze.Code != CodeConnectionLoss && ze.Code != CodeMarshallingError
 }
 
 // failure builds the *OpError of a refused transaction, or nil.

@@ -320,7 +320,7 @@ func (c *conn) readLoop() {
 		for {
 			c.extendReadDeadline()
 			if err := c.readFrame(); err != nil {
-				c.fail(readError(err))
+				c.failRead(err)
 				return
 			}
 			// Bytes already buffered are a frame on its way: no need to
@@ -360,6 +360,29 @@ func (c *conn) readFrame() error {
 	return nil
 }
 
+// failRead ends the connection after a failed read. A frame whose length
+// cannot be right (negative, or over the limit) was the reply that the
+// oldest request waits for, as replies come in order: that request fails
+// with the marshalling error, as with a reply that cannot be decoded
+// (handleFrame), and the others fail with connection loss.
+func (c *conn) failRead(err error) {
+	cause := readError(err)
+	if errors.Is(err, proto.ErrFrameTooLarge) || errors.Is(err, proto.ErrBadLength) {
+		c.failOldest(cause)
+	}
+	c.fail(cause)
+}
+
+// failOldest finishes the oldest waiting request with err: its reply came
+// and cannot be read. The request may have been applied, and the same
+// reply could come again, so err is a marshalling error, which no retry
+// policy repeats, rather than a connection loss.
+func (c *conn) failOldest(err error) {
+	if r := c.popPending(); r != nil {
+		r.finish(err)
+	}
+}
+
 func readError(err error) error {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -377,7 +400,9 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	var h proto.ReplyHeader
 	h.Decode(dec)
 	if dec.Err() != nil {
-		return fmt.Errorf("%w: reply header: %v", ErrMarshallingError, dec.Err())
+		err := fmt.Errorf("%w: reply header: %v", ErrMarshallingError, dec.Err())
+		c.failOldest(err)
+		return err
 	}
 	if h.Zxid > 0 {
 		c.hooks.observeZxid(h.Zxid)
@@ -411,11 +436,12 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	}
 	r := c.popPending()
 	if r == nil || r.xid != h.Xid {
+		err := fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 		if r != nil {
 			// Popped, so fail will not see it: its caller learns here.
-			r.finish(&Error{Code: CodeConnectionLoss})
+			r.finish(err)
 		}
-		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
+		return err
 	}
 	r.zxid = h.Zxid
 	var err error
@@ -425,11 +451,11 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	if err == nil || (r.decodeOnError && dec.Remaining() > 0) {
 		r.resp.Decode(dec)
 		if dec.Err() != nil {
-			// The reply is lost with the connection: the request may have
-			// been applied, as after any loss in flight. r belongs to its
-			// caller once finished, so read it first.
+			// The connection ends, and the caller learns why: the request
+			// may have been applied, but its reply cannot be read. r
+			// belongs to its caller once finished, so read it first.
 			err := fmt.Errorf("%w: reply to opcode %d: %v", ErrMarshallingError, r.opcode, dec.Err())
-			r.finish(&Error{Code: CodeConnectionLoss})
+			r.finish(err)
 			return err
 		}
 	}

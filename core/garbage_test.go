@@ -3,6 +3,7 @@ package core_test
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -129,7 +130,10 @@ func replyHeaderB(xid int32, zxid int64, code int32) []byte {
 
 // TestGarbageFromServer (SCENARIO 15): a server that garbles its frames
 // after (or during) the handshake makes the client drop it and move to the
-// next server of its list, a real one, where it works; nothing panics.
+// next server of its list, a real one, where it works; nothing panics. A
+// reply that cannot be read fails the call it was for with
+// ErrMarshallingError, which is not retried as a mere connection loss;
+// garbage that answers no call costs the callers nothing.
 func TestGarbageFromServer(t *testing.T) {
 	afterHandshake := func(send func(nc net.Conn, br *bufio.Reader) error) misbehave {
 		return func(nc net.Conn, br *bufio.Reader, handshake func() error) {
@@ -155,6 +159,10 @@ func TestGarbageFromServer(t *testing.T) {
 			return err
 		}
 	}
+	// reply answers the first request with b.
+	reply := func(b []byte) func(nc net.Conn, br *bufio.Reader) error {
+		return replyTo(func(int32) []byte { return b })
+	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	noise := make([]byte, 4096)
 	for i := range noise {
@@ -164,32 +172,39 @@ func TestGarbageFromServer(t *testing.T) {
 	cases := []struct {
 		name string
 		act  misbehave
+		// want is what the first call, made on the garbling server, gets:
+		// nil when it succeeds on the real server.
+		want error
 	}{
-		{"NegativeLength", afterHandshake(write([]byte{0xff, 0xff, 0xff, 0xfe, 1, 2, 3}))},
-		{"HugeLength", afterHandshake(write([]byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3}))},
-		{"RandomBytes", afterHandshake(write(noise))},
+		{"NegativeLength", afterHandshake(reply([]byte{0xff, 0xff, 0xff, 0xfe, 1, 2, 3})), core.ErrMarshallingError},
+		{"HugeLength", afterHandshake(reply([]byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3})), core.ErrMarshallingError},
+		// The noise starts with a length far over the limit.
+		{"RandomBytes", afterHandshake(reply(noise)), core.ErrMarshallingError},
+		{"ShortReplyHeader", afterHandshake(reply(frameB([]byte{0, 0, 0, 1, 0, 0}))), core.ErrMarshallingError},
+		{"UnsolicitedReply", afterHandshake(reply(frameB(replyHeaderB(4242, 1, 0)))), core.ErrMarshallingError},
+		{"WrongXid", afterHandshake(replyTo(func(xid int32) []byte {
+			return frameB(append(replyHeaderB(xid+7, 1, 0), make([]byte, 80)...))
+		})), core.ErrMarshallingError},
+		{"TruncatedReplyBody", afterHandshake(replyTo(func(xid int32) []byte {
+			return frameB(append(replyHeaderB(xid, 1, 0), 0, 0))
+		})), core.ErrMarshallingError},
+		// The server closes the connection in the middle of a frame: the
+		// frame is lost with the connection, and the call is retried.
 		{"TruncatedFrame", func(nc net.Conn, br *bufio.Reader, handshake func() error) {
 			if handshake() == nil {
 				_, _ = nc.Write([]byte{0, 0, 0, 100, 0, 0, 0, 1, 0, 0})
 			}
-		}},
-		{"ShortReplyHeader", afterHandshake(write(frameB([]byte{0, 0, 0, 1, 0, 0})))},
-		{"UnsolicitedReply", afterHandshake(write(frameB(replyHeaderB(4242, 1, 0))))},
-		{"WrongXid", afterHandshake(replyTo(func(xid int32) []byte {
-			return frameB(append(replyHeaderB(xid+7, 1, 0), make([]byte, 80)...))
-		}))},
-		{"TruncatedReplyBody", afterHandshake(replyTo(func(xid int32) []byte {
-			return frameB(append(replyHeaderB(xid, 1, 0), 0, 0))
-		}))},
-		{"TruncatedWatchEvent", afterHandshake(write(frameB(append(replyHeaderB(-1, 1, 0), 0, 0, 0, 3, 0))))},
+		}, nil},
+		// A watch event is no call's reply.
+		{"TruncatedWatchEvent", afterHandshake(write(frameB(append(replyHeaderB(-1, 1, 0), 0, 0, 0, 3, 0)))), nil},
 		{"GarbledConnectResponse", func(nc net.Conn, br *bufio.Reader, _ func() error) {
 			if _, err := proto.ReadFrame(br, nil, 1<<20); err == nil {
 				_, _ = nc.Write(frameB([]byte{0, 0, 0, 0, 0, 0}))
 			}
-		}},
+		}, nil},
 		{"ClosedInHandshake", func(nc net.Conn, br *bufio.Reader, _ func() error) {
 			_, _ = proto.ReadFrame(br, nil, 1<<20)
-		}},
+		}, nil},
 	}
 	real := zktest.Shared(t)
 	for _, tc := range cases {
@@ -204,10 +219,18 @@ func TestGarbageFromServer(t *testing.T) {
 			_, err := admin.Create(ctx, "/n", []byte("real"))
 			require.NoError(t, err)
 
-			c := newClientB(t, fake.addr()+","+real.Addr(), core.WithChroot(root), core.WithDialer(spy.dialer()))
+			// No chroot: Start sends no request, so the first request the
+			// fake reads is the test's first call.
+			c := newClientB(t, fake.addr()+","+real.Addr(), core.WithDialer(spy.dialer()))
 			require.NoError(t, c.Start(ctx))
 
-			data, err := c.GetData(ctx, "/n")
+			data, err := c.GetData(ctx, root+"/n")
+			if tc.want != nil {
+				require.ErrorIs(t, err, tc.want)
+				require.NotErrorIs(t, err, core.ErrConnectionLoss, "not a mere loss")
+				require.Contains(t, err.Error(), "get "+root+"/n", "the error names the call")
+				data, err = c.GetData(ctx, root+"/n")
+			}
 			require.NoError(t, err)
 			require.Equal(t, []byte("real"), data)
 			waitStateB(t, c, core.StateConnected)
@@ -224,6 +247,49 @@ func TestGarbageFromServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGarbageReplyFailsItsCallerOnly: of two calls in flight, the one
+// whose reply cannot be decoded fails with ErrMarshallingError; the other
+// fails with connection loss, as the connection ends under it.
+func TestGarbageReplyFailsItsCallerOnly(t *testing.T) {
+	fake := startGarbageServer(t, func(nc net.Conn, br *bufio.Reader, handshake func() error) {
+		if handshake() != nil {
+			return
+		}
+		first, err := readRequestXid(br)
+		if err != nil {
+			return
+		}
+		if _, err := readRequestXid(br); err != nil {
+			return
+		}
+		_, _ = nc.Write(frameB(append(replyHeaderB(first, 1, 0), 0, 0)))
+		_, _ = br.ReadBytes(0xff)
+	}, func() {})
+	c := newClientB(t, fake.addr())
+	ctx := ctxB(t, waitB)
+	require.NoError(t, c.Start(ctx))
+
+	// Sequential creates are not retried after a loss in flight, so each
+	// call reports what its request met.
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.Create(ctx, "/s-", nil, core.Sequential()) })
+	}
+	wg.Wait()
+	marshalling, loss := 0, 0
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, core.ErrMarshallingError) && !errors.Is(err, core.ErrConnectionLoss):
+			marshalling++
+		case errors.Is(err, core.ErrConnectionLoss) && !errors.Is(err, core.ErrMarshallingError):
+			loss++
+		}
+	}
+	require.Equal(t, 1, marshalling, "one call met the bad reply: %v", errs)
+	require.Equal(t, 1, loss, "the other lost its connection: %v", errs)
 }
 
 // countPrefixB counts the leading entries of list equal to s.

@@ -163,7 +163,7 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 				break
 			}
 			if err != nil {
-				c.fail(readError(err)) // no-op when readFrame failed it
+				c.failRead(err) // no-op when readFrame failed it
 				return
 			}
 		}

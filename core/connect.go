@@ -23,9 +23,16 @@ const readBufferSize = 16 * 1024
 // server answers.
 var errMovingToReadWrite = errors.New("zk: moving to a read-write server")
 
+// servedLongEnough is how long a connection must serve before its end
+// counts as news rather than as one more failed attempt: only then does the
+// reconnect backoff start over. A server that accepts a connection and
+// drops it at once is retried with growing pauses, not in a tight loop.
+const servedLongEnough = 2 * time.Second
+
 // run owns the connection: it connects, serves until the connection fails,
 // and reconnects, trying the servers in shuffled order with jittered
-// backoff after each full round.
+// backoff after each full round. A connection that served for less than
+// servedLongEnough counts as a failed attempt.
 func (c *Client) run() {
 	defer c.wg.Done()
 	bo := jittered(50*time.Millisecond, 2*time.Second)()
@@ -58,7 +65,7 @@ func (c *Client) run() {
 			}
 			continue
 		}
-		bo.Reset()
+		began := time.Now()
 		if ro {
 			c.wg.Add(1)
 			go c.probeReadWrite(cn, idx)
@@ -78,6 +85,15 @@ func (c *Client) run() {
 			// client stops connecting and calls fail with ErrAuthFailed.
 			c.log.Warn("zk: stopped reconnecting after an authentication failure")
 			return
+		}
+		switch {
+		case time.Since(began) >= servedLongEnough, errors.Is(cn.cause(), errMovingToReadWrite):
+			bo.Reset()
+		case tried%len(c.servers) == 0:
+			order = rand.Perm(len(c.servers))
+			if !c.pause(bo.NextBackOff()) {
+				return
+			}
 		}
 	}
 }
@@ -178,22 +194,18 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	if exp, ok := c.expiryDeadline(); ok && exp.Before(deadline) {
 		deadline = exp
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	bounded, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.stopCh:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stop := c.untilStopped(bounded, nil)
+	defer stop()
 
 	nc, err := c.dial(ctx, srv)
 	if err != nil {
 		return nil, false, err
 	}
 	// Closing the client (or the deadline) interrupts the handshake's I/O.
-	unwatch := context.AfterFunc(ctx, func() { _ = nc.Close() })
+	release := closeOnDone(ctx, nc)
+	defer release()
 	_ = nc.SetDeadline(deadline)
 	br := bufio.NewReaderSize(nc, readBufferSize)
 	resp, err := c.handshake(nc, br)
@@ -201,7 +213,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		_ = nc.Close()
 		return nil, false, err
 	}
-	if !unwatch() {
+	if !release() {
 		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
 	}
 	_ = nc.SetDeadline(time.Time{})
@@ -285,10 +297,7 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 // re-registration of watches, then the callers waiting for a connection.
 func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectResponse) (*conn, error) {
 	timeout := time.Duration(resp.TimeoutMs) * time.Millisecond
-	readTimeout := c.cfg.readTimeout
-	if readTimeout <= 0 {
-		readTimeout = timeout * 2 / 3
-	}
+	readTimeout := effectiveReadTimeout(c.cfg.readTimeout, timeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -306,7 +315,7 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 		c.seenRW = true
 	}
 	c.heard()
-	cn := newConn(nc, c, c.log, readTimeout, proto.DefaultMaxFrame, c.firstXid.Load())
+	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.firstXid.Load())
 	cn.maxRequest = c.cfg.maxDataSize
 	for _, a := range c.auth {
 		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: a.scheme, Auth: a.auth})
@@ -323,6 +332,26 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 		c.setState(StateConnected)
 	}
 	return cn, nil
+}
+
+// effectiveReadTimeout is a connection's read timeout: two thirds of the
+// negotiated session timeout, or the configured read timeout (0 for none)
+// when that is shorter. The client pings after a third of it, so the
+// server hears from an idle session well within the session timeout.
+func effectiveReadTimeout(configured, session time.Duration) time.Duration {
+	d := session * 2 / 3
+	if configured > 0 && configured < d {
+		d = configured
+	}
+	return d
+}
+
+// replyFrameLimit is the largest reply frame the client reads: a node's
+// data of maxDataSize bytes, with room for the record around it, and never
+// less than for the server's default jute.maxbuffer.
+func replyFrameLimit(maxDataSize int) int {
+	const headroom = proto.DefaultMaxFrame - 0xfffff
+	return max(proto.DefaultMaxFrame, maxDataSize+headroom)
 }
 
 // disconnected retires a failed connection and, unless the client is
@@ -345,23 +374,27 @@ func (c *Client) disconnected(cn *conn) {
 
 // probeReadWrite looks for a read-write server while the client is served
 // by a read-only one, and moves the client there when one answers "rw" to
-// the isro command.
+// the isro command. Close, or the end of the read-only connection, stops
+// it at once, a probe in progress included.
 func (c *Client) probeReadWrite(cn *conn, current int) {
 	defer c.wg.Done()
+	ctx, stop := c.untilStopped(context.Background(), cn.done)
+	defer stop()
 	bo := jittered(100*time.Millisecond, 5*time.Second)()
 	for {
 		select {
-		case <-cn.done:
-			return
-		case <-c.stopCh:
+		case <-ctx.Done():
 			return
 		case <-time.After(bo.NextBackOff()):
 		}
 		for i, srv := range c.servers {
+			if ctx.Err() != nil {
+				return
+			}
 			if i == current && len(c.servers) > 1 {
 				continue
 			}
-			if c.isReadWrite(srv) {
+			if c.isReadWrite(ctx, srv) {
 				c.mu.Lock()
 				c.preferred = i
 				c.mu.Unlock()
@@ -373,15 +406,18 @@ func (c *Client) probeReadWrite(cn *conn, current int) {
 	}
 }
 
-func (c *Client) isReadWrite(srv serverAddr) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+// isReadWrite asks srv whether it serves writes, within a second and
+// until ctx ends.
+func (c *Client) isReadWrite(ctx context.Context, srv serverAddr) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	nc, err := c.dial(ctx, srv)
 	if err != nil {
 		return false
 	}
 	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(time.Second))
+	release := closeOnDone(ctx, nc)
+	defer release()
 	if _, err := nc.Write([]byte("isro")); err != nil {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math"
 	"net"
 	"time"
 
@@ -79,24 +80,50 @@ func WithChroot(root string) Option {
 }
 
 // WithSessionTimeout asks the server for a session timeout; the server
-// bounds it between 2 and 20 ticks unless configured otherwise. Default: 10 s.
+// bounds it between 2 and 20 ticks unless configured otherwise. d must be
+// between a millisecond and 2^31-1 milliseconds (about 24.8 days), as the
+// request carries it in whole milliseconds. Default: 10 s.
+//
+// While it cannot reach a server, the client gives the session up itself
+// nine tenths of the granted timeout after it last heard from one: the
+// session ends with ErrSessionExpired and the client goes to StateExpired.
+// This is on purpose: the loss is reported before the server can expire
+// the session and let another client take its ephemeral nodes (a lock, a
+// leadership). The server may in fact still hold the session for the last
+// tenth of the timeout.
 func WithSessionTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d <= 0 {
+		switch {
+		case d <= 0:
 			c.fail(fmt.Errorf("%w: WithSessionTimeout(%v): must be positive", ErrInvalidArgument, d))
+			return
+		case d < time.Millisecond || d > maxSessionTimeout:
+			c.fail(fmt.Errorf("%w: WithSessionTimeout(%v): must be between 1ms and %v", ErrInvalidArgument, d, maxSessionTimeout))
 			return
 		}
 		c.sessionTimeout = d
 	})
 }
 
+// maxSessionTimeout is the longest session timeout the connect request can
+// carry: 2^31-1 milliseconds.
+const maxSessionTimeout = math.MaxInt32 * time.Millisecond
+
 // WithReadTimeout sets how long the connection may stay silent before it
-// counts as lost; the client pings after a third of it. Default: two thirds
-// of the negotiated session timeout.
+// counts as lost; the client pings after a third of it. It can only make
+// the read timeout shorter: once connected, the client uses the smaller of
+// d and two thirds of the session timeout the server granted, so that an
+// idle session is always pinged before the server expires it. d must be at
+// least a millisecond. Default: two thirds of the negotiated session
+// timeout.
 func WithReadTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d <= 0 {
+		switch {
+		case d <= 0:
 			c.fail(fmt.Errorf("%w: WithReadTimeout(%v): must be positive", ErrInvalidArgument, d))
+			return
+		case d < time.Millisecond:
+			c.fail(fmt.Errorf("%w: WithReadTimeout(%v): must be at least 1ms", ErrInvalidArgument, d))
 			return
 		}
 		c.readTimeout = d
@@ -129,7 +156,8 @@ func WithDefaultACL(acl []ACL) Option {
 }
 
 // WithRetryPolicy sets the policy that retries calls failing with connection
-// loss or operation timeout, when repeating them is safe.
+// loss or operation timeout, when repeating them is safe (RetryPolicy lists
+// the rules).
 // Default: RetryForever() (jittered backoff, bounded by each call's ctx).
 func WithRetryPolicy(p *RetryPolicy) Option {
 	return optionFunc(func(c *config) {

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,10 @@ var badPathsA = []struct{ name, path string }{
 	{"private use", "/a\ue000"},
 	{"specials", "/a\ufff0"},
 	{"non-character", "/a\uffff"},
+	{"surrogate", "/a\xed\xa0\x80"},
+	{"supplementary plane", "/a\U0001F600"},
+	{"last code point", "/a\U0010FFFF"},
+	{"invalid UTF-8", "/a\xff"},
 }
 
 // pathOpsA calls every operation that takes a path, naming it as its errors do.
@@ -405,6 +410,10 @@ func TestBadInputNewClient(t *testing.T) {
 		{"zero session timeout", "127.0.0.1", []core.Option{core.WithSessionTimeout(0)}, core.ErrInvalidArgument},
 		{"negative read timeout", "127.0.0.1", []core.Option{core.WithReadTimeout(-time.Second)}, core.ErrInvalidArgument},
 		{"zero read timeout", "127.0.0.1", []core.Option{core.WithReadTimeout(0)}, core.ErrInvalidArgument},
+		{"read timeout of nanoseconds", "127.0.0.1", []core.Option{core.WithReadTimeout(5 * time.Nanosecond)}, core.ErrInvalidArgument},
+		{"read timeout under a millisecond", "127.0.0.1", []core.Option{core.WithReadTimeout(time.Millisecond - 1)}, core.ErrInvalidArgument},
+		{"session timeout under a millisecond", "127.0.0.1", []core.Option{core.WithSessionTimeout(time.Millisecond - 1)}, core.ErrInvalidArgument},
+		{"session timeout over 2^31-1 milliseconds", "127.0.0.1", []core.Option{core.WithSessionTimeout((math.MaxInt32 + 1) * time.Millisecond)}, core.ErrInvalidArgument},
 		{"negative connect timeout", "127.0.0.1", []core.Option{core.WithConnectTimeout(-time.Second)}, core.ErrInvalidArgument},
 		{"zero max data size", "127.0.0.1", []core.Option{core.WithMaxDataSize(0)}, core.ErrInvalidArgument},
 		{"negative stat cache size", "127.0.0.1", []core.Option{core.WithStatCacheSize(-1)}, core.ErrInvalidArgument},
@@ -471,6 +480,7 @@ func TestBadInputClientState(t *testing.T) {
 		}
 		_, err = c.WaitSession(ctx)
 		require.ErrorIs(t, err, core.ErrNotStarted)
+		assert.True(t, strings.HasPrefix(err.Error(), "waitSession: "), "%q names waitSession", err)
 		assert.Nil(t, c.Session())
 		assert.Equal(t, core.StateConnecting, c.State())
 	})
@@ -485,6 +495,19 @@ func TestBadInputClientState(t *testing.T) {
 		require.ErrorIs(t, c.Start(ctx), core.ErrClosed)
 		_, err := c.WaitSession(ctx)
 		require.ErrorIs(t, err, core.ErrClosed)
+		assert.True(t, strings.HasPrefix(err.Error(), "waitSession: "), "%q names waitSession", err)
+	})
+	t.Run("WaitSession while disconnected", func(t *testing.T) {
+		proxy := zktest.StartProxy(t, zktest.Shared(t).Addr())
+		c := startA(t, proxy.Addr())
+		proxy.Refuse(true)
+		proxy.CutAll()
+		require.Eventually(t, func() bool { return c.State() != core.StateConnected }, testTimeoutA, 10*time.Millisecond)
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_, err := c.WaitSession(short)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.True(t, strings.HasPrefix(err.Error(), "waitSession: "), "%q names waitSession", err)
 	})
 	t.Run("after Close without Start", func(t *testing.T) {
 		c, err := core.NewClient(srv)

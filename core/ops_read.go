@@ -129,7 +129,9 @@ func (c *Client) Sync(ctx context.Context, path string) error {
 }
 
 // GetEphemerals lists the session's ephemeral nodes whose paths start with
-// prefix ("/" for all), relative to the chroot.
+// prefix ("/" for all), relative to the chroot. The prefix is matched as a
+// string, as the server does: "/a" lists "/a", "/a/b" and "/ab". Nodes
+// outside the chroot are never listed.
 func (c *Client) GetEphemerals(ctx context.Context, prefix string) ([]string, error) {
 	sp, err := c.serverPath(prefix)
 	if err != nil {
@@ -141,7 +143,11 @@ func (c *Client) GetEphemerals(ctx context.Context, prefix string) ([]string, er
 	}
 	out := make([]string, 0, len(resp.Children))
 	for _, p := range resp.Children {
-		out = append(out, c.root.fromServer(p))
+		// The server matches the chroot as a string prefix too, so the
+		// chroot "/app" would list "/apple/x".
+		if c.root.holds(p) {
+			out = append(out, c.root.fromServer(p))
+		}
 	}
 	return out, nil
 }

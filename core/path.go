@@ -50,7 +50,12 @@ func validatePath(path string, sequential bool) error {
 	return nil
 }
 
-// badPathRune reports the characters the server refuses in a path.
+// badPathRune reports the characters the server refuses in a path. The
+// server checks Java chars, UTF-16 units: NUL, the control characters
+// U+0001-U+001F and U+007F-U+009F, U+D800-U+F8FF (surrogates and private
+// use) and U+FFF0-U+FFFF. A character above U+FFFF reaches it as a
+// surrogate pair, so it is refused too. Bytes that are not UTF-8 come here
+// as U+FFFD, which the server refuses as well.
 func badPathRune(r rune) bool {
 	switch {
 	case r == 0:
@@ -58,6 +63,8 @@ func badPathRune(r rune) bool {
 	case r > 0 && r < 0x20, r >= 0x7f && r <= 0x9f:
 		return true
 	case r >= 0xd800 && r <= 0xf8ff, r >= 0xfff0 && r <= 0xffff:
+		return true
+	case r > 0xffff:
 		return true
 	}
 	return false
@@ -74,6 +81,16 @@ func (c chroot) toServer(path string) string {
 		return string(c)
 	}
 	return string(c) + path
+}
+
+// holds reports whether the server path lies in the chroot: the chroot
+// itself or below it. "/apple" is not in the chroot "/app".
+func (c chroot) holds(path string) bool {
+	if c == "" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, string(c))
+	return ok && (rest == "" || rest[0] == '/')
 }
 
 func (c chroot) fromServer(path string) string {

@@ -189,6 +189,11 @@ func (c *Client) AddStateListener(fn func(State)) (remove func()) {
 
 // Session returns the current session, or nil before the first one is
 // established and between an expiry and the next session.
+//
+// A session ends with ErrSessionExpired when the server expires it, or
+// when the client cannot reach a server for nine tenths of the session
+// timeout: the client then gives it up itself, before the server can hand
+// its ephemeral nodes to someone else (see WithSessionTimeout).
 func (c *Client) Session() *Session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -196,10 +201,11 @@ func (c *Client) Session() *Session {
 }
 
 // WaitSession waits until the client has a live session and returns it.
+// It fails with ErrNotStarted, ErrClosed, ErrAuthFailed or ctx's error.
 func (c *Client) WaitSession(ctx context.Context) (*Session, error) {
 	for {
 		if err := c.waitReady(ctx); err != nil {
-			return nil, err
+			return nil, opError("waitSession", "", err)
 		}
 		c.mu.Lock()
 		s := c.sess
@@ -208,7 +214,7 @@ func (c *Client) WaitSession(ctx context.Context) (*Session, error) {
 			return s, nil
 		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return nil, err
+			return nil, opError("waitSession", "", err)
 		}
 	}
 }

@@ -169,9 +169,17 @@ var (
 	// ErrInvalidClientState reports a call the client's state does not allow,
 	// such as Start twice.
 	ErrInvalidClientState = errors.New("zk: invalid client state")
-	// ErrInvalidStateTransition reports a session state change that cannot happen.
+	// ErrInvalidStateTransition is never returned. It exists for parity with
+	// aiozk's InvalidStateTransition, which aiozk's session state machine
+	// raises on a transition it does not allow; zkit's client makes only
+	// the transitions listed with State and reports them to state
+	// listeners, so no call can fail this way.
 	ErrInvalidStateTransition = errors.New("zk: invalid state transition")
-	// ErrSessionLost reports that the session ended while a call depended on it.
+	// ErrSessionLost is never returned. It exists for parity with aiozk's
+	// SessionLost. When a session ends, zkit reports ErrSessionExpired
+	// instead (ErrClosed when Close ended it): from Session.Err, as the
+	// cause of contexts made with Session.Bind, and to the session's
+	// watches.
 	ErrSessionLost = errors.New("zk: session lost")
 	// ErrTimeout reports that the server did not answer within the read timeout.
 	ErrTimeout = errors.New("zk: timed out")
@@ -181,7 +189,11 @@ var (
 	// ErrRolledBack is reported for the operations of a failed transaction
 	// that were rolled back because another operation failed.
 	ErrRolledBack = errors.New("zk: rolled back")
-	// ErrUnfinishedRead reports a reply that ended before its record did.
+	// ErrUnfinishedRead is never returned. It exists for parity with aiozk's
+	// UnfinishedRead, for a reply that ends before its record does. zkit
+	// reports such a reply, and any other it cannot decode, with
+	// ErrMarshallingError: the caller the reply was for gets it, and the
+	// connection is closed and made again.
 	ErrUnfinishedRead = errors.New("zk: unfinished read")
 	// ErrResponse reports a reply that does not match the request it answers.
 	ErrResponse = errors.New("zk: unexpected response")

@@ -16,10 +16,32 @@ type SleepFunc func(attempts []time.Time) time.Duration
 
 // RetryPolicy decides how often, and after what pause, a call that failed
 // with connection loss or an operation timeout is tried again. Only calls
-// whose repetition is safe are retried; see Client for the rules.
+// whose repetition is safe are retried.
 //
 // While the client is disconnected, a call waits for the reconnect (bounded
-// by its ctx) before each attempt, so a disconnection burns no attempts.
+// by its ctx) before each attempt, so a disconnection burns no attempts. A
+// request that never left the client is always sent again. After a loss in
+// flight, when the server may or may not have applied the request, the
+// rules are:
+//
+//   - Reads and watch calls (Exists, Get, GetChildren, GetACL, their W
+//     forms, Sync, GetEphemerals, GetAllChildrenNumber, MultiRead, WhoAmI,
+//     AddWatch, CheckWatches, RemoveWatches) are retried: repeating them
+//     changes nothing.
+//   - Create (and CreateAndList, EnsurePath) is retried, except a
+//     sequential create that is not protected, which could make a second
+//     node. A protected create first looks for its node by its GUID; a
+//     plain create that finds its node reports ErrNodeExists, unless the
+//     node is an ephemeral one of this session.
+//   - Delete is retried; a retry that finds the node gone succeeds.
+//   - SetData and SetACL are retried; a versioned one that then meets
+//     ErrBadVersion succeeds when the node shows exactly this write.
+//   - Transaction.Commit is not retried: the transaction may have been
+//     applied.
+//
+// A reply the client cannot decode (ErrMarshallingError) is never retried:
+// the server may have applied the request, and the same reply could come
+// again.
 type RetryPolicy struct {
 	// retries is how many retries are allowed after the first attempt;
 	// negative means no limit.

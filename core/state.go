@@ -16,9 +16,15 @@ const (
 	StateConnected
 	// StateConnectedReadOnly: a server without quorum serves reads only.
 	StateConnectedReadOnly
-	// StateSuspended: the connection is lost; the session may still be alive.
+	// StateSuspended: the connection is lost; the session may still be
+	// alive. The client reconnects and resumes it, unless nine tenths of
+	// the session timeout pass first without word from a server.
 	StateSuspended
-	// StateExpired: the session ended; the client makes a new one.
+	// StateExpired: the session ended; the client makes a new one. Either
+	// the server expired it, or the client gave it up after nine tenths of
+	// the session timeout without reaching a server, so that the loss is
+	// known before the server can let another client take the session's
+	// ephemeral nodes (see WithSessionTimeout).
 	StateExpired
 	// StateClosed: Close was called.
 	StateClosed

@@ -1,5 +1,7 @@
 package core
 
+import "time"
+
 // SetXid makes the live connection's next request id follow v, so tests
 // can drive the id past 2^31-1.
 func SetXid(c *Client, v int32) bool {
@@ -90,4 +92,14 @@ func ResumeSession(c *Client, s *Session) {
 	c.sess = newSession(s.id, s.passwd, s.timeout)
 	c.seenRW = true
 	c.heard()
+}
+
+// JitteredPauses returns the first n pauses of a backoff made by jittered.
+func JitteredPauses(initial, maximum time.Duration, n int) []time.Duration {
+	b := jittered(initial, maximum)()
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = b.NextBackOff()
+	}
+	return out
 }

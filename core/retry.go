@@ -58,6 +58,8 @@ func NewRetryPolicy(tryLimit int, sleep SleepFunc) *RetryPolicy {
 	return &RetryPolicy{retries: tryLimit, sleep: sleep}
 }
 
+// jittered makes exponential backoffs from about initial up to maximum,
+// each pause randomised by ±50% and never longer than maximum.
 func jittered(initial, maximum time.Duration) func() backoff.BackOff {
 	return func() backoff.BackOff {
 		b := backoff.NewExponentialBackOff()
@@ -67,8 +69,20 @@ func jittered(initial, maximum time.Duration) func() backoff.BackOff {
 		b.RandomizationFactor = 0.5
 		b.MaxElapsedTime = 0
 		b.Reset()
-		return b
+		return capped{BackOff: b, maximum: maximum}
 	}
+}
+
+// capped keeps a backoff's pauses within maximum: ExponentialBackOff
+// randomises its interval after capping it, so alone it pauses up to one
+// and a half times its MaxInterval.
+type capped struct {
+	backoff.BackOff
+	maximum time.Duration
+}
+
+func (c capped) NextBackOff() time.Duration {
+	return min(c.BackOff.NextBackOff(), c.maximum)
 }
 
 // RetryOnce allows one retry (two attempts) after a jittered pause of about
@@ -91,7 +105,8 @@ func RetryForever() *RetryPolicy {
 }
 
 // RetryExponentialBackoff retries without limit, with pauses starting near
-// base and doubling up to maximum, each randomised by ±50%.
+// base and doubling up to maximum, each randomised by ±50% but never longer
+// than maximum.
 func RetryExponentialBackoff(base, maximum time.Duration) *RetryPolicy {
 	if base <= 0 {
 		base = time.Millisecond

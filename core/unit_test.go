@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -234,5 +235,17 @@ func TestUnitStrings(t *testing.T) {
 	}
 	for s, want := range states {
 		assert.Equal(t, want, s.String())
+	}
+}
+
+// The policies' jittered pauses stay between half the initial pause and
+// the maximum, however long the retries go on.
+func TestUnitJitteredPausesStayWithinMaximum(t *testing.T) {
+	for range 20 {
+		for i, d := range core.JitteredPauses(50*time.Millisecond, time.Second, 40) {
+			if d < 25*time.Millisecond || d > time.Second {
+				t.Fatalf("pause %d = %v, want between 25ms and 1s", i, d)
+			}
+		}
 	}
 }

@@ -75,6 +75,7 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 		listeners: newListeners(),
 	}
 	c.watches = newWatchRegistry(c.root, cfg.eventBuffer, &c.wg)
+	c.watches.limitRequests(cfg.maxDataSize)
 	return c, nil
 }
 

@@ -42,7 +42,10 @@ type Event struct {
 	Type EventType
 	Path string
 	// Err is set on EventNotWatching: ErrSessionExpired, ErrClosed,
-	// ErrWatchRemoved or ErrWatcherOverflow.
+	// ErrWatchRemoved or ErrWatcherOverflow. A persistent watcher whose
+	// consumer was behind when its client closed ends with an error that
+	// matches both ErrClosed and ErrWatcherOverflow and says how many
+	// events were dropped.
 	Err error
 }
 

@@ -16,17 +16,19 @@ func (c *Client) Exists(ctx context.Context, path string) (bool, error) {
 // ExistsStat returns path's Stat, or nil (and no error) when it does not
 // exist.
 func (c *Client) ExistsStat(ctx context.Context, path string) (*Stat, error) {
-	st, err := c.exists(ctx, path, nil)
+	st, err := c.exists(ctx, path, false, nil)
 	return st, err
 }
 
-func (c *Client) exists(ctx context.Context, path string, onReply func(*request)) (*Stat, error) {
+// exists, get and getChildren make the read; watch asks the server for a
+// one-shot watch, and onReply (nil for none) runs when the reply is read.
+func (c *Client) exists(ctx context.Context, path string, watch bool, onReply func(*request)) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
 		return nil, opError("exists", path, err)
 	}
 	resp := &proto.StatResponse{}
-	req := &proto.PathWatchRequest{Op: proto.OpExists, Path: sp, Watch: onReply != nil}
+	req := &proto.PathWatchRequest{Op: proto.OpExists, Path: sp, Watch: watch}
 	err = c.rpc(ctx, "exists", path, true, req, resp, onReply)
 	if errors.Is(err, ErrNoNode) {
 		return nil, nil
@@ -41,16 +43,16 @@ func (c *Client) exists(ctx context.Context, path string, onReply func(*request)
 
 // Get returns path's data and Stat.
 func (c *Client) Get(ctx context.Context, path string) ([]byte, *Stat, error) {
-	return c.get(ctx, path, nil)
+	return c.get(ctx, path, false, nil)
 }
 
 // GetData returns path's data.
 func (c *Client) GetData(ctx context.Context, path string) ([]byte, error) {
-	data, _, err := c.get(ctx, path, nil)
+	data, _, err := c.get(ctx, path, false, nil)
 	return data, err
 }
 
-func (c *Client) get(ctx context.Context, path string, onReply func(*request)) ([]byte, *Stat, error) {
+func (c *Client) get(ctx context.Context, path string, watch bool, onReply func(*request)) ([]byte, *Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
 		return nil, nil, opError("get", path, err)
@@ -59,7 +61,7 @@ func (c *Client) get(ctx context.Context, path string, onReply func(*request)) (
 	call := &struct {
 		req  proto.PathWatchRequest
 		resp proto.GetDataResponse
-	}{req: proto.PathWatchRequest{Op: proto.OpGetData, Path: sp, Watch: onReply != nil}}
+	}{req: proto.PathWatchRequest{Op: proto.OpGetData, Path: sp, Watch: watch}}
 	if err := c.rpc(ctx, "get", path, true, &call.req, &call.resp, onReply); err != nil {
 		return nil, nil, err
 	}
@@ -74,23 +76,23 @@ func (c *Client) get(ctx context.Context, path string, onReply func(*request)) (
 
 // GetChildren returns the names of path's children, in no particular order.
 func (c *Client) GetChildren(ctx context.Context, path string) ([]string, error) {
-	children, _, err := c.getChildren(ctx, path, nil)
+	children, _, err := c.getChildren(ctx, path, false, nil)
 	return children, err
 }
 
 // GetChildrenStat returns the names of path's children and path's Stat (the
 // getChildren2 request).
 func (c *Client) GetChildrenStat(ctx context.Context, path string) ([]string, *Stat, error) {
-	return c.getChildren(ctx, path, nil)
+	return c.getChildren(ctx, path, false, nil)
 }
 
-func (c *Client) getChildren(ctx context.Context, path string, onReply func(*request)) ([]string, *Stat, error) {
+func (c *Client) getChildren(ctx context.Context, path string, watch bool, onReply func(*request)) ([]string, *Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
 		return nil, nil, opError("getChildren", path, err)
 	}
 	resp := &proto.Children2Response{}
-	req := &proto.PathWatchRequest{Op: proto.OpGetChildren2, Path: sp, Watch: onReply != nil}
+	req := &proto.PathWatchRequest{Op: proto.OpGetChildren2, Path: sp, Watch: watch}
 	if err := c.rpc(ctx, "getChildren", path, true, req, resp, onReply); err != nil {
 		return nil, nil, err
 	}

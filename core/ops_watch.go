@@ -5,19 +5,49 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
 
-// registerOnReply returns a reply hook, run by whoever reads the reply, that
-// registers ch under the kind the reply implies before any later frame is
-// read, so no event can slip between the reply and the registration.
-func (c *Client) registerOnReply(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) func(*request) {
-	return func(r *request) {
-		if kind, ok := kindFor(r.err); ok {
-			c.watches.addOneShot(watchKey{path: sp, kind: kind}, ch)
+// oneShot prepares a read that leaves a one-shot watch of one of kinds on
+// the server path sp: the reply decides which (kindFor). It reports whether
+// the read must ask the server for the watch, and returns the reply hook,
+// run by whoever reads the reply, that registers ch before any later frame
+// is read, so no event can slip between the reply and the registration.
+//
+// ZooKeeper up to 3.8 keeps one watch mode per session and path: a one-shot
+// watch set on a path that has a persistent watch of the session makes
+// that one one-shot too, and it ends at its next event. So when a
+// persistent watcher of the client on sp brings every event the one-shot
+// watch waits for, the read asks the server for nothing, and the client
+// fires the one-shot watch from the persistent watcher's events. Should
+// that watcher be gone by the time the reply is read, the hook sets the
+// watch on the server after all, relative to the reply's zxid, so a change
+// made since fires it at once.
+//
+// When a persistent watcher appears on sp while the read is in flight, the
+// server's one-shot watch has ended it there; the hook then sets it again
+// and reports it in rearmed, for the caller to wait for (awaitRearm). A
+// change in that round trip fires the server's watch once, for both; a
+// second one is missed.
+func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool), kinds ...oneShotKind) (watch bool, hook func(*request), rearmed *atomic.Bool) {
+	watch = !c.watches.persistentBrings(sp, kinds...)
+	rearmed = new(atomic.Bool)
+	hook = func(r *request) {
+		kind, ok := kindFor(r.err)
+		if !ok {
+			return
+		}
+		c.watches.addOneShot(watchKey{path: sp, kind: kind}, ch)
+		switch {
+		case !watch && !c.watches.persistentBrings(sp, kind):
+			c.watches.rearmPath(sp, r.zxid, true, c.sendRearm)
+		case watch && c.watches.rearmPath(sp, r.zxid, false, c.sendRearm):
+			rearmed.Store(true)
 		}
 	}
+	return watch, hook, rearmed
 }
 
 // ExistsW is ExistsStat that also leaves a watch: the channel receives one
@@ -29,7 +59,7 @@ func (c *Client) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event,
 		return nil, nil, opError("exists", path, err)
 	}
 	ch := make(chan Event, 1)
-	hook := c.registerOnReply(sp, ch, func(err error) (oneShotKind, bool) {
+	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) {
 		switch {
 		case err == nil:
 			return watchKindData, true
@@ -37,11 +67,12 @@ func (c *Client) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event,
 			return watchKindExist, true
 		}
 		return 0, false
-	})
-	st, err := c.exists(ctx, path, hook)
+	}, watchKindData, watchKindExist)
+	st, err := c.exists(ctx, path, watch, hook)
 	if err != nil {
 		return nil, nil, err
 	}
+	c.awaitRearm(ctx, rearmed, sp)
 	return st, ch, nil
 }
 
@@ -53,11 +84,12 @@ func (c *Client) GetW(ctx context.Context, path string) ([]byte, *Stat, <-chan E
 		return nil, nil, nil, opError("get", path, err)
 	}
 	ch := make(chan Event, 1)
-	hook := c.registerOnReply(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil })
-	data, st, err := c.get(ctx, path, hook)
+	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil }, watchKindData)
+	data, st, err := c.get(ctx, path, watch, hook)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	c.awaitRearm(ctx, rearmed, sp)
 	return data, st, ch, nil
 }
 
@@ -70,11 +102,12 @@ func (c *Client) GetChildrenW(ctx context.Context, path string) ([]string, *Stat
 		return nil, nil, nil, opError("getChildren", path, err)
 	}
 	ch := make(chan Event, 1)
-	hook := c.registerOnReply(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil })
-	children, st, err := c.getChildren(ctx, path, hook)
+	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil }, watchKindChild)
+	children, st, err := c.getChildren(ctx, path, watch, hook)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	c.awaitRearm(ctx, rearmed, sp)
 	return children, st, ch, nil
 }
 
@@ -135,7 +168,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 	}
 	c.mu.Unlock()
 	if closed {
-		c.watches.removePersistent(w)
+		c.watches.forget(w)
 		return nil, opError("addWatch", path, ErrClosed)
 	}
 	go w.pump(c.stopCh)
@@ -145,6 +178,11 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 // RemoveWatches removes the session's watches of type t on path, on the
 // server and in the client; their channels receive EventNotWatching with
 // ErrWatchRemoved. It fails with ErrNoWatcher when there is none.
+//
+// Persistent watchers on path end only with WatchAny. The server keeps a
+// persistent watch in its data and child tables alike, so WatchData or
+// WatchChildren takes it off there too; the client then sets it again,
+// and the watcher goes on.
 func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) error {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -153,10 +191,25 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 	if t != WatchChildren && t != WatchData && t != WatchAny {
 		return opError("removeWatches", path, fmt.Errorf("%w: watcher type %d", ErrInvalidArgument, t))
 	}
-	if err := c.removeServerWatch(ctx, path, sp, int32(t)); err != nil {
+	// The client's watches go when the reply is read, so in the order the
+	// server applied the removal: a watch set by a reply read before it is
+	// one the server removed, one set by a later reply is not. The caller
+	// may have given up by then.
+	var rearmed atomic.Bool
+	hook := func(r *request) {
+		if r.err != nil {
+			return
+		}
+		c.watches.removeLocal(sp, t)
+		if t != WatchAny && c.watches.rearmPath(sp, r.zxid, false, c.sendRearm) {
+			rearmed.Store(true)
+		}
+	}
+	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: int32(t)}
+	if err := c.rpc(ctx, "removeWatches", path, true, req, &proto.EmptyResponse{}, hook); err != nil {
 		return err
 	}
-	c.watches.removeLocal(sp, t)
+	c.awaitRearm(ctx, &rearmed, sp)
 	return nil
 }
 
@@ -175,9 +228,4 @@ func (c *Client) CheckWatches(ctx context.Context, path string, t WatcherType) e
 	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpCheckWatches, Path: sp, Type: int32(t)}
 	return c.rpc(ctx, "checkWatches", path, true, req, &proto.EmptyResponse{}, nil)
-}
-
-func (c *Client) removeServerWatch(ctx context.Context, path, sp string, t int32) error {
-	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: t}
-	return c.rpc(ctx, "removeWatches", path, true, req, &proto.EmptyResponse{}, nil)
 }

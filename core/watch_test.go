@@ -317,6 +317,11 @@ func TestWatchPersistentSurvivesReconnect(t *testing.T) {
 		proxy.CutAll()
 		waitCountB(t, states, core.StateConnected, i)
 		require.Equal(t, sess.ID(), c.Session().ID())
+		// ZooKeeper sends no catch-up events for persistent watches: a
+		// round trip on the new connection makes sure the server has them
+		// again before the changes are made.
+		_, err = c.Exists(ctx, "/p")
+		require.NoError(t, err)
 
 		_, err = other.SetData(ctx, "/p", []byte{byte(i)})
 		require.NoError(t, err)

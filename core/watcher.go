@@ -1,8 +1,8 @@
 package core
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -13,7 +13,10 @@ const watcherChanSize = 64
 // Watcher is a persistent (or persistent-recursive) watch made by AddWatch.
 // Its events arrive in zxid order on Events. It ends, with a final
 // EventNotWatching, when its session expires, the client closes, or its
-// consumer falls more than the client's watcher buffer behind.
+// consumer falls more than the client's watcher buffer behind. A client
+// that closes waits for no consumer: if the channel cannot take a
+// watcher's remaining events, the newest are dropped and the final event
+// says how many (its error matches ErrClosed and ErrWatcherOverflow).
 type Watcher struct {
 	client     *Client
 	path       string
@@ -134,31 +137,70 @@ func (w *Watcher) pump(clientStop <-chan struct{}) {
 	}
 }
 
-// flushOnStop ends the watcher as its client stops: the queued events and
-// a final NotWatching with ErrClosed go to the channel as far as it has
-// room, since a closing client waits for no consumer. Once ended, the
-// watcher takes no more events, so none is sent on the closed channel.
+// flushOnStop ends the watcher as its client stops, without waiting for
+// the consumer: the queued events and a final NotWatching with ErrClosed go
+// to the channel. When they do not all fit, the watcher takes back what the
+// consumer has not read yet and keeps the oldest events that fit with the
+// final event, whose error then says how many were dropped (see
+// dropEvents). Once ended, the watcher takes no more events, so nothing
+// else sends on the channel meanwhile, nor on the closed channel later.
 func (w *Watcher) flushOnStop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
 	if !w.ended {
 		w.ended = true
 		w.queue = append(w.queue, Event{Type: EventNotWatching, Path: w.path, Err: ErrClosed})
 	}
-	if w.closed {
-		return
+	rest := w.queue
+	w.queue = nil
+	if len(rest) > cap(w.ch)-len(w.ch) {
+		rest = dropEvents(append(w.takeUnread(), rest...), cap(w.ch))
 	}
-	for _, ev := range w.queue {
+	for _, ev := range rest {
+		w.ch <- ev // there is room: see above
+	}
+}
+
+// takeUnread takes the events the consumer has not read out of the
+// channel, oldest first.
+func (w *Watcher) takeUnread() []Event {
+	var evs []Event
+	for {
 		select {
-		case w.ch <- ev:
+		case ev := <-w.ch:
+			evs = append(evs, ev)
 		default:
-			return
+			return evs
 		}
 	}
 }
 
-// Close removes the watch: locally at once, and on the server when the
-// client holds no other watch on the path. It is idempotent.
+// dropEvents keeps at most n of evs, whose last is the watcher's final
+// event: the oldest events that fit, then the final event. When it drops
+// any, the final event's error says how many, and matches
+// ErrWatcherOverflow as well as its own cause.
+func dropEvents(evs []Event, n int) []Event {
+	if len(evs) <= n {
+		return evs
+	}
+	final := evs[len(evs)-1]
+	dropped := len(evs) - n
+	if errors.Is(final.Err, ErrWatcherOverflow) {
+		final.Err = fmt.Errorf("%w: %d more events dropped", final.Err, dropped)
+	} else {
+		final.Err = fmt.Errorf("%w: %d events dropped, the consumer fell behind: %w", final.Err, dropped, ErrWatcherOverflow)
+	}
+	return append(evs[:n-1], final)
+}
+
+// Close removes the watch: from the client at once, and from the server
+// unless another persistent watcher of the client watches the path. The
+// one-shot watches on the path keep working. Close waits for no
+// connection: while the client is disconnected it only forgets the watch,
+// which the next connection then leaves out. It is idempotent.
 func (w *Watcher) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -169,25 +211,10 @@ func (w *Watcher) Close() error {
 	w.ended = true
 	w.mu.Unlock()
 	close(w.stop)
-	// Servers up to 3.8 know no persistent watcher type in removeWatches:
-	// the only way to take this watch off is to remove every watch of the
-	// session on the path. So while the client holds any other watch there,
-	// the server's watch stays and the client simply delivers nothing for
-	// this one; the next reconnect does not register it again.
-	if w.client.watches.removePersistent(w) {
+	if !w.client.watches.forget(w) {
+		// Already gone: the watcher overflowed (and its server watch was
+		// released then), or its session or client ended.
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.client.cfg.sessionTimeout)
-	defer cancel()
-	err := w.client.removeServerWatch(ctx, w.path, w.serverPath, int32(WatchAny))
-	if err != nil && (isLoss(err) || isNotSent(err)) {
-		// The connection is gone; the re-registration after the reconnect
-		// no longer includes this watch.
-		return nil
-	}
-	if errors.Is(err, ErrNoWatcher) || errors.Is(err, ErrClosed) {
-		// Nothing holds the watch any more: the server, or the closed client.
-		return nil
-	}
-	return err
+	return w.client.releaseServerWatch(w.path, w.serverPath)
 }

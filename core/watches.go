@@ -1,8 +1,10 @@
 package core
 
 import (
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -28,6 +30,9 @@ type watchRegistry struct {
 	root  chroot
 	bound int
 	wg    *sync.WaitGroup
+	// maxRequest is the largest request the server takes (0: unknown),
+	// which bounds the setWatches frames.
+	maxRequest atomic.Int64
 
 	mu         sync.Mutex
 	oneShot    map[watchKey][]chan Event
@@ -121,8 +126,13 @@ func (w *watchRegistry) deliverLocked(pw *Watcher, ev Event) {
 	if pw.push(ev, w.bound) {
 		return
 	}
-	// The consumer fell too far behind: the watcher has ended.
+	// The consumer fell too far behind: the watcher has ended. Unless
+	// another watcher needs it, the server's watch goes too, from a
+	// goroutine of the client's, as the reader must not wait.
 	w.removeLocked(pw)
+	if len(w.persistent[pw.serverPath]) == 0 {
+		pw.client.releaseServerWatchLater(pw.path, pw.serverPath)
+	}
 }
 
 func (w *watchRegistry) addPersistent(pw *Watcher) {
@@ -131,24 +141,44 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 	w.mu.Unlock()
 }
 
-// removePersistent forgets pw and reports whether the client still holds
-// any other watch on its path, one-shot or persistent, of either mode.
-func (w *watchRegistry) removePersistent(pw *Watcher) (others bool) {
+// forget removes pw and reports whether the client held it: false once
+// it overflowed, its session ended or RemoveWatches removed it.
+func (w *watchRegistry) forget(pw *Watcher) (held bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.removeLocked(pw)
-	sp := pw.serverPath
-	return len(w.persistent[sp]) > 0 ||
-		len(w.oneShot[watchKey{sp, watchKindData}]) > 0 ||
-		len(w.oneShot[watchKey{sp, watchKindExist}]) > 0 ||
-		len(w.oneShot[watchKey{sp, watchKindChild}]) > 0
+	return w.removeLocked(pw)
 }
 
-func (w *watchRegistry) removeLocked(pw *Watcher) {
+// persistentBrings reports whether a persistent watcher on the server path
+// sp brings every event a one-shot watch there of each of kinds fires on:
+// a plain persistent watcher brings them all, a recursive one all but
+// NodeChildrenChanged, which child watches wait for.
+func (w *watchRegistry) persistentBrings(sp string, kinds ...oneShotKind) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	watchers := w.persistent[sp]
+	for _, pw := range watchers {
+		if pw.mode == WatchPersistent {
+			return true
+		}
+	}
+	return len(watchers) > 0 && !slices.Contains(kinds, watchKindChild)
+}
+
+// holdsPersistent reports whether a persistent watcher, of either mode,
+// watches the server path sp.
+func (w *watchRegistry) holdsPersistent(sp string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.persistent[sp]) > 0
+}
+
+func (w *watchRegistry) removeLocked(pw *Watcher) (held bool) {
 	list := w.persistent[pw.serverPath]
 	for i, other := range list {
 		if other == pw {
 			list = append(list[:i:i], list[i+1:]...)
+			held = true
 			break
 		}
 	}
@@ -157,6 +187,7 @@ func (w *watchRegistry) removeLocked(pw *Watcher) {
 	} else {
 		w.persistent[pw.serverPath] = list
 	}
+	return held
 }
 
 // removeLocal ends the client's watches that a successful removeWatches
@@ -203,81 +234,4 @@ func (w *watchRegistry) endAll(err error) {
 		}
 	}
 	w.persistent = make(map[string][]*Watcher)
-}
-
-// setWatchesLimit keeps each setWatches frame well under the server's
-// jute.maxbuffer (1 MiB by default).
-const setWatchesLimit = 128 * 1024
-
-// rearmRequests builds the setWatches frames that register every watch
-// again after a reconnect, relative to lastZxid.
-func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
-	w.mu.Lock()
-	var data, exist, child, pers, rec []string
-	for key := range w.oneShot {
-		switch key.kind {
-		case watchKindData:
-			data = append(data, key.path)
-		case watchKindExist:
-			exist = append(exist, key.path)
-		case watchKindChild:
-			child = append(child, key.path)
-		}
-	}
-	for p, list := range w.persistent {
-		var hasP, hasR bool
-		for _, pw := range list {
-			if pw.mode == WatchPersistentRecursive {
-				hasR = true
-			} else {
-				hasP = true
-			}
-		}
-		if hasP {
-			pers = append(pers, p)
-		}
-		if hasR {
-			rec = append(rec, p)
-		}
-	}
-	w.mu.Unlock()
-	return splitSetWatches(lastZxid, data, exist, child, pers, rec, setWatchesLimit)
-}
-
-func splitSetWatches(zxid int64, data, exist, child, pers, rec []string, limit int) []proto.Request {
-	op := proto.OpSetWatches
-	if len(pers)+len(rec) > 0 {
-		op = proto.OpSetWatches2
-	}
-	var out []proto.Request
-	cur := &proto.SetWatchesRequest{Op: op, RelativeZxid: zxid}
-	size := 0
-	add := func(list *[]string, p string) {
-		if size+len(p)+4 > limit && size > 0 {
-			out = append(out, cur)
-			cur = &proto.SetWatchesRequest{Op: op, RelativeZxid: zxid}
-			size = 0
-		}
-		*list = append(*list, p)
-		size += len(p) + 4
-	}
-	for _, p := range data {
-		add(&cur.DataWatches, p)
-	}
-	for _, p := range exist {
-		add(&cur.ExistWatches, p)
-	}
-	for _, p := range child {
-		add(&cur.ChildWatches, p)
-	}
-	for _, p := range pers {
-		add(&cur.PersistentWatches, p)
-	}
-	for _, p := range rec {
-		add(&cur.PersistentRecursive, p)
-	}
-	if size > 0 {
-		out = append(out, cur)
-	}
-	return out
 }

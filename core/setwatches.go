@@ -1,0 +1,154 @@
+package core
+
+// The setWatches frames that register the client's watches again: all of
+// them on a new connection, or those on one path after a removal took them
+// off the server.
+
+import "github.com/zkit-go/zkit/core/proto"
+
+// setWatchesLimit keeps each setWatches frame well under the server's
+// jute.maxbuffer (1 MiB by default), and under a smaller one the client
+// was told of (WithMaxDataSize).
+const setWatchesLimit = 128 * 1024
+
+// limitRequests records the largest request the server takes, n bytes
+// (0 or less: no limit known).
+func (w *watchRegistry) limitRequests(n int) {
+	w.maxRequest.Store(int64(n))
+}
+
+// frameLimit is the largest setWatches frame body to send.
+func (w *watchRegistry) frameLimit() int {
+	if n := int(w.maxRequest.Load()); n > 0 && n < setWatchesLimit {
+		return n
+	}
+	return setWatchesLimit
+}
+
+// watchPaths lists server paths by the setWatches list they go in.
+type watchPaths struct {
+	data, exist, child, persistent, recursive []string
+}
+
+// rearmRequests builds the setWatches frames that register every watch
+// again after a reconnect, relative to lastZxid.
+func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
+	w.mu.Lock()
+	var paths watchPaths
+	for key := range w.oneShot {
+		paths.addOneShot(key)
+	}
+	for p := range w.persistent {
+		w.addPersistentPathLocked(&paths, p)
+	}
+	w.mu.Unlock()
+	return splitSetWatches(lastZxid, paths, w.frameLimit())
+}
+
+// rearmPath registers again on the server the watches the client holds
+// on the server path sp, after a request took them off there: the
+// persistent watchers, and with oneShots the one-shot watches too,
+// relative to zxid, so a change made since fires them at once. It hands
+// the setWatches frames (if any) to send while it holds the registry's
+// lock, so they are queued in the order of the client's other changes to
+// its watches: a watch removed meanwhile is never set again behind the
+// removal's back.
+//
+// It reports whether the frames set persistent watches again: ZooKeeper
+// sends no catch-up events for those, so they miss the changes made
+// before the server applies the frames (see awaitRearm).
+func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send func([]proto.Request)) (persistent bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !oneShots && len(w.persistent[sp]) == 0 {
+		return false
+	}
+	var paths watchPaths
+	if oneShots {
+		for _, k := range []oneShotKind{watchKindData, watchKindExist, watchKindChild} {
+			if key := (watchKey{path: sp, kind: k}); len(w.oneShot[key]) > 0 {
+				paths.addOneShot(key)
+			}
+		}
+	}
+	w.addPersistentPathLocked(&paths, sp)
+	if reqs := splitSetWatches(zxid, paths, w.frameLimit()); len(reqs) > 0 {
+		send(reqs)
+	}
+	return len(paths.persistent)+len(paths.recursive) > 0
+}
+
+func (p *watchPaths) addOneShot(key watchKey) {
+	switch key.kind {
+	case watchKindData:
+		p.data = append(p.data, key.path)
+	case watchKindExist:
+		p.exist = append(p.exist, key.path)
+	case watchKindChild:
+		p.child = append(p.child, key.path)
+	}
+}
+
+// addPersistentPathLocked adds sp once for each mode of the persistent
+// watchers on it.
+func (w *watchRegistry) addPersistentPathLocked(paths *watchPaths, sp string) {
+	var hasP, hasR bool
+	for _, pw := range w.persistent[sp] {
+		if pw.mode == WatchPersistentRecursive {
+			hasR = true
+		} else {
+			hasP = true
+		}
+	}
+	if hasP {
+		paths.persistent = append(paths.persistent, sp)
+	}
+	if hasR {
+		paths.recursive = append(paths.recursive, sp)
+	}
+}
+
+// setWatchesOverhead is the size of a setWatches frame body without its
+// paths: the request header (xid and opcode), the zxid and the length of
+// each of the five lists.
+const setWatchesOverhead = 4 + 4 + 8 + 5*4
+
+// splitSetWatches packs the paths into setWatches frames whose bodies
+// stay within limit bytes, keeping each list's order. A frame is started
+// only for a path, so none is empty; a path too long for any frame goes
+// alone in one.
+func splitSetWatches(zxid int64, paths watchPaths, limit int) []proto.Request {
+	op := proto.OpSetWatches
+	if len(paths.persistent)+len(paths.recursive) > 0 {
+		op = proto.OpSetWatches2
+	}
+	lists := []struct {
+		paths []string
+		field func(*proto.SetWatchesRequest) *[]string
+	}{
+		{paths.data, func(r *proto.SetWatchesRequest) *[]string { return &r.DataWatches }},
+		{paths.exist, func(r *proto.SetWatchesRequest) *[]string { return &r.ExistWatches }},
+		{paths.child, func(r *proto.SetWatchesRequest) *[]string { return &r.ChildWatches }},
+		{paths.persistent, func(r *proto.SetWatchesRequest) *[]string { return &r.PersistentWatches }},
+		{paths.recursive, func(r *proto.SetWatchesRequest) *[]string { return &r.PersistentRecursive }},
+	}
+	var (
+		out  []proto.Request
+		cur  *proto.SetWatchesRequest
+		size int
+	)
+	for _, l := range lists {
+		for _, p := range l.paths {
+			cost := 4 + len(p)
+			if cur == nil || (size+cost > limit && size > setWatchesOverhead) {
+				cur = &proto.SetWatchesRequest{Op: op, RelativeZxid: zxid}
+				out = append(out, cur)
+				size = setWatchesOverhead
+			}
+			list := l.field(cur)
+			*list = append(*list, p)
+			size += cost
+		}
+	}
+	return out
+}

@@ -1,0 +1,97 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/zkit-go/zkit/core/proto"
+	"go.uber.org/zap"
+)
+
+// releaseServerWatch takes the watch on the server path sp off the server
+// once the client's last persistent watcher there is gone. Servers up to
+// 3.8 know no persistent watcher type in removeWatches, so this removes
+// every watch of the session on sp; the reply's hook sets the one-shot
+// watches the client still holds there again.
+//
+// It sends only on a live connection and never waits for one: the next
+// connection registers only the watches the client holds. A loss of the
+// connection in flight is no failure for the same reason.
+func (c *Client) releaseServerWatch(path, sp string) error {
+	if c.watches.holdsPersistent(sp) {
+		return nil
+	}
+	// A connection being established registers the watches the client
+	// holds while it holds c.mu, and goes live before releasing it. Once
+	// past c.mu, either that connection is live or its registration left
+	// out the watch the caller removed.
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
+	defer cancel()
+	var rearmed atomic.Bool
+	hook := func(r *request) {
+		if r.err == nil && c.watches.rearmPath(sp, r.zxid, true, c.sendRearm) {
+			rearmed.Store(true)
+		}
+	}
+	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: int32(WatchAny)}
+	_, err := c.call(ctx, req, &proto.EmptyResponse{}, hook, false)
+	switch {
+	case err == nil:
+		c.awaitRearm(ctx, &rearmed, sp)
+		return nil
+	case isLoss(err), isNotSent(err):
+		return nil
+	case errors.Is(err, ErrNoWatcher), errors.Is(err, ErrClosed):
+		// Nothing holds the watch any more: the server, or the closed client.
+		return nil
+	}
+	return opError("removeWatches", path, err)
+}
+
+// releaseServerWatchLater is releaseServerWatch on a goroutine of the
+// client's, for the reader, which must not wait for a reply. The client's
+// run loop is alive while anyone reads its connection, so the wait group
+// cannot be at rest.
+func (c *Client) releaseServerWatchLater(path, sp string) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.releaseServerWatch(path, sp); err != nil {
+			c.log.Debug("zk: removing an ended watcher's watch from the server failed", zap.String("path", path), zap.Error(err))
+		}
+	}()
+}
+
+// awaitRearm makes one more round trip when a reply hook set persistent
+// watches again (rearmed), so that they are in effect on the server when
+// the caller returns: the server applies a session's requests in order.
+// ZooKeeper sends no catch-up events for persistent watches, so until then
+// they miss changes. It tries once, on the live connection: after a lost
+// connection the next one registers every watch anyway.
+func (c *Client) awaitRearm(ctx context.Context, rearmed *atomic.Bool, sp string) {
+	if !rearmed.Load() {
+		return
+	}
+	req := &proto.RemoveWatchesRequest{Op: proto.OpCheckWatches, Path: sp, Type: int32(WatchAny)}
+	_, _ = c.call(ctx, req, &proto.EmptyResponse{}, nil, false)
+}
+
+// sendRearm queues setWatches frames on the live connection, if any;
+// without one, the next connection registers every watch anyway. Their
+// replies are read like those of the setWatches sent on connecting.
+func (c *Client) sendRearm(reqs []proto.Request) {
+	cn := c.live.Load()
+	if cn == nil {
+		return
+	}
+	for _, req := range reqs {
+		_ = cn.sendSpecial(proto.XidSetWatches, req)
+	}
+}

@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
 
 // SetXid makes the live connection's next request id follow v, so tests
 // can drive the id past 2^31-1.
@@ -94,12 +98,16 @@ func ResumeSession(c *Client, s *Session) {
 	c.heard()
 }
 
-// JitteredPauses returns the first n pauses of a backoff made by jittered.
-func JitteredPauses(initial, maximum time.Duration, n int) []time.Duration {
-	b := jittered(initial, maximum)()
+// PolicyPauses returns the pauses p makes before each of n retries, one
+// attempt per millisecond.
+func PolicyPauses(p *RetryPolicy, n int) []time.Duration {
+	var bo backoff.BackOff
+	start := time.Now()
+	var attempts []time.Time
 	out := make([]time.Duration, n)
 	for i := range out {
-		out[i] = b.NextBackOff()
+		attempts = append(attempts, start.Add(time.Duration(i)*time.Millisecond))
+		out[i] = p.pause(&bo, attempts)
 	}
 	return out
 }

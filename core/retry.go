@@ -183,16 +183,7 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 			if p.retries >= 0 && st.count-1 >= p.retries {
 				return exhausted(st.count, err)
 			}
-			var pause time.Duration
-			switch {
-			case p.sleep != nil:
-				pause = p.sleep(st.times)
-			case p.backoff != nil:
-				if bo == nil {
-					bo = p.backoff()
-				}
-				pause = bo.NextBackOff()
-			}
+			pause := p.pause(&bo, st.times)
 			if pause < 0 {
 				return exhausted(st.count, err)
 			}
@@ -213,6 +204,23 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 		st.record(time.Now(), p.sleep != nil)
 		err = attempt(ctx)
 	}
+}
+
+// pause returns the wait before the next attempt, negative to stop: the
+// SleepFunc's, or the next of the policy's backoff, made in *bo on first
+// use. attempts are the start times of the attempts so far, kept only for
+// a SleepFunc.
+func (p *RetryPolicy) pause(bo *backoff.BackOff, attempts []time.Time) time.Duration {
+	switch {
+	case p.sleep != nil:
+		return p.sleep(attempts)
+	case p.backoff != nil:
+		if *bo == nil {
+			*bo = p.backoff()
+		}
+		return (*bo).NextBackOff()
+	}
+	return 0
 }
 
 func exhausted(attempts int, last error) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -238,14 +239,50 @@ func TestUnitStrings(t *testing.T) {
 	}
 }
 
-// The policies' jittered pauses stay between half the initial pause and
-// the maximum, however long the retries go on.
-func TestUnitJitteredPausesStayWithinMaximum(t *testing.T) {
-	for range 20 {
-		for i, d := range core.JitteredPauses(50*time.Millisecond, time.Second, 40) {
-			if d < 25*time.Millisecond || d > time.Second {
-				t.Fatalf("pause %d = %v, want between 25ms and 1s", i, d)
+// Every retry policy pauses as its doc says: the jittered ones from about
+// their first pause (±50%) up to their maximum, however long the retries
+// go on; NewRetryPolicy's as its SleepFunc says, or not at all.
+func TestUnitRetryPolicyPauses(t *testing.T) {
+	const retries = 40
+	for _, tc := range []struct {
+		name          string
+		policy        *core.RetryPolicy
+		first, lo, hi time.Duration // first: the first pause's nominal value
+	}{
+		{"RetryOnce", core.RetryOnce(), 50 * time.Millisecond, 25 * time.Millisecond, time.Second},
+		{"RetryNTimes", core.RetryNTimes(retries), 50 * time.Millisecond, 25 * time.Millisecond, time.Second},
+		{"RetryForever", core.RetryForever(), 50 * time.Millisecond, 25 * time.Millisecond, time.Second},
+		{"RetryUntilElapsed", core.RetryUntilElapsed(time.Minute), 50 * time.Millisecond, 25 * time.Millisecond, time.Second},
+		{"RetryExponentialBackoff", core.RetryExponentialBackoff(20*time.Millisecond, 60*time.Millisecond), 20 * time.Millisecond, 10 * time.Millisecond, 60 * time.Millisecond},
+		{"NewRetryPolicy nil sleep", core.NewRetryPolicy(retries, nil), 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 20 {
+				pauses := core.PolicyPauses(tc.policy, retries)
+				if p := pauses[0]; p < tc.first/2 || p > tc.first*3/2 {
+					t.Fatalf("first pause %v, want %v ±50%%", p, tc.first)
+				}
+				for i, p := range pauses {
+					if p < tc.lo || p > tc.hi {
+						t.Fatalf("pause %d = %v, want between %v and %v", i, p, tc.lo, tc.hi)
+					}
+				}
+				if tc.hi > 0 && pauses[retries-1] < tc.hi/2 {
+					t.Fatalf("pause %d = %v: the pauses do not grow to the maximum %v", retries-1, pauses[retries-1], tc.hi)
+				}
 			}
-		}
+		})
 	}
+	t.Run("NewRetryPolicy sleep", func(t *testing.T) {
+		var seen []int
+		p := core.NewRetryPolicy(3, func(attempts []time.Time) time.Duration {
+			seen = append(seen, len(attempts))
+			return time.Duration(len(attempts)) * time.Millisecond
+		})
+		got := core.PolicyPauses(p, 3)
+		want := []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond}
+		if !slices.Equal(got, want) || !slices.Equal(seen, []int{1, 2, 3}) {
+			t.Errorf("pauses %v after %v attempts, want %v after [1 2 3]", got, seen, want)
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 	"github.com/zkit-go/zkit/zktest"
 )
 
@@ -272,4 +273,50 @@ func TestConcurrencyXidWrap(t *testing.T) {
 	assert.Len(t, children, n+5*n)
 	assert.Equal(t, sid, c.Session().ID())
 	assert.Zero(t, transitions.Load(), "the connection never dropped")
+}
+
+// SCENARIO 4, without a clock: a call cancelled in flight returns while
+// its reply, already sent by the server, is held back from the client, so
+// it cannot have waited for it. Once released, the late reply is dropped
+// and the next call, made meanwhile, gets its own.
+func TestConcurrencyCancelReturnsBeforeReply(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootB(t, srv.ConnString())
+	hold := newReplyHold()
+	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(hold.dialer()))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/a", []byte("a"))
+	require.NoError(t, err)
+
+	hold.hold()
+	callCtx, cancel := context.WithCancel(ctx)
+	cancelled := make(chan error, 1)
+	go func() {
+		_, err := c.GetData(callCtx, "/a")
+		cancelled <- err
+	}()
+	hold.waitWritten(t, proto.OpGetData, 1)
+	hold.waitHeldReplies(t, 1)
+	cancel()
+	select {
+	case err := <-cancelled:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-ctx.Done():
+		t.Fatal("the cancelled call waited for its reply")
+	}
+
+	type reply struct {
+		data []byte
+		err  error
+	}
+	next := make(chan reply, 1)
+	go func() {
+		data, err := c.GetData(ctx, "/a")
+		next <- reply{data, err}
+	}()
+	hold.waitWritten(t, proto.OpGetData, 2)
+	hold.release()
+	r := <-next
+	require.NoError(t, r.err)
+	assert.Equal(t, "a", string(r.data))
 }

@@ -195,6 +195,14 @@ func TestWatchChangeWhileDisconnected(t *testing.T) {
 	sess := c.Session()
 
 	w := armAwayWatchesB(t, c)
+	// A node nobody changes: re-armed relative to the last zxid the client
+	// saw, its watch must stay quiet. Re-armed relative to an older zxid,
+	// the server would fire it at once.
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/steady", []byte("s"))
+	require.NoError(t, err)
+	_, _, steady, err := c.GetW(ctx, "/steady")
+	require.NoError(t, err)
 	proxy.BlackHole(true)
 	proxy.CutAll()
 	waitCountB(t, states, core.StateSuspended, 1)
@@ -207,6 +215,11 @@ func TestWatchChangeWhileDisconnected(t *testing.T) {
 	waitCountB(t, states, core.StateConnected, 1)
 	require.Equal(t, sess.ID(), c.Session().ID())
 	w.requireFired(t)
+	// The server answers a later request after any event the re-arming
+	// set off.
+	_, err = c.GetData(ctx, "/steady")
+	require.NoError(t, err)
+	requireNoEventB(t, steady)
 }
 
 // TestWatchPersistentRecursive: a recursive watch sees the creates, data
@@ -249,6 +262,14 @@ func TestWatchPersistentRecursive(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 	requireNoEventB(t, w.Events())
+
+	// Until removed: after Close the channel closes with no further event
+	// and the server holds no watch.
+	require.NoError(t, w.Close())
+	_, err = other.Create(ctx, "/r/z", nil)
+	require.NoError(t, err)
+	requireClosedB(t, w.Events())
+	require.ErrorIs(t, c.CheckWatches(ctx, "/r", core.WatchAny), core.ErrNoWatcher)
 }
 
 // TestWatchPersistent: a persistent watch sees its node's data changes,

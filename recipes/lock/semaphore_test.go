@@ -128,6 +128,58 @@ func TestSemaphoreSessionDeath(t *testing.T) {
 	}
 }
 
+// SCENARIO 26: a waiter whose session dies while it waits for room fails
+// with ErrLockLost and leaves no lease, neither of its old session nor of
+// the new one its client makes.
+func TestSemaphoreWaiterSessionDies(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	const maxLeases = 2
+	cs := startClients(t, srv.ConnString(), maxLeases+1)
+	var leases []*lock.Lease
+	for _, hc := range cs[:maxLeases] {
+		l, err := lock.NewSemaphore(hc, path, maxLeases).Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases = append(leases, l)
+	}
+	waiter := cs[maxLeases]
+	done := make(chan error, 1)
+	go func() {
+		_, err := lock.NewSemaphore(waiter, path, maxLeases).Acquire(ctx)
+		done <- err
+	}()
+	eventually(t, "the waiter's lease node", func() bool { return len(listChildren(t, c, path+"/leases")) == maxLeases+1 })
+
+	old := sessionID(t, waiter)
+	expire(t, srv.ConnString(), waiter)
+	err := recv(t, done, "the waiter's Acquire")
+	if !errors.Is(err, lock.ErrLockLost) || !errors.Is(err, core.ErrSessionExpired) {
+		t.Fatalf("Acquire: %v, want ErrLockLost and ErrSessionExpired", err)
+	}
+	eventually(t, "the waiter's new session", func() bool {
+		s := waiter.Session()
+		return s != nil && s.ID() != old && s.Err() == nil
+	})
+	renewed := sessionID(t, waiter)
+	for _, dir := range []string{path + "/leases", path + "/locks"} {
+		for name, owner := range owners(t, c, dir) {
+			if owner == old || owner == renewed {
+				t.Errorf("%s/%s belongs to the waiter's session 0x%x", dir, name, owner)
+			}
+		}
+	}
+	if n := len(listChildren(t, c, path+"/leases")); n != maxLeases {
+		t.Errorf("%d leases, want the %d holders'", n, maxLeases)
+	}
+	for _, l := range leases {
+		if err := l.Release(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestSemaphoreNoLeases(t *testing.T) {
 	_, c, path := sharedSetup(t)
 	if _, err := lock.NewSemaphore(c, path, 0).Acquire(testCtx(t)); !errors.Is(err, core.ErrInvalidArgument) {

@@ -68,13 +68,36 @@ func testSessionMovesOnKill(t *testing.T, e *zktest.Ensemble) {
 		require.NoError(t, err)
 	}
 
+	// Writes keep going while the server dies: every one the client
+	// acknowledges must be there afterwards.
 	states := listenB(t, c)
+	stopWriting := make(chan struct{})
+	acked := make(chan []string, 1)
+	go func() {
+		var done []string
+		for i := 0; ; i++ {
+			select {
+			case <-stopWriting:
+				acked <- done
+				return
+			default:
+			}
+			p := fmt.Sprintf("/x%05d", i)
+			if _, err := c.Create(ctx, p, []byte(p)); err == nil {
+				done = append(done, p)
+			}
+		}
+	}()
 	srv := sessionServerB(t, e, c)
 	require.NoError(t, srv.Kill())
 	defer restartB(t, e, srv)
 
 	waitCountB(t, states, core.StateSuspended, 1)
 	waitCountB(t, states, core.StateConnected, 1)
+	_, err = c.Create(ctx, "/reconnected", nil)
+	require.NoError(t, err)
+	close(stopWriting)
+	writes := <-acked
 	require.Zero(t, states.count(core.StateExpired))
 	require.Equal(t, sess.ID(), c.Session().ID(), "the same session")
 	require.NoError(t, sess.Err())
@@ -88,15 +111,21 @@ func testSessionMovesOnKill(t *testing.T, e *zktest.Ensemble) {
 	}
 	kids, err := c.GetChildren(ctx, "/")
 	require.NoError(t, err)
-	require.Len(t, kids, n+1)
+	require.GreaterOrEqual(t, len(kids), n+2+len(writes))
 
 	// Another session, on the surviving servers, sees the ephemeral node
-	// still owned by the session.
+	// still owned by the session, and every acknowledged write.
 	observer := startClientB(t, othersB(e, srv), core.WithChroot(root))
 	st, err := observer.ExistsStat(ctx, "/eph")
 	require.NoError(t, err)
 	require.NotNil(t, st, "the ephemeral node survived")
 	require.Equal(t, sess.ID(), st.EphemeralOwner)
+	require.NotEmpty(t, writes)
+	for _, p := range writes {
+		data, err := observer.GetData(ctx, p)
+		require.NoError(t, err, "acknowledged write %s", p)
+		require.Equal(t, p, string(data))
+	}
 
 	_, err = c.Create(ctx, "/after", nil)
 	require.NoError(t, err, "writes go on")

@@ -258,11 +258,16 @@ func (c *Client) waitReady(ctx context.Context) error {
 		return nil
 	default:
 	}
+	if err := stopped(ctx); err != nil {
+		return err
+	}
 	select {
 	case <-ready:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-sessionEnded(ctx):
+		return stopped(ctx)
 	case <-c.stopCh:
 		return ErrClosed
 	case <-c.authErr:
@@ -273,7 +278,7 @@ func (c *Client) waitReady(ctx context.Context) error {
 // call sends one request on the live connection and waits for its reply or
 // ctx. A cancelled call returns at once; its late reply is dropped.
 func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
-	if err := ctx.Err(); err != nil {
+	if err := stopped(ctx); err != nil {
 		return 0, err
 	}
 	cn := c.live.Load()
@@ -295,7 +300,7 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 		cn.readOwn(ctx, r)
 	}
 	if !replied(ctx, r) {
-		return 0, ctx.Err()
+		return 0, stopped(ctx)
 	}
 	zxid, err := r.zxid, r.err
 	r.release()
@@ -303,7 +308,8 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 }
 
 // replied waits for r's reply and reports true, or reports false when ctx
-// ends first. A reply already in wins over an ended ctx: the call happened.
+// ends first, or the session it is tied to (WithSession). A reply already
+// in wins over an ended ctx: the call happened.
 func replied(ctx context.Context, r *request) bool {
 	select {
 	case <-r.done:
@@ -314,6 +320,8 @@ func replied(ctx context.Context, r *request) bool {
 	case <-r.done:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-sessionEnded(ctx):
 		return false
 	}
 }

@@ -122,7 +122,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 // callPair sends two requests back to back on the live connection and
 // waits for both replies.
 func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (error, error) {
-	if err := ctx.Err(); err != nil {
+	if err := stopped(ctx); err != nil {
 		return err, err
 	}
 	cn := c.live.Load()
@@ -146,13 +146,14 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 	if !replied(ctx, r2) {
 		// Report the first request's outcome if it is known, so a create
 		// that happened is not lost.
+		err := stopped(ctx)
 		select {
 		case <-r1.done:
 			err1 := r1.err
 			r1.release()
-			return err1, ctx.Err()
+			return err1, err
 		default:
-			return ctx.Err(), ctx.Err()
+			return err, err
 		}
 	}
 	<-r1.done

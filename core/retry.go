@@ -168,7 +168,7 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 	var bo backoff.BackOff
 	err := lastErr
 	for {
-		if st.count > 0 && isNotSent(err) && ctx.Err() == nil {
+		if st.count > 0 && isNotSent(err) && stopped(ctx) == nil {
 			// The request never left the client: that costs no attempt. Wait
 			// for the next connection (the dead one may still look live for
 			// a moment) and send it again.
@@ -177,8 +177,15 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 				return err
 			}
 		} else if st.count > 0 {
-			if err == nil || !retryable(err) || ctx.Err() != nil {
+			if err == nil || !retryable(err) {
 				return err
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			if serr := stopped(ctx); serr != nil {
+				// The session the call is tied to ended (WithSession).
+				return serr
 			}
 			if p.retries >= 0 && st.count-1 >= p.retries {
 				return exhausted(st.count, err)
@@ -227,9 +234,11 @@ func exhausted(attempts int, last error) error {
 	return fmt.Errorf("%w after %d attempts: %w", ErrFailedRetry, attempts, last)
 }
 
+// sleepCtx waits d, or less if ctx ends or the session it is tied to
+// (WithSession), and then reports why it stopped early.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		return ctx.Err()
+		return stopped(ctx)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -238,6 +247,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-sessionEnded(ctx):
+		return stopped(ctx)
 	}
 }
 

@@ -171,7 +171,16 @@ func TestSessionExpiryByDisconnection(t *testing.T) {
 	watches := armExpiryWatchesB(t, c)
 
 	proxy.BlackHole(true)
+	// Calls tied to the session, waiting for a connection or for a reply,
+	// fail with it while the client is still cut off.
+	waitCountB(t, states, core.StateSuspended, 1)
+	tied := core.WithSession(ctx, old)
+	_, err = c.GetData(tied, "/eph")
+	require.ErrorIs(t, err, core.ErrSessionExpired, "a call waiting for a connection")
+	require.NoError(t, ctx.Err())
 	waitCountB(t, states, core.StateExpired, 1)
+	_, err = c.Create(tied, "/late", nil)
+	require.ErrorIs(t, err, core.ErrSessionExpired, "a call made after the session ended")
 	requireSessionEndedB(t, old, core.ErrSessionExpired)
 	watches.requireEnded(t)
 	require.Eventually(t, func() bool {

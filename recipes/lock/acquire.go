@@ -21,10 +21,8 @@ func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data 
 	if err != nil {
 		return nil, err
 	}
-	bound, unbind := sess.Bind(ctx)
-	defer unbind()
 	e := newEntry(c, dir, sch, sess)
-	e, err = e.take(bound, data, wait)
+	e, err = e.take(core.WithSession(ctx, sess), data, wait)
 	return e, sessionLoss(ctx, sess, err)
 }
 

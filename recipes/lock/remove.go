@@ -18,9 +18,7 @@ func deleteNode(ctx context.Context, c *core.Client, path string, owner *core.Se
 		if owner.Err() != nil {
 			return nil
 		}
-		var unbind context.CancelFunc
-		ctx, unbind = owner.Bind(ctx)
-		defer unbind()
+		ctx = core.WithSession(ctx, owner)
 	}
 	ownerEnded := func() bool { return owner != nil && owner.Err() != nil }
 	pause := minPause

@@ -48,10 +48,8 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 		_ = removeNode(cctx, s.c, internal.path(), internal.sess)
 	}()
 
-	bound, unbind := internal.sess.Bind(ctx)
-	defer unbind()
 	e := newEntry(s.c, joinPath(s.path, "leases"), leaseScheme(), internal.sess)
-	if err := s.lease(bound, e); err != nil {
+	if err := s.lease(core.WithSession(ctx, internal.sess), e); err != nil {
 		return nil, sessionLoss(ctx, e.sess, err)
 	}
 	return &Lease{h: hold(s.c, e.path(), e.sess, e.czxid)}, nil

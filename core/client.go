@@ -288,6 +288,9 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 		}
 		return 0, &notSentError{}
 	}
+	if err := sessionMismatch(ctx, cn); err != nil {
+		return 0, err
+	}
 	r := newRequest(resp)
 	r.onReply = onReply
 	r.decodeOnError = decodeOnError

@@ -43,6 +43,9 @@ type conn struct {
 	// maxRequest is the largest request frame the server takes (its
 	// jute.maxbuffer); 0 for no limit.
 	maxRequest int
+	// sess is the session the connection serves: a call tied to another
+	// (WithSession) must not be sent on it.
+	sess *Session
 
 	mu      sync.Mutex
 	xid     int32
@@ -360,14 +363,17 @@ func (c *conn) readFrame() error {
 	return nil
 }
 
-// failRead ends the connection after a failed read. A frame whose length
-// cannot be right (negative, or over the limit) was the reply that the
-// oldest request waits for, as replies come in order: that request fails
-// with the marshalling error, as with a reply that cannot be decoded
-// (handleFrame), and the others fail with connection loss.
+// failRead ends the connection after a failed read. A frame over the size
+// limit is the reply the oldest request waits for, as replies come in order
+// and no event or special reply is that large: that request fails with the
+// marshalling error, as would a reply that cannot be decoded (handleFrame),
+// since asking again would only bring the same frame. Every other request,
+// and every request after garbage that cannot be told apart (a negative
+// length, say), fails with connection loss, which the retry policy may
+// repeat when that is safe.
 func (c *conn) failRead(err error) {
 	cause := readError(err)
-	if errors.Is(err, proto.ErrFrameTooLarge) || errors.Is(err, proto.ErrBadLength) {
+	if errors.Is(err, proto.ErrFrameTooLarge) {
 		c.failOldest(cause)
 	}
 	c.fail(cause)
@@ -400,9 +406,9 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	var h proto.ReplyHeader
 	h.Decode(dec)
 	if dec.Err() != nil {
-		err := fmt.Errorf("%w: reply header: %v", ErrMarshallingError, dec.Err())
-		c.failOldest(err)
-		return err
+		// Whose reply this was cannot be known: every request in flight
+		// fails with connection loss.
+		return fmt.Errorf("%w: reply header: %v", ErrMarshallingError, dec.Err())
 	}
 	if h.Zxid > 0 {
 		c.hooks.observeZxid(h.Zxid)
@@ -436,12 +442,12 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	}
 	r := c.popPending()
 	if r == nil || r.xid != h.Xid {
-		err := fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 		if r != nil {
-			// Popped, so fail will not see it: its caller learns here.
-			r.finish(err)
+			// Popped, so fail will not see it. The frame is not its reply:
+			// for it, the connection was lost.
+			r.finish(&Error{Code: CodeConnectionLoss})
 		}
-		return err
+		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 	}
 	r.zxid = h.Zxid
 	var err error

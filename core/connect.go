@@ -305,9 +305,10 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 	}
 	if c.sess == nil || c.sess.id != resp.SessionID {
 		if c.sess != nil {
-			// A read-only session gave way to a new read-write one.
-			old := c.sess
-			defer func() { old.end(ErrSessionExpired) }()
+			// A read-only session gave way to a new read-write one. It ends
+			// before the new connection is published, so a call tied to it
+			// finds it ended.
+			c.sess.end(ErrSessionExpired)
 		}
 		c.sess = newSession(resp.SessionID, resp.Passwd, timeout)
 	}
@@ -317,6 +318,7 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 	c.heard()
 	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.firstXid.Load())
 	cn.maxRequest = c.cfg.maxDataSize
+	cn.sess = c.sess
 	for _, a := range c.auth {
 		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: a.scheme, Auth: a.auth})
 	}

@@ -130,6 +130,9 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		err := &notSentError{}
 		return err, err
 	}
+	if err := sessionMismatch(ctx, cn); err != nil {
+		return err, err
+	}
 	r1, r2 := newRequest(resp1), newRequest(resp2)
 	own, err := cn.sendPairOwn(req1, r1, req2, r2)
 	if err != nil {

@@ -14,7 +14,7 @@ type sessionKey struct{}
 //
 // Unlike Bind it costs one small allocation and registers nothing, but
 // only this package's calls notice the session's end: the returned
-// context's Done is ctx's.
+// context's Done is ctx's. WithSession(ctx, nil) unties ctx.
 func WithSession(ctx context.Context, sess *Session) context.Context {
 	return context.WithValue(ctx, sessionKey{}, sess)
 }
@@ -44,4 +44,18 @@ func stopped(ctx context.Context) error {
 		return s.Err()
 	}
 	return nil
+}
+
+// sessionMismatch returns the error for a call tied to a session other than
+// the one cn serves, or nil: the tied session has ended, or is ending, as
+// the client moved on to another.
+func sessionMismatch(ctx context.Context, cn *conn) error {
+	s := tiedSession(ctx)
+	if s == nil || s == cn.sess {
+		return nil
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return ErrSessionExpired
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -148,9 +149,13 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	c := t.client
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(false), func(ctx context.Context) error {
 		attempt := &proto.MultiResponse{}
-		_, err := c.call(ctx, req, attempt, nil, true)
+		// The hook runs once the reply is decoded into attempt: only then
+		// may attempt be read. A call that stopped waiting (ctx, or its
+		// session) leaves the reply to come, and attempt to the reader.
+		var decoded atomic.Bool
+		_, err := c.call(ctx, req, attempt, func(*request) { decoded.Store(true) }, true)
 		resp = nil
-		if answeredInFull(err) {
+		if decoded.Load() && answeredInFull(err) {
 			resp = attempt
 		}
 		return err

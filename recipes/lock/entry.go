@@ -133,6 +133,9 @@ func mayHaveCreated(err error) bool {
 // queue. A node made in the session, once it has ended, needs nothing: it
 // went with the session.
 func (e *entry) abandon(ctx context.Context) {
+	// The acquisition's calls are tied to its session; the clean-up is
+	// not, as a node whose create's reply was lost may be in a later one.
+	ctx = core.WithSession(ctx, nil)
 	c, dir, prefix := e.c, e.dir, e.prefix
 	if e.sess.Err() != nil {
 		if !e.owned {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ func testSessionMovesOnKill(t *testing.T, e *zktest.Ensemble) {
 	states := listenB(t, c)
 	stopWriting := make(chan struct{})
 	acked := make(chan []string, 1)
+	var ackedSoFar atomic.Int32
 	go func() {
 		var done []string
 		for i := 0; ; i++ {
@@ -85,9 +87,11 @@ func testSessionMovesOnKill(t *testing.T, e *zktest.Ensemble) {
 			p := fmt.Sprintf("/x%05d", i)
 			if _, err := c.Create(ctx, p, []byte(p)); err == nil {
 				done = append(done, p)
+				ackedSoFar.Add(1)
 			}
 		}
 	}()
+	require.Eventually(t, func() bool { return ackedSoFar.Load() >= 5 }, waitB, tickB, "the writer is under way")
 	srv := sessionServerB(t, e, c)
 	require.NoError(t, srv.Kill())
 	defer restartB(t, e, srv)

@@ -100,10 +100,12 @@ func (c *Client) Start(ctx context.Context) error {
 
 	go c.run()
 	if err := c.waitReady(ctx); err != nil {
-		_ = c.Close()
+		// Why the last attempt failed, read before Close cuts short the
+		// attempt in progress.
 		c.mu.Lock()
 		last := c.connErr
 		c.mu.Unlock()
+		_ = c.Close()
 		if last != nil {
 			// Say why no connection was made, such as a certificate the
 			// client does not trust.

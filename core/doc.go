@@ -6,6 +6,16 @@
 // values that match the sentinels (ErrNoNode, ErrNodeExists, ...) with
 // errors.Is. NewClient does no I/O; Start connects and Close ends the session.
 //
+// # Sessions
+//
+// The client keeps one session across reconnects. It ends when the server
+// expires it, or when the client has heard from no server for nine tenths
+// of the session timeout, and the client then makes a new one by itself.
+// Session returns the current one. Work that must not outlive a session,
+// such as holding a lock, ties its calls to it with WithSession: they fail
+// with ErrSessionExpired as soon as that session ends, instead of waiting
+// for the next one. Session.Bind gives a context that ends with it.
+//
 // # The connection
 //
 // Requests from every goroutine share the client's connection, in order,

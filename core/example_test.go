@@ -213,3 +213,22 @@ func ExampleError() {
 	// true false
 	// loading config: zk: get /app/config: node does not exist
 }
+
+// Calls tied to a session stop as soon as it ends, rather than wait for
+// the client's next session.
+func ExampleWithSession() {
+	ctx := context.Background()
+	c, err := core.NewClient("127.0.0.1:2181")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	if err := c.Start(ctx); err != nil {
+		panic(err)
+	}
+	sess := c.Session()
+	tied := core.WithSession(ctx, sess)
+	if _, err := c.Create(tied, "/worker-", nil, core.Ephemeral(), core.Sequential()); errors.Is(err, core.ErrSessionExpired) {
+		fmt.Println("the session ended; start over with the new one")
+	}
+}

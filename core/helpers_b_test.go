@@ -219,6 +219,19 @@ func newWireSpy() *wireSpy {
 	return &wireSpy{refuse: map[string]bool{}, cuts: map[int32]int{}}
 }
 
+// wrapDialer dials TCP and hands the connection to wrap, which returns
+// what the client gets.
+func wrapDialer(wrap func(net.Conn) net.Conn) core.Dialer {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(nc), nil
+	}
+}
+
 // dialer returns the core.Dialer to give the client.
 func (s *wireSpy) dialer() core.Dialer {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {

@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"context"
 	"encoding/binary"
 	"net"
 	"os"
@@ -35,19 +34,14 @@ func newReplyHold() *replyHold {
 
 // dialer returns the core.Dialer to give the client.
 func (h *replyHold) dialer() core.Dialer {
-	return func(ctx context.Context, network, address string) (net.Conn, error) {
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, network, address)
-		if err != nil {
-			return nil, err
-		}
+	return wrapDialer(func(nc net.Conn) net.Conn {
 		c := &heldConn{Conn: nc, h: h}
 		h.mu.Lock()
 		h.conn = c
 		h.mu.Unlock()
 		go c.pump()
-		return c, nil
-	}
+		return c
+	})
 }
 
 // hold makes the client read nothing more until release.

@@ -28,14 +28,10 @@ func TestCloseEndsReadWriteProbe(t *testing.T) {
 		probing  = make(chan struct{})
 		once     sync.Once
 	)
+	readOnly := wrapDialer(func(nc net.Conn) net.Conn { return &readOnlyHandshakeConn{Conn: nc} })
 	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
 		if address != hanging {
-			var d net.Dialer
-			nc, err := d.DialContext(ctx, network, address)
-			if err != nil {
-				return nil, err
-			}
-			return &readOnlyHandshakeConn{Conn: nc}, nil
+			return readOnly(ctx, network, address)
 		}
 		// While the client is connected, a dial is a probe.
 		probe := c.State() == core.StateConnectedReadOnly

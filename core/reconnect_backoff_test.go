@@ -21,14 +21,10 @@ import (
 func TestReconnectBacksOffAfterShortConnections(t *testing.T) {
 	srv := zktest.Shared(t)
 	var dials atomic.Int32
+	wrapped := wrapDialer(func(nc net.Conn) net.Conn { return &endAfterHandshakeConn{Conn: nc} })
 	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
 		dials.Add(1)
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, network, address)
-		if err != nil {
-			return nil, err
-		}
-		return &endAfterHandshakeConn{Conn: nc}, nil
+		return wrapped(ctx, network, address)
 	}
 	c := startA(t, srv.ConnString(), core.WithDialer(dial))
 

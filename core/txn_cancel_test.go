@@ -26,14 +26,9 @@ func TestCommitCancelledInFlight(t *testing.T) {
 	proxy := zktest.StartProxy(t, srv.Addr())
 	root := chrootA(t, srv)
 	var onMulti atomic.Pointer[context.CancelFunc]
-	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, network, address)
-		if err != nil {
-			return nil, err
-		}
-		return &cancelOnWriteConn{Conn: nc, op: proto.OpMulti, cancel: &onMulti}, nil
-	}
+	dial := wrapDialer(func(nc net.Conn) net.Conn {
+		return &cancelOnWriteConn{Conn: nc, op: proto.OpMulti, cancel: &onMulti}
+	})
 	c := startA(t, proxy.Addr(), core.WithChroot(root), core.WithDialer(dial))
 	// The reply comes well after the call has returned.
 	proxy.SetLatency(20 * time.Millisecond)

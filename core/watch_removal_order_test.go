@@ -38,6 +38,36 @@ func firedBeforeR(t *testing.T, ch <-chan core.Event, typ core.EventType, what s
 	}
 }
 
+// getWResult is the outcome of a GetW run in the background.
+type getWResult struct {
+	ch  <-chan core.Event
+	err error
+}
+
+// goGetW starts a GetW of path in the background.
+func goGetW(ctx context.Context, c *core.Client, path string) <-chan getWResult {
+	got := make(chan getWResult, 1)
+	go func() {
+		_, _, ch, err := c.GetW(ctx, path)
+		got <- getWResult{ch, err}
+	}()
+	return got
+}
+
+// awaitR receives what a background call sends, failing the test when ctx
+// ends first.
+func awaitR[T any](t *testing.T, ctx context.Context, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-ctx.Done():
+		t.Fatalf("%s did not return", what)
+	}
+	var zero T
+	return zero
+}
+
 // TestWatchCloseSparesWatchSetBefore: a GetW on a persistent watcher's
 // path that the server answers just before Close's removeWatches, but
 // whose reply the client has not read when Close starts, leaves a watch
@@ -52,15 +82,7 @@ func TestWatchCloseSparesWatchSetBefore(t *testing.T) {
 	require.NoError(t, err)
 
 	hold.hold()
-	type getResult struct {
-		ch  <-chan core.Event
-		err error
-	}
-	got := make(chan getResult, 1)
-	go func() {
-		_, _, ch, err := c.GetW(ctx, "/n")
-		got <- getResult{ch, err}
-	}()
+	got := goGetW(ctx, c, "/n")
 	hold.waitWritten(t, proto.OpGetData, 1)
 	closed := make(chan error, 1)
 	go func() { closed <- w.Close() }()
@@ -68,19 +90,9 @@ func TestWatchCloseSparesWatchSetBefore(t *testing.T) {
 	hold.waitHeldReplies(t, 2)
 	hold.release()
 
-	var get getResult
-	select {
-	case get = <-got:
-	case <-ctx.Done():
-		t.Fatal("GetW did not return")
-	}
+	get := awaitR(t, ctx, got, "GetW")
 	require.NoError(t, get.err)
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-ctx.Done():
-		t.Fatal("Close did not return")
-	}
+	require.NoError(t, awaitR(t, ctx, closed, "Close"))
 	requireClosedB(t, w.Events())
 
 	_, err = other.SetData(ctx, "/n", []byte("changed"))
@@ -113,32 +125,14 @@ func TestWatchRemoveSparesWatchSetAfter(t *testing.T) {
 		removeErr := make(chan error, 1)
 		go func() { removeErr <- c.RemoveWatches(ctx, "/n", core.WatchData) }()
 		hold.waitWritten(t, proto.OpRemoveWatches, i+1)
-		type getResult struct {
-			ch  <-chan core.Event
-			err error
-		}
-		got := make(chan getResult, 1)
-		go func() {
-			_, _, ch, err := c.GetW(ctx, "/n")
-			got <- getResult{ch, err}
-		}()
+		got := goGetW(ctx, c, "/n")
 		hold.waitWritten(t, proto.OpGetData, 2*(i+1))
 		hold.waitHeldReplies(t, 2)
 		hold.release()
 
-		var get getResult
-		select {
-		case get = <-got:
-		case <-ctx.Done():
-			t.Fatal("GetW did not return")
-		}
+		get := awaitR(t, ctx, got, "GetW")
 		require.NoError(t, get.err)
-		select {
-		case err := <-removeErr:
-			require.NoError(t, err)
-		case <-ctx.Done():
-			t.Fatal("RemoveWatches did not return")
-		}
+		require.NoError(t, awaitR(t, ctx, removeErr, "RemoveWatches"))
 		wantNotWatchingB(t, removed, core.ErrWatchRemoved)
 		requireNoEventB(t, get.ch)
 
@@ -167,12 +161,7 @@ func TestWatchRemoveCallerGivesUp(t *testing.T) {
 	go func() { removeErr <- c.RemoveWatches(callCtx, "/n", core.WatchData) }()
 	hold.waitWritten(t, proto.OpRemoveWatches, 1)
 	cancel()
-	select {
-	case err := <-removeErr:
-		require.ErrorIs(t, err, context.Canceled)
-	case <-ctx.Done():
-		t.Fatal("RemoveWatches did not return when its caller gave up")
-	}
+	require.ErrorIs(t, awaitR(t, ctx, removeErr, "RemoveWatches, its caller having given up,"), context.Canceled)
 	hold.waitHeldReplies(t, 1)
 	hold.release()
 
@@ -275,15 +264,7 @@ func TestWatchOneShotAskedWhileChangesRace(t *testing.T) {
 	defer w.Close()
 
 	hold.hold()
-	type got struct {
-		ch  <-chan core.Event
-		err error
-	}
-	armed := make(chan got, 1)
-	go func() {
-		_, _, ch, err := c.GetW(ctx, "/p")
-		armed <- got{ch, err}
-	}()
+	armed := goGetW(ctx, c, "/p")
 	hold.waitWritten(t, proto.OpGetData, 1)
 	hold.waitHeldReplies(t, 1)
 	for i := range 2 {
@@ -291,7 +272,7 @@ func TestWatchOneShotAskedWhileChangesRace(t *testing.T) {
 		require.NoError(t, err)
 	}
 	hold.release()
-	a := <-armed
+	a := awaitR(t, ctx, armed, "GetW")
 	require.NoError(t, a.err)
 	_, err = c.GetData(ctx, "/p")
 	require.NoError(t, err)

@@ -38,15 +38,7 @@ func TestMutexLostOnSessionExpiry(t *testing.T) {
 	if err := waiter.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := holder.Lock(ctx); err != nil {
-		t.Fatalf("Lock on the new session: %v", err)
-	}
-	if isClosed(holder.Lost()) {
-		t.Error("the new acquisition's Lost is closed")
-	}
-	if err := holder.Unlock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	relock(t, holder, "Lock on the new session")
 }
 
 // SCENARIO 24: the holder learns it lost the lock before another contender
@@ -141,13 +133,7 @@ func TestMutexLostOnNodeDeleted(t *testing.T) {
 	if m.Token() == 0 {
 		t.Fatal("no token")
 	}
-	kids := listChildren(t, admin, path)
-	if len(kids) != 1 {
-		t.Fatalf("children %v", kids)
-	}
-	if err := admin.Delete(ctx, path+"/"+kids[0], core.Force()); err != nil {
-		t.Fatal(err)
-	}
+	deleteHoldersNode(t, admin, path)
 	recv(t, m.Lost(), "Lost to close")
 	if err := m.Unlock(ctx); err != nil {
 		t.Errorf("Unlock of a deleted lock: %v", err)
@@ -228,28 +214,13 @@ func TestMutexLockAgainAfterLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost, before := m.Lost(), m.Token()
-	kids := listChildren(t, admin, path)
-	if len(kids) != 1 {
-		t.Fatalf("children %v", kids)
-	}
-	if err := admin.Delete(ctx, path+"/"+kids[0], core.Force()); err != nil {
-		t.Fatal(err)
-	}
+	deleteHoldersNode(t, admin, path)
 	recv(t, lost, "Lost to close")
 	if tok := m.Token(); tok != 0 {
 		t.Errorf("Token of a lost lock = %d, want 0", tok)
 	}
-	if err := m.Lock(ctx); err != nil {
-		t.Fatalf("Lock after a loss, without Unlock: %v", err)
-	}
-	if tok := m.Token(); tok <= before {
+	if tok := relock(t, m, "Lock after a loss, without Unlock"); tok <= before {
 		t.Errorf("token %d after %d", tok, before)
-	}
-	if isClosed(m.Lost()) {
-		t.Error("the new acquisition's Lost is closed")
-	}
-	if err := m.Unlock(ctx); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -293,4 +264,35 @@ func TestMutexLockCutOffFailsWithSession(t *testing.T) {
 	if err := m.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// deleteHoldersNode deletes the only contender's node under path, as an
+// operator might.
+func deleteHoldersNode(t *testing.T, admin *core.Client, path string) {
+	t.Helper()
+	kids := listChildren(t, admin, path)
+	if len(kids) != 1 {
+		t.Fatalf("children %v", kids)
+	}
+	if err := admin.Delete(testCtx(t), path+"/"+kids[0], core.Force()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// relock locks m (what names the attempt), checks that the new
+// acquisition is not lost, unlocks it and returns its token.
+func relock(t *testing.T, m *lock.Mutex, what string) int64 {
+	t.Helper()
+	ctx := testCtx(t)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	token := m.Token()
+	if isClosed(m.Lost()) {
+		t.Errorf("%s: the new acquisition's Lost is closed", what)
+	}
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return token
 }

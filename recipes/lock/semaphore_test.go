@@ -70,14 +70,7 @@ func TestSemaphoreSessionDeath(t *testing.T) {
 	ctx := testCtx(t)
 	const maxLeases = 3
 	cs := startClients(t, srv.ConnString(), maxLeases+1)
-	var leases []*lock.Lease
-	for _, hc := range cs[:maxLeases] {
-		l, err := lock.NewSemaphore(hc, path, maxLeases).Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leases = append(leases, l)
-	}
+	leases := takeLeases(t, cs[:maxLeases], path, maxLeases)
 	for _, k := range listChildren(t, c, path+"/leases") {
 		if !curatorLease.MatchString(k) {
 			t.Errorf("lease %q is not in Curator's format", k)
@@ -136,14 +129,7 @@ func TestSemaphoreWaiterSessionDies(t *testing.T) {
 	ctx := testCtx(t)
 	const maxLeases = 2
 	cs := startClients(t, srv.ConnString(), maxLeases+1)
-	var leases []*lock.Lease
-	for _, hc := range cs[:maxLeases] {
-		l, err := lock.NewSemaphore(hc, path, maxLeases).Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leases = append(leases, l)
-	}
+	leases := takeLeases(t, cs[:maxLeases], path, maxLeases)
 	waiter := cs[maxLeases]
 	done := make(chan error, 1)
 	go func() {
@@ -185,4 +171,18 @@ func TestSemaphoreNoLeases(t *testing.T) {
 	if _, err := lock.NewSemaphore(c, path, 0).Acquire(testCtx(t)); !errors.Is(err, core.ErrInvalidArgument) {
 		t.Fatalf("Acquire with no leases: %v, want ErrInvalidArgument", err)
 	}
+}
+
+// takeLeases takes one lease of the semaphore on path through each client.
+func takeLeases(t *testing.T, clients []*core.Client, path string, maxLeases int) []*lock.Lease {
+	t.Helper()
+	var leases []*lock.Lease
+	for _, c := range clients {
+		l, err := lock.NewSemaphore(c, path, maxLeases).Acquire(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases = append(leases, l)
+	}
+	return leases
 }

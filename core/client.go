@@ -260,7 +260,8 @@ func (c *Client) waitReady(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if err := stopped(ctx); err != nil {
+	tied := tiedSession(ctx)
+	if err := stoppedBy(ctx, tied); err != nil {
 		return err
 	}
 	select {
@@ -268,8 +269,8 @@ func (c *Client) waitReady(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-sessionEnded(ctx):
-		return stopped(ctx)
+	case <-sessionEnded(tied):
+		return stoppedBy(ctx, tied)
 	case <-c.stopCh:
 		return ErrClosed
 	case <-c.authErr:
@@ -280,7 +281,8 @@ func (c *Client) waitReady(ctx context.Context) error {
 // call sends one request on the live connection and waits for its reply or
 // ctx. A cancelled call returns at once; its late reply is dropped.
 func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
-	if err := stopped(ctx); err != nil {
+	tied := tiedSession(ctx)
+	if err := stoppedBy(ctx, tied); err != nil {
 		return 0, err
 	}
 	cn := c.live.Load()
@@ -290,7 +292,7 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 		}
 		return 0, &notSentError{}
 	}
-	if err := sessionMismatch(ctx, cn); err != nil {
+	if err := sessionMismatch(tied, cn); err != nil {
 		return 0, err
 	}
 	r := newRequest(resp)
@@ -304,8 +306,8 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 	if own {
 		cn.readOwn(ctx, r)
 	}
-	if !replied(ctx, r) {
-		return 0, stopped(ctx)
+	if !replied(ctx, tied, r) {
+		return 0, stoppedBy(ctx, tied)
 	}
 	zxid, err := r.zxid, r.err
 	r.release()
@@ -313,9 +315,9 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 }
 
 // replied waits for r's reply and reports true, or reports false when ctx
-// ends first, or the session it is tied to (WithSession). A reply already
-// in wins over an ended ctx: the call happened.
-func replied(ctx context.Context, r *request) bool {
+// ends first, or tied, the session the call is tied to (WithSession; nil
+// for none). A reply already in wins over an ended ctx: the call happened.
+func replied(ctx context.Context, tied *Session, r *request) bool {
 	select {
 	case <-r.done:
 		return true
@@ -326,7 +328,7 @@ func replied(ctx context.Context, r *request) bool {
 		return true
 	case <-ctx.Done():
 		return false
-	case <-sessionEnded(ctx):
+	case <-sessionEnded(tied):
 		return false
 	}
 }

@@ -122,7 +122,8 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 // callPair sends two requests back to back on the live connection and
 // waits for both replies.
 func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (error, error) {
-	if err := stopped(ctx); err != nil {
+	tied := tiedSession(ctx)
+	if err := stoppedBy(ctx, tied); err != nil {
 		return err, err
 	}
 	cn := c.live.Load()
@@ -130,7 +131,7 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		err := &notSentError{}
 		return err, err
 	}
-	if err := sessionMismatch(ctx, cn); err != nil {
+	if err := sessionMismatch(tied, cn); err != nil {
 		return err, err
 	}
 	r1, r2 := newRequest(resp1), newRequest(resp2)
@@ -146,10 +147,10 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 	// Replies come in order, and a failed connection finishes its requests
 	// in order too: once r2 is done, r1 is. Waiting for r2 alone wakes this
 	// goroutine once for the two replies.
-	if !replied(ctx, r2) {
+	if !replied(ctx, tied, r2) {
 		// Report the first request's outcome if it is known, so a create
 		// that happened is not lost.
-		err := stopped(ctx)
+		err := stoppedBy(ctx, tied)
 		select {
 		case <-r1.done:
 			err1 := r1.err

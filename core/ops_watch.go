@@ -36,14 +36,7 @@ func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneS
 	rearmed = new(atomic.Bool)
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)
-		if !ok {
-			return
-		}
-		c.watches.addOneShot(watchKey{path: sp, kind: kind}, ch)
-		switch {
-		case !watch && !c.watches.persistentBrings(sp, kind):
-			c.watches.rearmPath(sp, r.zxid, true, c.sendRearm)
-		case watch && c.watches.rearmPath(sp, r.zxid, false, c.sendRearm):
+		if ok && c.watches.addOneShotReplied(watchKey{path: sp, kind: kind}, ch, watch, r.zxid, c.sendRearm) {
 			rearmed.Store(true)
 		}
 	}

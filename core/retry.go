@@ -247,7 +247,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-sessionEnded(ctx):
+	case <-sessionEnded(tiedSession(ctx)):
 		return stopped(ctx)
 	}
 }

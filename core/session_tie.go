@@ -25,36 +25,41 @@ func tiedSession(ctx context.Context) *Session {
 	return s
 }
 
-// sessionEnded returns the Done channel of the session ctx is tied to, or
-// nil, which never fires in a select.
-func sessionEnded(ctx context.Context) <-chan struct{} {
-	if s := tiedSession(ctx); s != nil {
-		return s.Done()
+// sessionEnded returns the Done channel of s, the session a call is tied
+// to, or nil, which never fires in a select.
+func sessionEnded(s *Session) <-chan struct{} {
+	if s == nil {
+		return nil
 	}
-	return nil
+	return s.Done()
 }
 
 // stopped reports why a call made with ctx must stop: ctx's error, or the
 // error of the session ctx is tied to once it has ended; nil otherwise.
 func stopped(ctx context.Context) error {
+	return stoppedBy(ctx, tiedSession(ctx))
+}
+
+// stoppedBy is stopped for a call whose tied session, tied (or nil), the
+// caller has looked up already.
+func stoppedBy(ctx context.Context, tied *Session) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s := tiedSession(ctx); s != nil {
-		return s.Err()
+	if tied != nil {
+		return tied.Err()
 	}
 	return nil
 }
 
-// sessionMismatch returns the error for a call tied to a session other than
-// the one cn serves, or nil: the tied session has ended, or is ending, as
-// the client moved on to another.
-func sessionMismatch(ctx context.Context, cn *conn) error {
-	s := tiedSession(ctx)
-	if s == nil || s == cn.sess {
+// sessionMismatch returns the error for a call tied to tied (or nil), a
+// session other than the one cn serves, or nil: the tied session has
+// ended, or is ending, as the client moved on to another.
+func sessionMismatch(tied *Session, cn *conn) error {
+	if tied == nil || tied == cn.sess {
 		return nil
 	}
-	if err := s.Err(); err != nil {
+	if err := tied.Err(); err != nil {
 		return err
 	}
 	return ErrSessionExpired

@@ -60,6 +60,10 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send func([]proto.Request)) (persistent bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.rearmPathLocked(sp, zxid, oneShots, send)
+}
+
+func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, send func([]proto.Request)) (persistent bool) {
 	if !oneShots && len(w.persistent[sp]) == 0 {
 		return false
 	}

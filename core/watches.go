@@ -156,6 +156,10 @@ func (w *watchRegistry) forget(pw *Watcher) (held bool) {
 func (w *watchRegistry) persistentBrings(sp string, kinds ...oneShotKind) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.persistentBringsLocked(sp, kinds...)
+}
+
+func (w *watchRegistry) persistentBringsLocked(sp string, kinds ...oneShotKind) bool {
 	watchers := w.persistent[sp]
 	for _, pw := range watchers {
 		if pw.mode == WatchPersistent {
@@ -163,6 +167,27 @@ func (w *watchRegistry) persistentBrings(sp string, kinds ...oneShotKind) bool {
 		}
 	}
 	return len(watchers) > 0 && !slices.Contains(kinds, watchKindChild)
+}
+
+// addOneShotReplied registers ch as a one-shot watch under key once the
+// reply to its read is in, at zxid. onServer says whether the read asked
+// the server for the watch (see Client.oneShot). If it did not, and no
+// persistent watcher brings the watch's events any more, the watch is set
+// on the server now. If it did, the persistent watchers on the path, which
+// the server has just made one-shot, are set again; it then reports true.
+// Frames go out through send while the registry is locked, so they keep
+// their order with any removal.
+func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer bool, zxid int64, send func([]proto.Request)) (rearmedPersistent bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.oneShot[key] = append(w.oneShot[key], ch)
+	switch {
+	case !onServer && !w.persistentBringsLocked(key.path, key.kind):
+		w.rearmPathLocked(key.path, zxid, true, send)
+	case onServer:
+		return w.rearmPathLocked(key.path, zxid, false, send)
+	}
+	return false
 }
 
 // holdsPersistent reports whether a persistent watcher, of either mode,

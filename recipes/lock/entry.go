@@ -156,39 +156,7 @@ func (e *entry) abandon(ctx context.Context) {
 		_ = removeNode(cctx, e.c, e.path(), owner)
 		return
 	}
-	if err := removePrefixed(cctx, c, dir, prefix); err != nil && cctx.Err() != nil {
-		bg := context.WithoutCancel(ctx)
-		go func() { _ = removePrefixed(bg, c, dir, prefix) }()
-	}
-}
-
-// removePrefixed deletes the child of dir whose name carries prefix, if
-// there is one, retrying transient failures until ctx ends. The node's
-// session is unknown (its create's reply was lost), so only a confirmed
-// delete, or a listing without it, ends the attempts.
-func removePrefixed(ctx context.Context, c *core.Client, dir, prefix string) error {
-	pause := minPause
-	for {
-		children, err := c.GetChildren(ctx, dir)
-		switch {
-		case err == nil:
-			name := findPrefixed(children, prefix)
-			if name == "" {
-				return nil
-			}
-			return deleteNode(ctx, c, joinPath(dir, name), nil)
-		case errors.Is(err, core.ErrNoNode), errors.Is(err, core.ErrClosed):
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case !transient(err):
-			return err
-		}
-		if !sleepCtx(ctx, pause) {
-			return ctx.Err()
-		}
-		pause = min(2*pause, maxPause)
-	}
+	_ = finishLater(cctx, func(ctx context.Context) error { return removePrefixed(ctx, c, dir, prefix) })
 }
 
 // blockers returns the contenders listed in children that come before this

@@ -21,16 +21,45 @@ func deleteNode(ctx context.Context, c *core.Client, path string, owner *core.Se
 		ctx = core.WithSession(ctx, owner)
 	}
 	ownerEnded := func() bool { return owner != nil && owner.Err() != nil }
+	return untilGone(ctx, ownerEnded, func() error { return c.Delete(ctx, path, core.Force()) })
+}
+
+// removeNode is deleteNode that, when ctx ends before the delete is
+// confirmed, goes on in the background until it is, or until owner ends
+// or the client closes. It returns ctx's error in that case.
+func removeNode(ctx context.Context, c *core.Client, path string, owner *core.Session) error {
+	return finishLater(ctx, func(ctx context.Context) error { return deleteNode(ctx, c, path, owner) })
+}
+
+// removePrefixed deletes the child of dir whose name carries prefix, if
+// there is one, retrying transient failures until ctx ends. The node's
+// session is unknown (its create's reply was lost), so only a confirmed
+// delete, or a listing without it, ends the attempts.
+func removePrefixed(ctx context.Context, c *core.Client, dir, prefix string) error {
+	return untilGone(ctx, func() bool { return false }, func() error {
+		children, err := c.GetChildren(ctx, dir)
+		if err != nil {
+			return err
+		}
+		if name := findPrefixed(children, prefix); name != "" {
+			return deleteNode(ctx, c, joinPath(dir, name), nil)
+		}
+		return nil
+	})
+}
+
+// untilGone makes attempt, which removes a node, until it succeeds or finds
+// the node (or its directory) gone, the client closes (its session, and
+// the node with it, end), or moot reports that the node goes by itself. It
+// pauses between transient failures, from minPause doubling to maxPause,
+// and returns the error that ended the attempts otherwise: ctx's, when ctx
+// ended.
+func untilGone(ctx context.Context, moot func() bool, attempt func() error) error {
 	pause := minPause
 	for {
-		err := c.Delete(ctx, path, core.Force())
+		err := attempt()
 		switch {
-		case err == nil, errors.Is(err, core.ErrNoNode):
-			return nil
-		case errors.Is(err, core.ErrClosed):
-			// Closing the client ends its session, and the node with it.
-			return nil
-		case ownerEnded():
+		case err == nil, errors.Is(err, core.ErrNoNode), errors.Is(err, core.ErrClosed), moot():
 			return nil
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -38,7 +67,7 @@ func deleteNode(ctx context.Context, c *core.Client, path string, owner *core.Se
 			return err
 		}
 		if !sleepCtx(ctx, pause) {
-			if ownerEnded() {
+			if moot() {
 				return nil
 			}
 			return ctx.Err()
@@ -47,14 +76,15 @@ func deleteNode(ctx context.Context, c *core.Client, path string, owner *core.Se
 	}
 }
 
-// removeNode is deleteNode that, when ctx ends before the delete is
-// confirmed, goes on in the background until it is, or until owner ends
-// or the client closes. It returns ctx's error in that case.
-func removeNode(ctx context.Context, c *core.Client, path string, owner *core.Session) error {
-	err := deleteNode(ctx, c, path, owner)
+// finishLater runs work under ctx and, when it fails because ctx ended,
+// runs it again in the background under ctx's values alone, so the
+// clean-up is finished even though its caller stopped waiting. It returns
+// the first run's error.
+func finishLater(ctx context.Context, work func(context.Context) error) error {
+	err := work(ctx)
 	if err != nil && ctx.Err() != nil {
 		bg := context.WithoutCancel(ctx)
-		go func() { _ = deleteNode(bg, c, path, owner) }()
+		go func() { _ = work(bg) }()
 	}
 	return err
 }

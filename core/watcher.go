@@ -139,11 +139,13 @@ func (w *Watcher) pump(clientStop <-chan struct{}) {
 
 // flushOnStop ends the watcher as its client stops, without waiting for
 // the consumer: the queued events and a final NotWatching with ErrClosed go
-// to the channel. When they do not all fit, the watcher takes back what the
-// consumer has not read yet and keeps the oldest events that fit with the
-// final event, whose error then says how many were dropped (see
-// dropEvents). Once ended, the watcher takes no more events, so nothing
-// else sends on the channel meanwhile, nor on the closed channel later.
+// to the channel. When they do not all fit, the events already in the
+// channel stay where they are, so the consumer still sees every event in
+// order, and the newest queued ones are dropped; with the channel full, its
+// oldest event goes to make room for the final one, whose error then says
+// how many were dropped (see dropEvents). Once ended, the watcher takes no
+// more events, so nothing else sends on the channel meanwhile, nor on the
+// closed channel later.
 func (w *Watcher) flushOnStop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -156,44 +158,39 @@ func (w *Watcher) flushOnStop() {
 	}
 	rest := w.queue
 	w.queue = nil
-	if len(rest) > cap(w.ch)-len(w.ch) {
-		rest = dropEvents(append(w.takeUnread(), rest...), cap(w.ch))
+	if room := cap(w.ch) - len(w.ch); len(rest) > room {
+		taken := 0
+		if room == 0 {
+			select {
+			case <-w.ch:
+				taken = 1
+			default: // the consumer read meanwhile
+			}
+			room = cap(w.ch) - len(w.ch)
+		}
+		rest = dropEvents(rest, room, taken)
 	}
 	for _, ev := range rest {
 		w.ch <- ev // there is room: see above
 	}
 }
 
-// takeUnread takes the events the consumer has not read out of the
-// channel, oldest first.
-func (w *Watcher) takeUnread() []Event {
-	var evs []Event
-	for {
-		select {
-		case ev := <-w.ch:
-			evs = append(evs, ev)
-		default:
-			return evs
-		}
-	}
-}
-
 // dropEvents keeps at most n of evs, whose last is the watcher's final
-// event: the oldest events that fit, then the final event. When it drops
-// any, the final event's error says how many, and matches
-// ErrWatcherOverflow as well as its own cause.
-func dropEvents(evs []Event, n int) []Event {
-	if len(evs) <= n {
+// event: the oldest n-1 and the final one. When any is dropped, counting
+// taken more dropped before, the final event's error says how many.
+func dropEvents(evs []Event, n, taken int) []Event {
+	if len(evs) <= n && taken == 0 {
 		return evs
 	}
 	final := evs[len(evs)-1]
-	dropped := len(evs) - n
+	keep := min(len(evs), n) - 1
+	dropped := len(evs) - 1 - keep + taken
 	if errors.Is(final.Err, ErrWatcherOverflow) {
 		final.Err = fmt.Errorf("%w: %d more events dropped", final.Err, dropped)
 	} else {
 		final.Err = fmt.Errorf("%w: %d events dropped, the consumer fell behind: %w", final.Err, dropped, ErrWatcherOverflow)
 	}
-	return append(evs[:n-1], final)
+	return append(evs[:keep], final)
 }
 
 // Close removes the watch: from the client at once, and from the server

@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/zkit-go/zkit/core/proto"
 	"go.uber.org/zap"
 )
@@ -57,11 +58,8 @@ func (c *Client) run() {
 			c.connErr = err
 			c.mu.Unlock()
 			c.checkLocalExpiry()
-			if tried%len(c.servers) == 0 {
-				order = rand.Perm(len(c.servers))
-				if !c.pause(bo.NextBackOff()) {
-					return
-				}
+			if !c.afterAttempt(tried, &order, bo) {
+				return
 			}
 			continue
 		}
@@ -86,16 +84,23 @@ func (c *Client) run() {
 			c.log.Warn("zk: stopped reconnecting after an authentication failure")
 			return
 		}
-		switch {
-		case time.Since(began) >= servedLongEnough, errors.Is(cn.cause(), errMovingToReadWrite):
+		if time.Since(began) >= servedLongEnough || errors.Is(cn.cause(), errMovingToReadWrite) {
 			bo.Reset()
-		case tried%len(c.servers) == 0:
-			order = rand.Perm(len(c.servers))
-			if !c.pause(bo.NextBackOff()) {
-				return
-			}
+		} else if !c.afterAttempt(tried, &order, bo) {
+			return
 		}
 	}
+}
+
+// afterAttempt ends a failed attempt, the tried-th: after each full round
+// of the servers it shuffles their order again and pauses for the next
+// backoff. It reports false when the client closed during the pause.
+func (c *Client) afterAttempt(tried int, order *[]int, bo backoff.BackOff) bool {
+	if tried%len(c.servers) != 0 {
+		return true
+	}
+	*order = rand.Perm(len(c.servers))
+	return c.pause(bo.NextBackOff())
 }
 
 func (c *Client) nextServer(order []int, tried int) int {

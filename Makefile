@@ -3,12 +3,17 @@
 
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
-.PHONY: zookeeper test demo bench fmt vet
+.PHONY: zookeeper interop test demo bench fmt vet
 
 zookeeper:
 	@bash scripts/zookeeper.sh
 
-test: zookeeper
+# Curator (Java) and kazoo (Python), which the lock's interop tests contend
+# with; ZKIT_INTEROP=skip skips them.
+interop:
+	@bash scripts/interop.sh
+
+test: zookeeper interop
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 

@@ -13,9 +13,12 @@ zookeeper:
 interop:
 	@bash scripts/interop.sh
 
+# bench/peer is a module of its own (it names go-zookeeper): its interop
+# test runs go-zookeeper's Lock against zkit's.
 test: zookeeper interop
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	cd bench/peer && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 # With ZK_SERVERS set, the demo uses those servers and needs no install.
 demo:

@@ -4,6 +4,8 @@
 // result as JSON on stdout, measured by the same harness as zkit.
 //
 // It lives in its own module so that zkit's go.mod never names its peers.
+// For the same reason its tests hold the interop test of zkit's lock
+// against go-zookeeper's Lock, on a real server.
 package main
 
 import (

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -407,41 +406,6 @@ func (c *spyConn) Read(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	return n, err
-}
-
-// wchcPaths returns the paths the server lists under the session in the
-// output of the "wchc" four-letter word.
-func wchcPaths(out string, sessionID int64) []string {
-	var (
-		paths []string
-		in    bool
-	)
-	want := "0x" + strings.ToLower(strings.TrimLeft(hex64(sessionID), "0"))
-	for line := range strings.Lines(out) {
-		line = strings.TrimRight(line, "\r\n")
-		if line == "" {
-			continue
-		}
-		if !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, " ") {
-			in = strings.EqualFold(strings.TrimSpace(line), want)
-			continue
-		}
-		if in {
-			paths = append(paths, strings.TrimSpace(line))
-		}
-	}
-	return paths
-}
-
-func hex64(v int64) string {
-	const digits = "0123456789abcdef"
-	var b [16]byte
-	u := uint64(v)
-	for i := 15; i >= 0; i-- {
-		b[i] = digits[u&0xf]
-		u >>= 4
-	}
-	return string(b[:])
 }
 
 // countB counts the occurrences of s in list.

@@ -91,9 +91,9 @@ func TestWatchCloseWhileDisconnected(t *testing.T) {
 	waitCountB(t, states, core.StateConnected, 1)
 	require.Equal(t, sess.ID(), c.Session().ID(), "the session survived")
 	require.ErrorIs(t, c.CheckWatches(ctx, "/p", core.WatchAny), core.ErrNoWatcher)
-	out, err := srv.FourLetter(ctx, "wchc")
+	held, err := srv.Watches(ctx)
 	require.NoError(t, err)
-	require.Zero(t, countB(wchcPaths(out, sess.ID()), root+"/p"), "wchc:\n%s", out)
+	require.Zero(t, countB(held[sess.ID()], root+"/p"), "watches: %v", held)
 }
 
 // TestWatchCloseLeavesNoServerWatch: closing a persistent watcher whose

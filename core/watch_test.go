@@ -91,10 +91,10 @@ func TestWatchTwoWatchersOnePath(t *testing.T) {
 	_, exists, err := c.ExistsW(ctx, "/n")
 	require.NoError(t, err)
 
-	out, err := zktest.Shared(t).FourLetter(ctx, "wchc")
+	w, err := zktest.Shared(t).Watches(ctx)
 	require.NoError(t, err)
-	paths := wchcPaths(out, c.Session().ID())
-	require.Equal(t, 1, countB(paths, root+"/n"), "wchc for session 0x%x: %v\n%s", c.Session().ID(), paths, out)
+	paths := w[c.Session().ID()]
+	require.Equal(t, 1, countB(paths, root+"/n"), "watches of session 0x%x: %v (all: %v)", c.Session().ID(), paths, w)
 
 	_, err = other.SetData(ctx, "/n", []byte("w"))
 	require.NoError(t, err)

@@ -27,6 +27,10 @@
 // file, so test binaries running in parallel never collide; a server that
 // still finds its port taken is started again on other ports.
 //
+// Server.FourLetter asks a server for a four-letter word ("srvr", "cons",
+// "mntr", ...), and Server.Watches reads "wchc" into the paths each session
+// watches, so a test can check that code holds the watches it should.
+//
 // With ZK_SERVERS=host:port[,host:port...] set, StartServer and Shared use
 // those servers instead of starting any; StartEnsemble always starts its own.
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -230,5 +231,38 @@ func TestProxyBlackHoleZooKeeper(t *testing.T) {
 	}
 	if p.Conns() != 1 {
 		t.Errorf("%d connections through the proxy, want the black-holed one kept open", p.Conns())
+	}
+}
+
+func TestWatches(t *testing.T) {
+	s := Shared(t)
+	c, resp := newSession(t, s.Addr())
+	path := UniquePath(t)
+	create(t, c, path, 0, 0)
+	mustCall(t, c, proto.OpExists, &proto.PathWatchRequest{Op: proto.OpExists, Path: path, Watch: true}, 0)
+	mustCall(t, c, proto.OpExists, &proto.PathWatchRequest{Op: proto.OpExists, Path: path + "/missing", Watch: true}, errNoNode)
+
+	w, err := s.Watches(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(slices.Values(w[resp.SessionID]))
+	if want := []string{path, path + "/missing"}; !slices.Equal(got, want) {
+		t.Fatalf("session 0x%x watches %q, want %q (all: %v)", resp.SessionID, got, want, w)
+	}
+}
+
+func TestParseWatches(t *testing.T) {
+	w, err := parseWatches("0x100012a3b4c0000\n\t/a\n\t/b\n0xffffffffffffffff\n\t/c\n\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w) != 2 || !slices.Equal(w[0x100012a3b4c0000], []string{"/a", "/b"}) || !slices.Equal(w[-1], []string{"/c"}) {
+		t.Fatalf("parsed %v", w)
+	}
+	for _, bad := range []string{"\t/a\n", "0xzz\n\t/a\n"} {
+		if _, err := parseWatches(bad); err == nil {
+			t.Errorf("parseWatches(%q) succeeded", bad)
+		}
 	}
 }

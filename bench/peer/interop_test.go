@@ -5,8 +5,6 @@ import (
 	"errors"
 	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,28 +111,14 @@ func compareSeq(a, b string) int {
 	return 0
 }
 
-// watchedBy reports whether session watches path, from the "wchc" four
-// letter word.
+// watchedBy reports whether session watches path on srv.
 func watchedBy(t *testing.T, srv *zktest.Server, session int64, path string) bool {
 	t.Helper()
-	out, err := srv.FourLetter(testCtx(t), "wchc")
+	w, err := srv.Watches(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var current int64
-	for line := range strings.Lines(out) {
-		line = strings.TrimSpace(line)
-		if hex, ok := strings.CutPrefix(line, "0x"); ok {
-			id, err := strconv.ParseUint(hex, 16, 64)
-			if err != nil {
-				t.Fatalf("wchc: bad session line %q", line)
-			}
-			current = int64(id)
-		} else if current == session && line == path {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(w[session], path)
 }
 
 func TestInteropGoZookeeperLock(t *testing.T) {

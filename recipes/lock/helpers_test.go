@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -197,31 +196,14 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
-// watches parses the output of the "wchc" four-letter word: the paths
-// each session watches.
+// watches returns the paths each session watches on srv.
 func watches(t testing.TB, srv *zktest.Server) map[int64][]string {
 	t.Helper()
-	out, err := srv.FourLetter(testCtx(t), "wchc")
+	w, err := srv.Watches(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[int64][]string{}
-	var cur int64
-	for line := range strings.Lines(out) {
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case strings.TrimSpace(line) == "":
-		case strings.HasPrefix(line, "0x"):
-			id, err := strconv.ParseUint(strings.TrimPrefix(line, "0x"), 16, 64)
-			if err != nil {
-				t.Fatalf("wchc: bad session line %q", line)
-			}
-			cur = int64(id)
-		default:
-			m[cur] = append(m[cur], strings.TrimSpace(line))
-		}
-	}
-	return m
+	return w
 }
 
 // result carries a blocking call's outcome back to the test.

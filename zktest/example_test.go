@@ -103,3 +103,20 @@ func ExampleShared() {
 	}
 	_ = testSomething
 }
+
+// A test checks the watches a recipe leaves on the server: here, that a
+// waiter's session watches one node.
+func ExampleServer_Watches() {
+	testOneWatch := func(t *testing.T) {
+		srv := zktest.Shared(t)
+		var waiterSession int64 // from the waiter's client, once it waits
+		held, err := srv.Watches(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(held[waiterSession]); n != 1 {
+			t.Errorf("the waiter holds %d watches, want 1: %v", n, held[waiterSession])
+		}
+	}
+	_ = testOneWatch
+}

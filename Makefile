@@ -10,7 +10,8 @@ zookeeper:
 
 # Curator (Java) and kazoo (Python), which the lock's interop tests contend
 # with; ZKIT_INTEROP=skip skips them.
-interop:
+# (After zookeeper: two apt-get runs at once would collide under make -j.)
+interop: zookeeper
 	@bash scripts/interop.sh
 
 # bench/peer is a module of its own (it names go-zookeeper): its interop

@@ -28,7 +28,12 @@ missing() {
 
 what=$(missing) || exit 0
 
-if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+# apt-get installs into the default places only: with ZKIT_CURATOR_JARS or
+# ZKIT_PYTHON pointing elsewhere, installing would not help.
+defaults=false
+[[ "$jars_dir" == /usr/share/java && "$python" == /usr/bin/python3 ]] && defaults=true
+
+if $defaults && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "interop.sh: $what is missing; installing Curator, a JDK and kazoo with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   mkdir -p /usr/share/man/man1

@@ -173,69 +173,101 @@ func TestInteropGoZookeeperLock(t *testing.T) {
 
 // Two go-zookeeper and two zkit contenders looping on one lock never hold
 // it together: each holder creates an ephemeral guard node, which fails if
-// another holder's is there.
+// another holder's is there. A starter holds the lock until all four are
+// queued, go-zookeeper's first, so the lock passes from go-zookeeper to
+// zkit at least once; the test checks that it did.
 func TestInteropGoZookeeperExclusion(t *testing.T) {
 	const rounds = 25
 	srv := zktest.Shared(t)
 	path := zktest.UniquePath(t)
-	guard := path + "-guard"
+	guard, last := path+"-guard", path+"-last"
 	ctx := testCtx(t)
+	c := zkitClient(t, srv.ConnString())
+	if _, err := c.Create(ctx, last, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), last, core.Force()) })
+	starter := lock.NewMutex(c, path)
+	if err := starter.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	var (
-		wg         sync.WaitGroup
-		mu         sync.Mutex
-		violations int
+		wg                   sync.WaitGroup
+		mu                   sync.Mutex
+		violations, handOffs int
 	)
-	count := func(exists, missing bool) {
+	count := func(exists, missing, handOff bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if exists {
-			violations++
+		for _, b := range []bool{exists, missing} {
+			if b {
+				violations++
+			}
 		}
-		if missing {
-			violations++
+		if handOff {
+			handOffs++
 		}
 	}
 	for range 2 {
-		c := zkitClient(t, srv.ConnString())
-		m := lock.NewMutex(c, path)
+		conn := peerConn(t, srv.ConnString())
+		l := zk.NewLock(conn, path, openACL)
+		wg.Go(func() {
+			// A failed round closes the session, so a lock it holds goes.
+			for range rounds {
+				if err := l.Lock(); err != nil {
+					t.Error(err)
+					conn.Close()
+					return
+				}
+				_, err := conn.Create(guard, nil, zk.FlagEphemeral, openACL)
+				_, serr := conn.Set(last, []byte("go-zookeeper"), -1)
+				time.Sleep(time.Millisecond)
+				derr := conn.Delete(guard, -1)
+				count(errors.Is(err, zk.ErrNodeExists), errors.Is(derr, zk.ErrNoNode), false)
+				if err := errors.Join(serr, l.Unlock()); err != nil {
+					t.Error(err)
+					conn.Close()
+					return
+				}
+			}
+		})
+	}
+	eventually(t, "go-zookeeper's nodes", func() bool { return len(children(t, c, path)) == 3 })
+	for range 2 {
+		zc := zkitClient(t, srv.ConnString())
+		m := lock.NewMutex(zc, path)
 		wg.Go(func() {
 			for range rounds {
 				if err := m.Lock(ctx); err != nil {
 					t.Error(err)
+					_ = zc.Close()
 					return
 				}
-				_, err := c.Create(ctx, guard, nil, core.Ephemeral())
+				_, err := zc.Create(ctx, guard, nil, core.Ephemeral())
+				prev, gerr := zc.GetData(ctx, last)
+				_, serr := zc.Set(ctx, last, []byte("zkit"), -1)
 				time.Sleep(time.Millisecond)
-				derr := c.Delete(ctx, guard, core.Force())
-				count(errors.Is(err, core.ErrNodeExists), errors.Is(derr, core.ErrNoNode))
-				if err := m.Unlock(ctx); err != nil {
+				derr := zc.Delete(ctx, guard, core.Force())
+				count(errors.Is(err, core.ErrNodeExists), errors.Is(derr, core.ErrNoNode), string(prev) == "go-zookeeper")
+				if err := errors.Join(gerr, serr, m.Unlock(ctx)); err != nil {
 					t.Error(err)
+					_ = zc.Close()
 					return
 				}
 			}
 		})
-		conn := peerConn(t, srv.ConnString())
-		l := zk.NewLock(conn, path, openACL)
-		wg.Go(func() {
-			for range rounds {
-				if err := l.Lock(); err != nil {
-					t.Error(err)
-					return
-				}
-				_, err := conn.Create(guard, nil, zk.FlagEphemeral, openACL)
-				time.Sleep(time.Millisecond)
-				derr := conn.Delete(guard, -1)
-				count(errors.Is(err, zk.ErrNodeExists), errors.Is(derr, zk.ErrNoNode))
-				if err := l.Unlock(); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
+	}
+	eventually(t, "zkit's nodes", func() bool { return len(children(t, c, path)) == 5 })
+	if err := starter.Unlock(ctx); err != nil {
+		t.Fatal(err)
 	}
 	wg.Wait()
 	if violations > 0 {
 		t.Fatalf("%d guard violations: two contenders held the lock at once", violations)
 	}
+	if handOffs == 0 {
+		t.Fatal("the lock never passed from go-zookeeper to zkit: the loops did not contend")
+	}
+	t.Logf("%d hand-offs from go-zookeeper to zkit in %d zkit rounds", handOffs, 2*rounds)
 }

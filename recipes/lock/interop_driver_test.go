@@ -24,14 +24,15 @@ import (
 //	acquire <id>                       take the lock (in the participant's thread)
 //	release <id>                       give it back
 //	loop <id> <rounds> <guard>         rounds of: acquire, create the ephemeral
-//	                                   node guard, sleep 1 ms, delete it, release
-//	close <id>                         end the participant's session
-//	quit
+//	                                   node guard, write the library's name into
+//	                                   the node guard+"-last", sleep 1 ms,
+//	                                   delete guard, release
+//	quit                               (or the end of stdin) ends the driver
 //
 // and answers with one event per line on stdout: "<id> ready <session hex>",
-// "<id> acquired", "<id> released", "<id> looped <rounds> <violations>",
-// "<id> closed" or "<id> error <text>". A violation is a guard that another
-// holder had created, or deleted: two holders at once.
+// "<id> acquired", "<id> released", "<id> looped <rounds> <violations>" or
+// "<id> error <text>". A violation is a guard that another holder had
+// created, or deleted: two holders at once.
 //
 // When Java with Curator's jars, or Python with kazoo, is missing, the
 // tests fail with a line that says how to install them (make test runs
@@ -74,13 +75,18 @@ func startCurator(t *testing.T, servers string) *driver {
 	if err != nil {
 		interopMissing(t, "Curator: no javac (a JDK)")
 	}
+	// Run the java of the JDK that compiles, whatever else is on PATH.
+	if real, err := filepath.EvalSymlinks(javac); err == nil {
+		javac = real
+	}
+	java := filepath.Join(filepath.Dir(javac), "java")
 	classes := t.TempDir()
 	build := exec.Command(javac, "-nowarn", "-d", classes, "-cp", strings.Join(cp, ":"), "testdata/interop/CuratorDriver.java")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("compiling the Curator driver: %v\n%s", err, out)
 	}
 	cp = append(cp, classes)
-	return startDriver(t, "curator", exec.Command("java", "-cp", strings.Join(cp, ":"), "CuratorDriver", servers))
+	return startDriver(t, "curator", exec.Command(java, "-cp", strings.Join(cp, ":"), "CuratorDriver", servers))
 }
 
 // startKazoo starts the kazoo driver against servers.
@@ -219,21 +225,31 @@ func (d *driver) join(kind, path string, args ...string) *participant {
 }
 
 // next waits for the participant's next event; an error event fails the
-// test.
+// test. Events the driver sent before it ended come first.
 func (p *participant) next() string {
 	p.d.t.Helper()
 	select {
 	case ev := <-p.events:
-		if strings.HasPrefix(ev, "error ") {
-			p.d.t.Fatalf("%s: %s", p.id, ev)
-		}
-		return ev
+		return p.check(ev)
 	case <-p.d.read:
+		select {
+		case ev := <-p.events:
+			return p.check(ev)
+		default:
+		}
 		p.d.t.Fatalf("%s: the %s driver ended", p.id, p.d.name)
 	case <-testCtx(p.d.t).Done():
 		p.d.t.Fatalf("%s: gave up waiting for an event", p.id)
 	}
 	return ""
+}
+
+func (p *participant) check(ev string) string {
+	p.d.t.Helper()
+	if strings.HasPrefix(ev, "error ") {
+		p.d.t.Fatalf("%s: %s", p.id, ev)
+	}
+	return ev
 }
 
 // expect waits for the participant's next event and fails the test unless

@@ -44,67 +44,120 @@ func lockInBackground(ctx context.Context, m *lock.Mutex) <-chan error {
 	return done
 }
 
-// zkitLoop makes rounds of Lock, guard, Unlock on a client of its own and
-// counts the violations: a guard node that another holder created, or
-// deleted.
-func zkitLoop(ctx context.Context, c *core.Client, m *lock.Mutex, rounds int, guard string) (violations int, err error) {
+// loopStats is what a zkit contender saw in its rounds.
+type loopStats struct {
+	violations int // guards another holder had created, or deleted
+	handOffs   int // rounds whose previous holder was of the other library
+}
+
+// zkitLoop makes rounds of Lock, guard, Unlock, as the drivers' loop does,
+// on a client of its own. It closes the client when it fails, so that a
+// lock it may hold goes and the other contenders finish.
+func zkitLoop(ctx context.Context, c *core.Client, m *lock.Mutex, rounds int, guard string) (st loopStats, err error) {
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
 	for range rounds {
 		if err := m.Lock(ctx); err != nil {
-			return violations, err
+			return st, err
 		}
-		if _, err := c.Create(ctx, guard, nil, core.Ephemeral()); errors.Is(err, core.ErrNodeExists) {
-			violations++
-		} else if err != nil {
-			return violations, err
+		err := guardedRound(ctx, c, guard, &st)
+		if uerr := m.Unlock(ctx); err == nil {
+			err = uerr
 		}
-		time.Sleep(time.Millisecond)
-		if err := c.Delete(ctx, guard, core.Force()); errors.Is(err, core.ErrNoNode) {
-			violations++
-		} else if err != nil {
-			return violations, err
-		}
-		if err := m.Unlock(ctx); err != nil {
-			return violations, err
+		if err != nil {
+			return st, err
 		}
 	}
-	return violations, nil
+	return st, nil
+}
+
+// guardedRound is the work of one holder: create the guard, record the
+// library in guard+"-last", delete the guard.
+func guardedRound(ctx context.Context, c *core.Client, guard string, st *loopStats) error {
+	if _, err := c.Create(ctx, guard, nil, core.Ephemeral()); errors.Is(err, core.ErrNodeExists) {
+		st.violations++
+	} else if err != nil {
+		return err
+	}
+	last, err := c.GetData(ctx, guard+"-last")
+	if err != nil {
+		return err
+	}
+	if len(last) > 0 && string(last) != "zkit" {
+		st.handOffs++
+	}
+	if _, err := c.Set(ctx, guard+"-last", []byte("zkit"), -1); err != nil {
+		return err
+	}
+	time.Sleep(time.Millisecond)
+	if err := c.Delete(ctx, guard, core.Force()); errors.Is(err, core.ErrNoNode) {
+		st.violations++
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // mixedExclusion runs rounds of guarded critical sections from two zkit
 // clients and two foreign participants at once, and fails the test if two
-// ever held the lock together.
+// ever held the lock together. A starter holds the lock until all four
+// are queued, foreign ones first, so the lock passes from the other
+// library to zkit at least once; the test checks that it did.
 func mixedExclusion(t *testing.T, srv *zktest.Server, d *driver, kind, path string, opts ...lock.Option) {
 	const rounds = 25
 	ctx := testCtx(t)
 	guard := path + "-guard"
+	c := startClient(t, srv.ConnString())
+	if _, err := c.Create(ctx, guard+"-last", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), guard+"-last", core.Force()) })
+	starter := lock.NewMutex(c, path, opts...)
+	if err := starter.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
 	foreign := []*participant{d.join(kind, path), d.join(kind, path)}
 	for _, p := range foreign {
 		p.loop(rounds, guard)
 	}
+	eventually(t, "the foreign contenders' nodes", func() bool { return len(listChildren(t, c, path)) == 3 })
+
 	var (
-		wg         sync.WaitGroup
-		mu         sync.Mutex
-		violations int
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total loopStats
 	)
 	for _, c := range startClients(t, srv.ConnString(), 2) {
 		m := lock.NewMutex(c, path, opts...)
 		wg.Go(func() {
-			n, err := zkitLoop(ctx, c, m, rounds, guard)
+			st, err := zkitLoop(ctx, c, m, rounds, guard)
 			if err != nil {
 				t.Error(err)
 			}
 			mu.Lock()
-			violations += n
+			total.violations += st.violations
+			total.handOffs += st.handOffs
 			mu.Unlock()
 		})
 	}
+	eventually(t, "zkit's contenders' nodes", func() bool { return len(listChildren(t, c, path)) == 5 })
+	if err := starter.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 	for _, p := range foreign {
-		violations += p.looped(rounds)
+		total.violations += p.looped(rounds)
 	}
-	if violations > 0 {
-		t.Fatalf("%d guard violations: two contenders held the lock at once", violations)
+	if total.violations > 0 {
+		t.Fatalf("%d guard violations: two contenders held the lock at once", total.violations)
 	}
+	if total.handOffs == 0 {
+		t.Fatalf("the lock never passed from %s to zkit: the loops did not contend", d.name)
+	}
+	t.Logf("%d hand-offs from %s to zkit in %d zkit rounds", total.handOffs, d.name, 2*rounds)
 }
 
 // Curator's InterProcessMutex and zkit's Mutex queue on one path in
@@ -176,9 +229,13 @@ func TestInteropCuratorReadWriteLock(t *testing.T) {
 		t.Fatalf("zkit reader beside Curator's: %v", err)
 	}
 
-	zkWriter := lock.NewReadWriteLock(startClient(t, srv.ConnString()), path).WriteLock()
+	writerClient := startClient(t, srv.ConnString())
+	zkWriter := lock.NewReadWriteLock(writerClient, path).WriteLock()
 	writerIn := lockInBackground(ctx, zkWriter)
 	eventually(t, "zkit's writer node", func() bool { return len(listChildren(t, c, path)) == 3 })
+	// With two readers before it, the writer watches the farther one, the
+	// foreign reader: it counts that reader as one to wait for.
+	waitsOn(t, srv, sessionID(t, writerClient), path+"/"+queue(t, c, path)[0])
 
 	// A Curator reader behind the waiting zkit writer waits.
 	lateReader := cur.join("read", path)
@@ -192,10 +249,13 @@ func TestInteropCuratorReadWriteLock(t *testing.T) {
 	lateReader.quiet("a writer waits before it")
 	pendingCall(t, writerIn, "zkit's writer under two readers")
 
-	curReader.release()
+	// zkit's reader leaves first; the writer still waits for the foreign one.
 	if err := zkReader.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "zkit's reader gone", func() bool { return len(listChildren(t, c, path)) == 3 })
+	pendingCall(t, writerIn, "zkit's writer under a foreign reader")
+	curReader.release()
 	if err := recv(t, writerIn, "zkit's writer"); err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +276,7 @@ func TestInteropCuratorReadWriteLock(t *testing.T) {
 	}
 	readerIn := lockInBackground(ctx, zkReader)
 	eventually(t, "zkit's reader node", func() bool { return len(listChildren(t, c, path)) == 2 })
+	waitsOn(t, srv, sessionID(t, c), path+"/"+queue(t, c, path)[0])
 	pendingCall(t, readerIn, "zkit's reader under Curator's writer")
 	curWriter.release()
 	if err := recv(t, readerIn, "zkit's reader"); err != nil {
@@ -356,9 +417,13 @@ func TestInteropKazooReadWriteLock(t *testing.T) {
 		t.Fatalf("zkit reader beside kazoo's: %v", err)
 	}
 
-	zkWriter := lock.NewReadWriteLock(startClient(t, srv.ConnString()), path, lock.WithKazooLayout()).WriteLock()
+	writerClient := startClient(t, srv.ConnString())
+	zkWriter := lock.NewReadWriteLock(writerClient, path, lock.WithKazooLayout()).WriteLock()
 	writerIn := lockInBackground(ctx, zkWriter)
 	eventually(t, "zkit's writer node", func() bool { return len(listChildren(t, c, path)) == 3 })
+	// With two readers before it, the writer watches the farther one, the
+	// foreign reader: it counts that reader as one to wait for.
+	waitsOn(t, srv, sessionID(t, writerClient), path+"/"+queue(t, c, path)[0])
 
 	lateReader := kz.join("read", path)
 	lateReader.acquire()
@@ -368,10 +433,13 @@ func TestInteropKazooReadWriteLock(t *testing.T) {
 	lateReader.quiet("a writer waits before it")
 	pendingCall(t, writerIn, "zkit's writer under two readers")
 
-	kzReader.release()
+	// zkit's reader leaves first; the writer still waits for the foreign one.
 	if err := zkReader.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "zkit's reader gone", func() bool { return len(listChildren(t, c, path)) == 3 })
+	pendingCall(t, writerIn, "zkit's writer under a foreign reader")
+	kzReader.release()
 	if err := recv(t, writerIn, "zkit's writer"); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,11 @@ public class CuratorDriver {
     static final class Participant {
         final String id;
         final CuratorFramework client;
-        final ExecutorService thread = Executors.newSingleThreadExecutor();
+        final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "participant");
+            t.setDaemon(true); // stdin's end ends the driver
+            return t;
+        });
         InterProcessLock lock;          // mutex, read or write
         InterProcessSemaphoreV2 semaphore;
         Lease lease;
@@ -67,29 +71,32 @@ public class CuratorDriver {
         System.out.flush();
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
         connect = args[0];
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
-        String line;
-        while ((line = in.readLine()) != null) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length == 0 || f[0].isEmpty()) {
-                continue;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 0 || f[0].isEmpty()) {
+                    continue;
+                }
+                if (f[0].equals("quit")) {
+                    break;
+                }
+                try {
+                    command(f);
+                } catch (Throwable e) {
+                    emit((f.length > 1 ? f[1] : "-") + " error " + e);
+                }
             }
-            if (f[0].equals("quit")) {
-                break;
+        } catch (Throwable e) {
+            emit("- error " + e);
+        } finally {
+            for (Participant p : participants.values()) {
+                p.client.close();
             }
-            try {
-                command(f);
-            } catch (Exception e) {
-                emit((f.length > 1 ? f[1] : "-") + " error " + e);
-            }
+            System.exit(0);
         }
-        for (Participant p : participants.values()) {
-            p.thread.shutdownNow();
-            p.client.close();
-        }
-        System.exit(0);
     }
 
     static void command(String[] f) throws Exception {
@@ -134,29 +141,24 @@ public class CuratorDriver {
                     for (int i = 0; i < rounds; i++) {
                         p.acquire();
                         try {
-                            p.client.create().withMode(CreateMode.EPHEMERAL).forPath(guard);
-                        } catch (KeeperException.NodeExistsException e) {
-                            violations++;
+                            try {
+                                p.client.create().withMode(CreateMode.EPHEMERAL).forPath(guard);
+                            } catch (KeeperException.NodeExistsException e) {
+                                violations++;
+                            }
+                            p.client.setData().forPath(guard + "-last", "curator".getBytes());
+                            Thread.sleep(1);
+                            try {
+                                p.client.delete().forPath(guard);
+                            } catch (KeeperException.NoNodeException e) {
+                                violations++;
+                            }
+                        } finally {
+                            p.release();
                         }
-                        Thread.sleep(1);
-                        try {
-                            p.client.delete().forPath(guard);
-                        } catch (KeeperException.NoNodeException e) {
-                            violations++;
-                        }
-                        p.release();
                     }
                     emit(id + " looped " + rounds + " " + violations);
                 }));
-                return;
-            }
-            case "close": {
-                Participant p = participants.remove(id);
-                if (p != null) {
-                    p.thread.shutdownNow();
-                    p.client.close();
-                }
-                emit(id + " closed");
                 return;
             }
             default:
@@ -171,7 +173,7 @@ public class CuratorDriver {
     static void run(Participant p, Step s) {
         try {
             s.run();
-        } catch (Exception e) {
+        } catch (Throwable e) {
             emit(p.id + " error " + e);
         }
     }

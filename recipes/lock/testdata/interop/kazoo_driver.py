@@ -66,15 +66,18 @@ class Participant:
         for _ in range(rounds):
             self.lock.acquire()
             try:
-                self.client.create(guard, ephemeral=True)
-            except NodeExistsError:
-                violations += 1
-            time.sleep(0.001)
-            try:
-                self.client.delete(guard)
-            except NoNodeError:
-                violations += 1
-            self.lock.release()
+                try:
+                    self.client.create(guard, ephemeral=True)
+                except NodeExistsError:
+                    violations += 1
+                self.client.set(guard + "-last", b"kazoo")
+                time.sleep(0.001)
+                try:
+                    self.client.delete(guard)
+                except NoNodeError:
+                    violations += 1
+            finally:
+                self.lock.release()
         emit("%s looped %d %d" % (self.id, rounds, violations))
 
     def close(self):
@@ -106,11 +109,6 @@ def main():
                 p = participants[pid]
                 rounds, guard = int(f[2]), f[3]
                 p.steps.put(lambda p=p, r=rounds, g=guard: p.loop(r, g))
-            elif f[0] == "close":
-                p = participants.pop(pid, None)
-                if p is not None:
-                    p.close()
-                emit(pid + " closed")
             else:
                 raise ValueError("command " + f[0])
         except Exception as e:

@@ -460,3 +460,37 @@ func nodeOwner(t *testing.T, c *core.Client, dir, name string) int64 {
 	}
 	return st.EphemeralOwner
 }
+
+// A zkit holder cut off from the server learns it lost the lock before a
+// Curator waiter gets it: its client's timer ends the session at nine
+// tenths of the timeout, before the server expires it and deletes the
+// node Curator watches.
+func TestInteropCuratorWaiterAfterLost(t *testing.T) {
+	srv := zktest.Shared(t)
+	path := zktest.UniquePath(t)
+	ctx := testCtx(t)
+	cur := startCurator(t, srv.ConnString())
+	proxy := zktest.StartProxy(t, srv.Addr())
+	hc := startClient(t, proxy.Addr(), core.WithSessionTimeout(6*time.Second))
+	holder := lock.NewMutex(hc, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := holder.Lost()
+
+	j := cur.join("mutex", path)
+	j.acquire()
+	c := startClient(t, srv.ConnString())
+	eventually(t, "Curator's node", func() bool { return len(listChildren(t, c, path)) == 2 })
+	waitsOn(t, srv, j.session, path+"/"+queue(t, c, path)[0])
+
+	proxy.BlackHole(true)
+	j.expect("acquired")
+	if !isClosed(lost) {
+		t.Fatal("Curator got the lock before the zkit holder's Lost closed")
+	}
+	j.release()
+	if err := holder.Unlock(ctx); err != nil {
+		t.Errorf("Unlock of a lost lock: %v", err)
+	}
+}

@@ -34,9 +34,16 @@ type Client struct {
 	connErr   error         // why the last connection attempt failed, for Start
 	wg        sync.WaitGroup
 
-	live      atomic.Pointer[conn]
-	lastZxid  atomic.Int64
-	lastHeard atomic.Int64
+	live     atomic.Pointer[conn]
+	lastZxid atomic.Int64
+	// lastTouch is a time, in Unix nanoseconds, at or before which the
+	// server last heard from the session: the send time of the newest
+	// request or ping it answered, or of the connect request. The server
+	// expires the session a session timeout after it last heard from it,
+	// so never before lastTouch plus the timeout. Events the server sends
+	// by itself (watch notifications) tell nothing of that, and do not
+	// count.
+	lastTouch atomic.Int64
 	firstXid  atomic.Int32
 
 	watches   *watchRegistry
@@ -350,7 +357,16 @@ func (c *Client) observeZxid(zxid int64) {
 	}
 }
 
-func (c *Client) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
+// touched records that the server heard from the session at or after
+// sent (Unix nanoseconds).
+func (c *Client) touched(sent int64) {
+	for {
+		old := c.lastTouch.Load()
+		if sent <= old || c.lastTouch.CompareAndSwap(old, sent) {
+			return
+		}
+	}
+}
 
 func (c *Client) quiet() bool { return c.watches.empty() }
 

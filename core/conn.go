@@ -19,7 +19,9 @@ import (
 // connHooks are the client's callbacks from a connection's reader.
 type connHooks interface {
 	observeZxid(zxid int64)
-	heard()
+	// touched reports a reply to a request or ping sent at sent (Unix
+	// nanoseconds): the server heard from the session at or after then.
+	touched(sent int64)
 	onEvent(ev proto.WatcherEvent)
 	onAuthFailed(err error)
 	// quiet reports that no watch is set, so no event can come.
@@ -62,8 +64,13 @@ type conn struct {
 
 	// Reading: who reads the socket (see read_turn.go), and the state the
 	// readers share, used only by the one whose turn it is.
-	role         readRole
-	specials     int // special frames whose replies are still to come
+	role     readRole
+	specials int // special frames whose replies are still to come
+	// pingSent is when the ping whose reply comes next was queued (Unix
+	// nanoseconds), 0 when none is recorded. A ping queued while another
+	// is out is not recorded, so a reply is never credited with a later
+	// ping's time.
+	pingSent     int64
 	frames       *frameReader
 	dec          proto.Decoder
 	readDeadline time.Time
@@ -152,7 +159,9 @@ func (c *conn) sendAll(canRead bool, batch ...outgoing) (own bool, err error) {
 		return false, &notSentError{cause: err}
 	}
 	mark, xid, queued := len(c.out), c.xid, len(c.pending)
+	now := time.Now().UnixNano()
 	for _, o := range batch {
+		o.r.sent = now
 		o.r.xid = c.nextXid()
 		o.r.opcode = o.req.Opcode()
 		before := len(c.out)
@@ -200,6 +209,9 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 	}
 	c.appendFrame(xid, req)
 	c.specials++
+	if xid == proto.XidPing && c.pingSent == 0 {
+		c.pingSent = time.Now().UnixNano()
+	}
 	c.wantReaderLocked(false)
 	c.mu.Unlock()
 	c.signal()
@@ -355,7 +367,6 @@ func (c *conn) readFrame() error {
 	if err != nil {
 		return err
 	}
-	c.hooks.heard()
 	if err := c.handleFrame(&c.dec, frame); err != nil {
 		c.fail(err)
 		return err
@@ -424,6 +435,9 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		return nil
 	case proto.XidPing:
 		c.specialAnswered()
+		if sent := c.pingAnswered(); sent != 0 {
+			c.hooks.touched(sent)
+		}
 		return nil
 	case proto.XidAuth:
 		c.specialAnswered()
@@ -450,6 +464,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 	}
 	r.zxid = h.Zxid
+	c.hooks.touched(r.sent)
 	var err error
 	if h.Err != 0 {
 		err = &Error{Code: Code(h.Err)}

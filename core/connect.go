@@ -138,9 +138,9 @@ func (c *Client) pause(d time.Duration) bool {
 }
 
 // expiryDeadline is when the client gives its session up while it cannot
-// reach a server: nine tenths of the session timeout after it last heard
-// from one, so it reports the loss before the server hands the session's
-// ephemeral nodes to anyone else.
+// reach a server: nine tenths of the session timeout after the server last
+// heard from it, as far as it knows (lastTouch), so it reports the loss
+// before the server hands the session's ephemeral nodes to anyone else.
 func (c *Client) expiryDeadline() (time.Time, bool) {
 	c.mu.Lock()
 	sess := c.sess
@@ -148,7 +148,7 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 	if sess == nil || sess.Err() != nil {
 		return time.Time{}, false
 	}
-	last := time.Unix(0, c.lastHeard.Load())
+	last := time.Unix(0, c.lastTouch.Load())
 	return last.Add(sess.timeout * 9 / 10), true
 }
 
@@ -213,6 +213,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	defer release()
 	_ = nc.SetDeadline(deadline)
 	br := bufio.NewReaderSize(nc, readBufferSize)
+	sent := time.Now().UnixNano() // before the connect request leaves
 	resp, err := c.handshake(nc, br)
 	if err != nil {
 		_ = nc.Close()
@@ -222,7 +223,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	cn, err = c.establish(nc, br, resp)
+	cn, err = c.establish(nc, br, resp, sent)
 	if err != nil {
 		_ = nc.Close()
 		return nil, false, err
@@ -300,7 +301,8 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 
 // establish makes nc the live connection: credentials first, then the
 // re-registration of watches, then the callers waiting for a connection.
-func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectResponse) (*conn, error) {
+// sent is when the connect request was sent.
+func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectResponse, sent int64) (*conn, error) {
 	timeout := time.Duration(resp.TimeoutMs) * time.Millisecond
 	readTimeout := effectiveReadTimeout(c.cfg.readTimeout, timeout)
 	c.mu.Lock()
@@ -320,7 +322,7 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 	if !resp.ReadOnly {
 		c.seenRW = true
 	}
-	c.heard()
+	c.touched(sent)
 	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.firstXid.Load())
 	cn.maxRequest = c.cfg.maxDataSize
 	cn.sess = c.sess

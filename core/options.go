@@ -85,8 +85,11 @@ func WithChroot(root string) Option {
 // request carries it in whole milliseconds. Default: 10 s.
 //
 // While it cannot reach a server, the client gives the session up itself
-// nine tenths of the granted timeout after it last heard from one: the
-// session ends with ErrSessionExpired and the client goes to StateExpired.
+// nine tenths of the granted timeout after the server last heard from it
+// (the send time of the newest request or ping answered, not the arrival
+// of a watch event, which the server sends without hearing from the
+// client): the session ends with ErrSessionExpired and the client goes to
+// StateExpired.
 // This is on purpose: the loss is reported before the server can expire
 // the session and let another client take its ephemeral nodes (a lock, a
 // leadership). The server may in fact still hold the session for the last

@@ -69,6 +69,16 @@ func (c *conn) giveTurn() {
 	}
 }
 
+// pingAnswered returns the recorded send time of the ping just answered,
+// or 0, and forgets it.
+func (c *conn) pingAnswered() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sent := c.pingSent
+	c.pingSent = 0
+	return sent
+}
+
 // specialAnswered counts the reply to a special frame.
 func (c *conn) specialAnswered() {
 	c.mu.Lock()

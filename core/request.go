@@ -21,6 +21,10 @@ type request struct {
 	// later frame is read.
 	onReply func(r *request)
 
+	// sent is when the request was queued (Unix nanoseconds), before it
+	// left: its reply proves the server heard from the session since.
+	sent int64
+
 	err  error
 	zxid int64
 	done chan struct{}

@@ -1,0 +1,71 @@
+package core_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// TestLocalExpiryIgnoresWatchEvents: a watch event is the last thing a
+// client hears before it is cut off, well after its last request. The
+// server counts the session's idle time from that request, not from the
+// event it sent by itself, so the client's own expiry must count from the
+// request too: it ends the session before the server expires it and drops
+// its ephemeral node. (Counting from the event, the client was told after
+// another client could see the node go.)
+//
+// The sleep places the event where the bug shows, a tenth of the session
+// timeout after the request and before the client's next ping (at 2/9 of
+// it); it asserts nothing.
+func TestLocalExpiryIgnoresWatchEvents(t *testing.T) {
+	const timeout = 4 * time.Second
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	root := chrootB(t, srv.ConnString())
+	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
+		core.WithSessionTimeout(timeout), core.WithConnectTimeout(500*time.Millisecond))
+	observer := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	ctx := ctxB(t, waitB)
+	sess := c.Session()
+
+	_, err := c.Create(ctx, "/eph", nil, core.Ephemeral())
+	require.NoError(t, err)
+	_, err = observer.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+	_, gone, err := observer.ExistsW(ctx, "/eph")
+	require.NoError(t, err)
+	_, _, changed, err := c.GetW(ctx, "/n") // the client's last request
+	require.NoError(t, err)
+
+	time.Sleep(timeout * 15 / 100)
+	_, err = observer.Set(ctx, "/n", []byte("x"), -1)
+	require.NoError(t, err)
+	wantEventB(t, changed, core.EventNodeDataChanged, "/n")
+	proxy.BlackHole(true)
+
+	var order atomic.Int64
+	var endedAt, droppedAt int64
+	done := make(chan struct{}, 2)
+	go func() {
+		<-sess.Done()
+		endedAt = order.Add(1)
+		done <- struct{}{}
+	}()
+	go func() {
+		<-gone
+		droppedAt = order.Add(1)
+		done <- struct{}{}
+	}()
+	for range 2 {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatal("the session did not end, or the server kept the node")
+		}
+	}
+	require.Less(t, endedAt, droppedAt, "the client learned its session ended after the server dropped its ephemeral node")
+}

@@ -201,9 +201,10 @@ func (c *Client) AddStateListener(fn func(State)) (remove func()) {
 // established and between an expiry and the next session.
 //
 // A session ends with ErrSessionExpired when the server expires it, or
-// when the client cannot reach a server for nine tenths of the session
-// timeout: the client then gives it up itself, before the server can hand
-// its ephemeral nodes to someone else (see WithSessionTimeout).
+// when the client cannot reach a server until nine tenths of the session
+// timeout have passed since the server last heard from it: the client
+// then gives it up itself, before the server can hand its ephemeral nodes
+// to someone else (see WithSessionTimeout).
 func (c *Client) Session() *Session {
 	c.mu.Lock()
 	defer c.mu.Unlock()

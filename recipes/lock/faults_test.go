@@ -85,7 +85,7 @@ func TestMutexUnderFaults(t *testing.T) {
 	for i := range contenders {
 		proxies[i] = zktest.StartProxy(t, srv.Addr())
 		c := startClient(t, proxies[i].Addr(),
-			core.WithSessionTimeout(2*time.Second), core.WithConnectTimeout(300*time.Millisecond))
+			core.WithSessionTimeout(3*time.Second), core.WithConnectTimeout(300*time.Millisecond))
 		m := lock.NewMutex(c, path)
 		wg.Go(func() {
 			for {
@@ -94,7 +94,7 @@ func TestMutexUnderFaults(t *testing.T) {
 					return
 				default:
 				}
-				lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				lctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 				err := m.Lock(lctx)
 				cancel()
 				switch {
@@ -125,7 +125,7 @@ func TestMutexUnderFaults(t *testing.T) {
 					time.Sleep(5 * time.Millisecond) // hold it a while
 					h.released(i)
 				}
-				uctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				uctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 				err = m.Unlock(uctx)
 				cancel()
 				if err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -3,6 +3,7 @@ package lock_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -12,40 +13,100 @@ import (
 	"github.com/zkit-go/zkit/zktest"
 )
 
-// holders tracks, in the test's process, which contenders believe they
-// hold the lock: from a Lock that returned nil until Unlock is called, or
-// until Lost closes.
+// holdKind is what a contender of the fault tests takes: the lock alone
+// (a mutex or a writer), a share of it (a reader), or one of a
+// semaphore's leases.
+type holdKind int
+
+const (
+	exclusiveHold holdKind = iota
+	sharedHold
+	leaseHold
+)
+
+// faultContender is one contender of a fault test, whatever it takes.
+type faultContender struct {
+	kind    holdKind
+	acquire func(ctx context.Context) (lost <-chan struct{}, token int64, err error)
+	release func(ctx context.Context) error
+}
+
+func mutexContender(m *lock.Mutex, kind holdKind) faultContender {
+	return faultContender{
+		kind: kind,
+		acquire: func(ctx context.Context) (<-chan struct{}, int64, error) {
+			if err := m.Lock(ctx); err != nil {
+				return nil, 0, err
+			}
+			return m.Lost(), m.Token(), nil
+		},
+		release: m.Unlock,
+	}
+}
+
+func semaphoreContender(s *lock.Semaphore) faultContender {
+	var lease *lock.Lease
+	return faultContender{
+		kind: leaseHold,
+		acquire: func(ctx context.Context) (<-chan struct{}, int64, error) {
+			l, err := s.Acquire(ctx)
+			if err != nil {
+				return nil, 0, err
+			}
+			lease = l
+			return l.Lost(), 0, nil
+		},
+		release: func(ctx context.Context) error { return lease.Release(ctx) },
+	}
+}
+
+// heldBy is one acquisition the test's process knows of: from the
+// acquire that returned until release is called, or until lost closes.
+type heldBy struct {
+	kind holdKind
+	lost <-chan struct{}
+}
+
+// holders checks, at every acquisition, that no other contender still
+// holds what the new one excludes, unless its Lost has closed.
 type holders struct {
 	mu           sync.Mutex
-	held         map[int]*lock.Mutex
+	leases       int // a semaphore's size
+	held         map[int]heldBy
 	lastToken    int64
 	acquisitions int
 	losses       int
 }
 
-// acquired records contender i's acquisition and fails the test if
-// another contender still holds the lock with its Lost open, or if the
-// fencing token did not grow.
-func (h *holders) acquired(t *testing.T, i int, m *lock.Mutex) {
-	token := m.Token()
+func (h *holders) acquired(t *testing.T, i int, kind holdKind, lost <-chan struct{}, token int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for j, other := range h.held {
-		if j == i || isClosed(other.Lost()) {
-			// Lost closed (for its own entry, i saw it before Lock).
+	var live []string
+	for j, o := range h.held {
+		if j == i || isClosed(o.lost) {
+			// Lost, and known to be (its own stale entry: i saw Lost close
+			// before it acquired again).
 			delete(h.held, j)
 			h.losses++
 			continue
 		}
-		t.Errorf("%s contender %d got the lock (token %d) while %d held it (token %d)", time.Now().Format("05.000"), i, token, j, other.Token())
+		live = append(live, fmt.Sprint(j))
+		switch {
+		case kind == leaseHold:
+		case kind == exclusiveHold, o.kind == exclusiveHold:
+			t.Errorf("contender %d (kind %d) got in while %d (kind %d) held", i, kind, j, o.kind)
+		}
 	}
-	if token != 0 {
+	if kind == leaseHold && len(live) >= h.leases {
+		t.Errorf("contender %d got a lease while %v held the %d leases", i, live, h.leases)
+	}
+	if token != 0 && kind == exclusiveHold {
 		if token <= h.lastToken {
 			t.Errorf("contender %d's token %d is not above the previous %d", i, token, h.lastToken)
 		}
 		h.lastToken = token
 	}
-	h.held[i] = m
+	h.held[i] = heldBy{kind: kind, lost: lost}
 	h.acquisitions++
 }
 
@@ -55,14 +116,47 @@ func (h *holders) released(i int) {
 	delete(h.held, i)
 }
 
-// TestMutexUnderFaults: six contenders, each on a client behind a proxy of
-// its own, take one lock in turns while their connections are cut and
-// replies dropped; twice, the holder of the moment is silenced past its
-// session timeout while it holds. No two ever hold the lock at once (a
-// holder whose session ended has seen Lost close by the time the next one
-// gets in), fencing tokens grow, and no node is left behind once the
-// faults stop.
-func TestMutexUnderFaults(t *testing.T) {
+func (h *holders) lossCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.losses
+}
+
+// TestRecipesUnderFaults: six contenders, each on a client behind a proxy
+// of its own, take a mutex, a read/write lock (three readers, three
+// writers) or a semaphore of two leases in turns, while their connections
+// are cut and replies dropped; twice, a holder of the moment is silenced
+// past its session timeout while it holds. Nobody ever gets in while
+// another holds what it excludes (a holder whose session ended has seen
+// Lost close by the time the next one gets in), the mutex's fencing tokens
+// grow, and no node is left behind once the faults stop.
+func TestRecipesUnderFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		leases int
+		make   func(c *core.Client, path string, i int) faultContender
+	}{
+		{"mutex", 0, func(c *core.Client, path string, _ int) faultContender {
+			return mutexContender(lock.NewMutex(c, path), exclusiveHold)
+		}},
+		{"rwlock", 0, func(c *core.Client, path string, i int) faultContender {
+			rw := lock.NewReadWriteLock(c, path)
+			if i%2 == 0 {
+				return mutexContender(rw.ReadLock(), sharedHold)
+			}
+			return mutexContender(rw.WriteLock(), exclusiveHold)
+		}},
+		{"semaphore", 2, func(c *core.Client, path string, _ int) faultContender {
+			return semaphoreContender(lock.NewSemaphore(c, path, 2))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runUnderFaults(t, tc.leases, tc.make)
+		})
+	}
+}
+
+func runUnderFaults(t *testing.T, leases int, newContender func(c *core.Client, path string, i int) faultContender) {
 	const (
 		contenders = 6
 		victims    = 2
@@ -70,23 +164,19 @@ func TestMutexUnderFaults(t *testing.T) {
 	srv := zktest.Shared(t)
 	path := zktest.UniquePath(t)
 	ctx := testCtx(t)
-	h := &holders{held: map[int]*lock.Mutex{}}
+	h := &holders{held: map[int]heldBy{}, leases: leases}
 
 	// A holder that takes a request from wantVictim sends its index on
-	// victim and keeps the lock until Lost closes.
+	// victim and keeps what it holds until Lost closes.
 	wantVictim, victim := make(chan struct{}, 1), make(chan int)
 	proxies := make([]*zktest.Proxy, contenders)
 	stop := make(chan struct{})
-	var (
-		wg               sync.WaitGroup
-		countMu          sync.Mutex
-		gaveUp, lockLost int
-	)
+	var wg sync.WaitGroup
 	for i := range contenders {
 		proxies[i] = zktest.StartProxy(t, srv.Addr())
 		c := startClient(t, proxies[i].Addr(),
 			core.WithSessionTimeout(3*time.Second), core.WithConnectTimeout(300*time.Millisecond))
-		m := lock.NewMutex(c, path)
+		k := newContender(c, path, i)
 		wg.Go(func() {
 			for {
 				select {
@@ -94,42 +184,32 @@ func TestMutexUnderFaults(t *testing.T) {
 					return
 				default:
 				}
-				lctx, cancel := context.WithTimeout(ctx, 4*time.Second)
-				err := m.Lock(lctx)
+				actx, cancel := context.WithTimeout(ctx, 4*time.Second)
+				lost, token, err := k.acquire(actx)
 				cancel()
 				switch {
 				case err == nil:
 				case errors.Is(err, context.DeadlineExceeded), errors.Is(err, lock.ErrLockLost):
-					countMu.Lock()
-					if errors.Is(err, lock.ErrLockLost) {
-						lockLost++
-					} else {
-						gaveUp++
-					}
-					countMu.Unlock()
 					continue
 				default:
-					t.Errorf("contender %d: Lock: %v", i, err)
+					t.Errorf("contender %d: acquire: %v", i, err)
 					return
 				}
-				lost := m.Lost() // watched from the start
-				h.acquired(t, i, m)
+				h.acquired(t, i, k.kind, lost, token)
 				select {
 				case <-wantVictim:
 					victim <- i
-					t.Logf("%s victim %d token %d", time.Now().Format("05.000"), i, m.Token())
 					recv(t, lost, "the silenced holder's Lost")
-					t.Logf("%s victim %d lost", time.Now().Format("05.000"), i)
 					// Left in h.held: the next acquisition checks that Lost closed.
 				default:
 					time.Sleep(5 * time.Millisecond) // hold it a while
 					h.released(i)
 				}
-				uctx, cancel := context.WithTimeout(ctx, 4*time.Second)
-				err = m.Unlock(uctx)
+				rctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+				err = k.release(rctx)
 				cancel()
 				if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("contender %d: Unlock: %v", i, err)
+					t.Errorf("contender %d: release: %v", i, err)
 					return
 				}
 			}
@@ -146,20 +226,22 @@ func TestMutexUnderFaults(t *testing.T) {
 		wantVictim <- struct{}{}
 		v := recv(t, victim, "a holder to silence")
 		proxies[v].BlackHole(true)
-		eventually(t, "the next holder after the silenced one", func() bool {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			return h.losses > round
-		})
+		eventually(t, "the next holder after the silenced one", func() bool { return h.lossCount() > round })
 		proxies[v].BlackHole(false)
 	}
 	close(stop)
 	wg.Wait()
 
 	observer := startClient(t, srv.ConnString())
-	eventually(t, "no node left in the lock's directory", func() bool {
-		return len(listChildren(t, observer, path)) == 0
-	})
-	t.Logf("%d acquisitions, %d holders lost their lock, %d waits ran out, %d waits lost their session",
-		h.acquisitions, h.losses, gaveUp, lockLost)
+	eventually(t, "no node left behind", func() bool { return countNodes(t, observer, path) == 0 })
+	t.Logf("%d acquisitions, %d holders lost what they held", h.acquisitions, h.losses)
+}
+
+// countNodes counts the nodes below path, path excluded.
+func countNodes(t *testing.T, c *core.Client, path string) int {
+	n := 0
+	for _, k := range listChildren(t, c, path) {
+		n += 1 + countNodes(t, c, path+"/"+k)
+	}
+	return n
 }

@@ -36,7 +36,25 @@ func TestFaultsUnderLoad(t *testing.T) {
 	states := listenB(t, c)
 	ctx := ctxB(t, waitB)
 
-	ws := make([]*faultWorker, workers)
+	finish := startFaultWorkers(t, c, workers)
+	injectFaults(proxy)
+	ws := finish()
+	if t.Failed() {
+		return
+	}
+
+	waitStateB(t, c, core.StateConnected)
+	require.Positive(t, states.count(core.StateSuspended), "the faults never cost the connection: %v", states.snapshot())
+	ok, failed := verifyFaultWorkers(ctx, t, ws)
+	require.Positive(t, failed, "no write met a fault")
+	t.Logf("%d writes acknowledged, %d failed during faults; states %v", ok, failed, states.snapshot())
+}
+
+// startFaultWorkers creates n workers' nodes on c and starts them; finish
+// stops them and returns them, to verify.
+func startFaultWorkers(t *testing.T, c *core.Client, n int) (finish func() []*faultWorker) {
+	ctx := ctxB(t, waitB)
+	ws := make([]*faultWorker, n)
 	for i := range ws {
 		ws[i] = &faultWorker{c: c, key: fmt.Sprintf("/k%d", i), dir: fmt.Sprintf("/d%d", i), id: i,
 			created: map[string]string{}, attempted: map[string]bool{}}
@@ -45,29 +63,26 @@ func TestFaultsUnderLoad(t *testing.T) {
 		_, err = c.Create(ctx, ws[i].dir, nil)
 		require.NoError(t, err)
 	}
-
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, w := range ws {
 		wg.Go(func() { w.run(t, stop) })
 	}
-	injectFaults(proxy)
-	close(stop)
-	wg.Wait()
-	if t.Failed() {
-		return
+	return func() []*faultWorker {
+		close(stop)
+		wg.Wait()
+		return ws
 	}
+}
 
-	waitStateB(t, c, core.StateConnected)
-	require.Positive(t, states.count(core.StateSuspended), "the faults never cost the connection: %v", states.snapshot())
-	var ok, failed int
+// verifyFaultWorkers checks every worker's nodes and sums their writes.
+func verifyFaultWorkers(ctx context.Context, t *testing.T, ws []*faultWorker) (ok, failed int) {
 	for _, w := range ws {
 		ok += w.ok
 		failed += w.failed
 		w.verify(ctx, t)
 	}
-	require.Positive(t, failed, "no write met a fault")
-	t.Logf("%d writes acknowledged, %d failed during faults; states %v", ok, failed, states.snapshot())
+	return ok, failed
 }
 
 // injectFaults runs a fixed program of faults for about four seconds and

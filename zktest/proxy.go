@@ -23,13 +23,14 @@ type Proxy struct {
 	// discarded counts the bytes the black hole swallowed, for tests.
 	discarded atomic.Int64
 
-	mu        sync.Mutex
-	conns     map[*proxyConn]struct{}
-	closed    bool
-	blackHole bool
-	refuse    bool
-	dropNext  bool
-	latency   time.Duration
+	mu           sync.Mutex
+	conns        map[*proxyConn]struct{}
+	closed       bool
+	holeToServer bool // what clients send is swallowed
+	holeToClient bool // what the server sends is swallowed
+	refuse       bool
+	dropNext     bool
+	latency      time.Duration
 }
 
 // NewProxy starts a proxy on a free port of 127.0.0.1 that forwards every
@@ -92,7 +93,28 @@ func (p *Proxy) Conns() int {
 func (p *Proxy) BlackHole(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.blackHole = on
+	p.holeToServer, p.holeToClient = on, on
+}
+
+// BlackHoleToServer turns a one-way black hole on or off: while it is on,
+// what clients send is swallowed, and what the server sends still arrives.
+// The server hears nothing from its clients' sessions (and expires them
+// after their timeout) while the clients still receive watch events. New
+// connections reach the server, but their connect requests do not.
+func (p *Proxy) BlackHoleToServer(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holeToServer = on
+}
+
+// BlackHoleToClient turns the other one-way black hole on or off: while
+// it is on, what the server sends is swallowed, and what clients send
+// still arrives, so the server keeps their sessions alive while the
+// clients hear nothing.
+func (p *Proxy) BlackHoleToClient(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holeToClient = on
 }
 
 // Refuse turns refusing on or off. While it is on, new connections are
@@ -131,10 +153,15 @@ func (p *Proxy) snapshot() []*proxyConn {
 	return conns
 }
 
-func (p *Proxy) blackHoled() bool {
+// blackHoled reports whether what goes toward the server (toServer), or
+// toward the client, is swallowed.
+func (p *Proxy) blackHoled(toServer bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.blackHole
+	if toServer {
+		return p.holeToServer
+	}
+	return p.holeToClient
 }
 
 func (p *Proxy) currentLatency() time.Duration {
@@ -171,7 +198,7 @@ func (p *Proxy) accept() {
 		}
 		c := &proxyConn{p: p, client: nc, done: make(chan struct{})}
 		p.conns[c] = struct{}{}
-		sink := p.blackHole
+		sink := p.holeToServer && p.holeToClient
 		p.wg.Add(1)
 		p.mu.Unlock()
 		if sink {
@@ -320,7 +347,7 @@ func (d *direction) read() {
 // request whose reply is to be dropped and then that reply.
 func (d *direction) process(b []byte) chunk {
 	now := time.Now()
-	hole := d.c.p.blackHoled()
+	hole := d.c.p.blackHoled(d.toServer)
 	if d.toServer {
 		out, _ := d.scan.scan(nil, b, false, func(xid int32) bool {
 			if !hole && xid >= 0 && d.c.p.claimDrop() {
@@ -370,7 +397,7 @@ func (d *direction) write() {
 			}
 		}
 		if len(ck.data) > 0 {
-			if d.c.p.blackHoled() {
+			if d.c.p.blackHoled(d.toServer) {
 				d.c.p.discarded.Add(int64(len(ck.data)))
 			} else if _, err := d.dst.Write(ck.data); err != nil {
 				return

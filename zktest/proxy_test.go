@@ -309,6 +309,41 @@ func TestProxyBlackHole(t *testing.T) {
 	}
 }
 
+func TestProxyOneWayBlackHoles(t *testing.T) {
+	b := startBackend(t)
+	p := StartProxy(t, b.ln.Addr().String())
+	c := dialProxy(t, p)
+	roundTrip(t, c, 1, "before")
+
+	// Toward the server: requests vanish, events still arrive.
+	p.BlackHoleToServer(true)
+	lost := frame(request(2, 4, "lost request"))
+	if _, err := c.Write(lost); err != nil {
+		t.Fatal(err)
+	}
+	waitDiscarded(t, p, int64(len(lost)))
+	event := request(-1, 0, "event")
+	b.push(t, frame(event))
+	if got, err := readTestFrame(c); err != nil || !bytes.Equal(got, event) {
+		t.Fatalf("event %q, %v; want %q", got, err, event)
+	}
+	p.BlackHoleToServer(false)
+	roundTrip(t, c, 3, "after the hole toward the server")
+
+	// Toward the client: requests arrive, replies vanish.
+	p.BlackHoleToClient(true)
+	unanswered := request(4, 4, "unanswered")
+	if _, err := c.Write(frame(unanswered)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "the request through the hole toward the client", func() bool {
+		return len(b.requests) == 3 && bytes.Equal(b.requests[2], unanswered)
+	})
+	waitDiscarded(t, p, int64(len(lost)+len(frame(unanswered))))
+	p.BlackHoleToClient(false)
+	roundTrip(t, c, 5, "after the hole toward the client")
+}
+
 func waitDiscarded(t *testing.T, p *Proxy, n int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

@@ -81,6 +81,9 @@ type conn struct {
 	slowOwnReads atomic.Int64  // own reads that ran out of time
 
 	lastWrite atomic.Int64
+	// lastReply is when the newest reply (to a request or a special
+	// frame, not a watch event) arrived, in Unix nanoseconds.
+	lastReply atomic.Int64
 	wake      chan struct{}
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -100,7 +103,9 @@ func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Dur
 		parked:      time.NewTimer(time.Hour),
 	}
 	c.parked.Stop()
-	c.lastWrite.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	c.lastWrite.Store(now)
+	c.lastReply.Store(now)
 	return c
 }
 
@@ -304,6 +309,9 @@ func (c *conn) writeLoop() {
 			return
 		case <-c.wake:
 		case <-ticker.C:
+			if c.unanswered() {
+				return
+			}
 			idle := time.Since(time.Unix(0, c.lastWrite.Load()))
 			if idle >= interval {
 				_ = c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing})
@@ -324,6 +332,20 @@ func (c *conn) writeLoop() {
 			}
 		}
 	}
+}
+
+// unanswered fails the connection when the server has answered nothing,
+// neither a request nor a ping, for a read timeout, and reports whether it
+// did. Watch events do not count: a connection that only brings events
+// may be one the server no longer hears (the way to it is cut), and the
+// server then expires the session while events still arrive. Ending the
+// connection lets the client's own expiry timer run (see expiryDeadline).
+func (c *conn) unanswered() bool {
+	if time.Since(time.Unix(0, c.lastReply.Load())) <= c.readTimeout {
+		return false
+	}
+	c.fail(fmt.Errorf("%w: no reply to a request or ping within the read timeout", ErrTimeout))
+	return true
 }
 
 // readLoop reads frames whenever the turn is the reader goroutine's, until
@@ -423,6 +445,9 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 	}
 	if h.Zxid > 0 {
 		c.hooks.observeZxid(h.Zxid)
+	}
+	if h.Xid != proto.XidNotification {
+		c.lastReply.Store(time.Now().UnixNano())
 	}
 	switch h.Xid {
 	case proto.XidNotification:

@@ -113,7 +113,9 @@ func WithSessionTimeout(d time.Duration) Option {
 const maxSessionTimeout = math.MaxInt32 * time.Millisecond
 
 // WithReadTimeout sets how long the connection may stay silent before it
-// counts as lost; the client pings after a third of it. It can only make
+// counts as lost; the client pings after a third of it. Watch events do
+// not break the silence: a connection that brings events but no reply to
+// a request or ping for the read timeout counts as lost too. It can only make
 // the read timeout shorter: once connected, the client uses the smaller of
 // d and two thirds of the session timeout the server granted, so that an
 // idle session is always pinged before the server expires it. d must be at

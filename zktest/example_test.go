@@ -73,6 +73,8 @@ func ExampleProxy() {
 		px.SetLatency(50 * time.Millisecond) // slow network
 		px.BlackHole(true)                   // silent server: the session times out
 		px.BlackHole(false)
+		px.BlackHoleToServer(true) // one-way: the server hears nothing, events still arrive
+		px.BlackHoleToServer(false)
 		px.DropNextReply() // the next request is applied, its reply lost
 		px.CutAll()        // connection loss
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 // Proxy is a TCP proxy on 127.0.0.1 that injects network faults between
-// clients and a server: cut connections, a black hole, latency, a lost
-// reply, refused connections. It passes everything through until told
+// clients and a server: cut connections, a black hole (both ways or one),
+// latency, a lost reply, refused connections. It passes everything through until told
 // otherwise. Its methods are safe for concurrent use.
 type Proxy struct {
 	target string

@@ -36,7 +36,7 @@ type Client struct {
 
 	live     atomic.Pointer[conn]
 	lastZxid atomic.Int64
-	// lastTouch is a time, in Unix nanoseconds, at or before which the
+	// lastTouch is a time (monoNow) at or before which the
 	// server last heard from the session: the send time of the newest
 	// request or ping it answered, or of the connect request. The server
 	// expires the session a session timeout after it last heard from it,
@@ -358,8 +358,14 @@ func (c *Client) observeZxid(zxid int64) {
 	}
 }
 
+// expiryPassed reports that the client's own expiry deadline has passed.
+func (c *Client) expiryPassed() bool {
+	deadline, ok := c.expiryDeadline()
+	return ok && !time.Now().Before(deadline)
+}
+
 // touched records that the server heard from the session at or after
-// sent (Unix nanoseconds).
+// sent (monoNow).
 func (c *Client) touched(sent int64) {
 	for {
 		old := c.lastTouch.Load()

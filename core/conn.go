@@ -19,9 +19,12 @@ import (
 // connHooks are the client's callbacks from a connection's reader.
 type connHooks interface {
 	observeZxid(zxid int64)
-	// touched reports a reply to a request or ping sent at sent (Unix
-	// nanoseconds): the server heard from the session at or after then.
+	// touched reports a reply to a request or ping sent at sent (monoNow):
+	// the server heard from the session at or after then.
 	touched(sent int64)
+	// expiryPassed reports that the client's own expiry deadline for the
+	// session has passed.
+	expiryPassed() bool
 	onEvent(ev proto.WatcherEvent)
 	onAuthFailed(err error)
 	// quiet reports that no watch is set, so no event can come.
@@ -66,11 +69,9 @@ type conn struct {
 	// readers share, used only by the one whose turn it is.
 	role     readRole
 	specials int // special frames whose replies are still to come
-	// pingSent is when the ping whose reply comes next was queued (Unix
-	// nanoseconds), 0 when none is recorded. A ping queued while another
-	// is out is not recorded, so a reply is never credited with a later
-	// ping's time.
-	pingSent     int64
+	// pingsSent holds when each ping still out was queued (monoNow), in
+	// order: ping replies come in the order the pings went.
+	pingsSent    []int64
 	frames       *frameReader
 	dec          proto.Decoder
 	readDeadline time.Time
@@ -84,9 +85,12 @@ type conn struct {
 	// lastReply is when the newest reply (to a request or a special
 	// frame, not a watch event) arrived, in Unix nanoseconds.
 	lastReply atomic.Int64
-	wake      chan struct{}
-	done      chan struct{}
-	wg        sync.WaitGroup
+	// credits says whether replies on this connection show when the
+	// quorum last heard from the session (see Client.establish).
+	credits bool
+	wake    chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Duration, maxFrame int, firstXid int32) *conn {
@@ -103,7 +107,7 @@ func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Dur
 		parked:      time.NewTimer(time.Hour),
 	}
 	c.parked.Stop()
-	now := time.Now().UnixNano()
+	now := monoNow()
 	c.lastWrite.Store(now)
 	c.lastReply.Store(now)
 	return c
@@ -164,7 +168,7 @@ func (c *conn) sendAll(canRead bool, batch ...outgoing) (own bool, err error) {
 		return false, &notSentError{cause: err}
 	}
 	mark, xid, queued := len(c.out), c.xid, len(c.pending)
-	now := time.Now().UnixNano()
+	now := monoNow()
 	for _, o := range batch {
 		o.r.sent = now
 		o.r.xid = c.nextXid()
@@ -214,8 +218,8 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 	}
 	c.appendFrame(xid, req)
 	c.specials++
-	if xid == proto.XidPing && c.pingSent == 0 {
-		c.pingSent = time.Now().UnixNano()
+	if xid == proto.XidPing {
+		c.pingsSent = append(c.pingsSent, monoNow())
 	}
 	c.wantReaderLocked(false)
 	c.mu.Unlock()
@@ -279,7 +283,7 @@ func (c *conn) writeBatch() (more bool) {
 		_ = c.nc.SetWriteDeadline(c.writeDeadline)
 	}
 	_, err := c.nc.Write(batch)
-	c.lastWrite.Store(now.UnixNano())
+	c.lastWrite.Store(monoNow())
 	if err != nil {
 		c.fail(fmt.Errorf("write: %w", err))
 	}
@@ -312,7 +316,7 @@ func (c *conn) writeLoop() {
 			if c.unanswered() {
 				return
 			}
-			idle := time.Since(time.Unix(0, c.lastWrite.Load()))
+			idle := monoSince(c.lastWrite.Load())
 			if idle >= interval {
 				_ = c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing})
 			}
@@ -340,12 +344,33 @@ func (c *conn) writeLoop() {
 // may be one the server no longer hears (the way to it is cut), and the
 // server then expires the session while events still arrive. Ending the
 // connection lets the client's own expiry timer run (see expiryDeadline).
+//
+// It also fails the connection once nine tenths of the session timeout
+// have passed since the server last heard from the client, as far as the
+// client knows (a slow server's late replies, or a read-only server's,
+// do not tell), so that the client's own expiry runs in time.
 func (c *conn) unanswered() bool {
-	if time.Since(time.Unix(0, c.lastReply.Load())) <= c.readTimeout {
+	var err error
+	switch {
+	case monoSince(c.lastReply.Load()) > c.readTimeout:
+		err = fmt.Errorf("%w: no reply to a request or ping within the read timeout", ErrTimeout)
+	case c.hooks.expiryPassed():
+		err = fmt.Errorf("%w: the server has not heard from the session for nine tenths of its timeout", ErrTimeout)
+	default:
 		return false
 	}
-	c.fail(fmt.Errorf("%w: no reply to a request or ping within the read timeout", ErrTimeout))
+	c.fail(err)
 	return true
+}
+
+// credit passes a reply's request send time on to the client: the server
+// heard from the session then or later. Not on a connection that does not
+// credit, nor when the reply says the session is gone or elsewhere.
+func (c *conn) credit(sent int64, code int32) {
+	if !c.credits || Code(code) == CodeSessionExpired || Code(code) == CodeSessionMoved {
+		return
+	}
+	c.hooks.touched(sent)
 }
 
 // readLoop reads frames whenever the turn is the reader goroutine's, until
@@ -447,7 +472,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		c.hooks.observeZxid(h.Zxid)
 	}
 	if h.Xid != proto.XidNotification {
-		c.lastReply.Store(time.Now().UnixNano())
+		c.lastReply.Store(monoNow())
 	}
 	switch h.Xid {
 	case proto.XidNotification:
@@ -460,8 +485,8 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		return nil
 	case proto.XidPing:
 		c.specialAnswered()
-		if sent := c.pingAnswered(); sent != 0 {
-			c.hooks.touched(sent)
+		if sent, ok := c.pingAnswered(); ok {
+			c.credit(sent, h.Err)
 		}
 		return nil
 	case proto.XidAuth:
@@ -489,7 +514,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 	}
 	r.zxid = h.Zxid
-	c.hooks.touched(r.sent)
+	c.credit(r.sent, h.Err)
 	var err error
 	if h.Err != 0 {
 		err = &Error{Code: Code(h.Err)}

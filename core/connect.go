@@ -148,7 +148,7 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 	if sess == nil || sess.Err() != nil {
 		return time.Time{}, false
 	}
-	last := time.Unix(0, c.lastTouch.Load())
+	last := monoTime(c.lastTouch.Load())
 	return last.Add(sess.timeout * 9 / 10), true
 }
 
@@ -213,7 +213,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	defer release()
 	_ = nc.SetDeadline(deadline)
 	br := bufio.NewReaderSize(nc, readBufferSize)
-	sent := time.Now().UnixNano() // before the connect request leaves
+	sent := monoNow() // before the connect request leaves
 	resp, err := c.handshake(nc, br)
 	if err != nil {
 		_ = nc.Close()
@@ -322,8 +322,15 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 	if !resp.ReadOnly {
 		c.seenRW = true
 	}
-	c.touched(sent)
+	// A read-only server refreshes a session only in its own minority,
+	// while the quorum may expire it: its answers say nothing of when the
+	// quorum last heard from a session that a read-write server knows.
+	credits := !resp.ReadOnly || !c.seenRW
+	if credits {
+		c.touched(sent)
+	}
 	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.firstXid.Load())
+	cn.credits = credits
 	cn.maxRequest = c.cfg.maxDataSize
 	cn.sess = c.sess
 	for _, a := range c.auth {

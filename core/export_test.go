@@ -95,7 +95,7 @@ func ResumeSession(c *Client, s *Session) {
 	defer c.mu.Unlock()
 	c.sess = newSession(s.id, s.passwd, s.timeout)
 	c.seenRW = true
-	c.touched(time.Now().UnixNano())
+	c.touched(monoNow())
 }
 
 // PolicyPauses returns the pauses p makes before each of n retries, one

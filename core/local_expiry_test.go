@@ -18,9 +18,10 @@ import (
 // its ephemeral node. (Counting from the event, the client was told after
 // another client could see the node go.)
 //
-// The sleep places the event where the bug shows, a tenth of the session
-// timeout after the request and before the client's next ping (at 2/9 of
-// it); it asserts nothing.
+// The sleep places the event where the bug shows: more than a tenth of the
+// session timeout after the request (18%, so that counting from the event
+// puts the client's expiry 8% after the server's), and before the client's
+// next ping (at 2/9 of it at the earliest). It asserts nothing.
 func TestLocalExpiryIgnoresWatchEvents(t *testing.T) {
 	const timeout = 4 * time.Second
 	srv := zktest.Shared(t)
@@ -41,7 +42,7 @@ func TestLocalExpiryIgnoresWatchEvents(t *testing.T) {
 	_, _, changed, err := c.GetW(ctx, "/n") // the client's last request
 	require.NoError(t, err)
 
-	time.Sleep(timeout * 15 / 100)
+	time.Sleep(timeout * 18 / 100)
 	_, err = observer.Set(ctx, "/n", []byte("x"), -1)
 	require.NoError(t, err)
 	wantEventB(t, changed, core.EventNodeDataChanged, "/n")

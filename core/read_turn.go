@@ -69,14 +69,17 @@ func (c *conn) giveTurn() {
 	}
 }
 
-// pingAnswered returns the recorded send time of the ping just answered,
-// or 0, and forgets it.
-func (c *conn) pingAnswered() int64 {
+// pingAnswered returns when the ping just answered, the oldest still out,
+// was queued.
+func (c *conn) pingAnswered() (sent int64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sent := c.pingSent
-	c.pingSent = 0
-	return sent
+	if len(c.pingsSent) == 0 {
+		return 0, false
+	}
+	sent = c.pingsSent[0]
+	c.pingsSent = c.pingsSent[1:]
+	return sent, true
 }
 
 // specialAnswered counts the reply to a special frame.

@@ -1,0 +1,74 @@
+package core
+
+import (
+	"testing"
+
+	"github.com/zkit-go/zkit/core/proto"
+	"go.uber.org/zap"
+)
+
+// creditLog records what a connection credits to the client.
+type creditLog struct{ credited []int64 }
+
+func (l *creditLog) observeZxid(int64)                {}
+func (l *creditLog) touched(sent int64)               { l.credited = append(l.credited, sent) }
+func (l *creditLog) expiryPassed() bool               { return false }
+func (l *creditLog) onEvent(proto.WatcherEvent)       {}
+func (l *creditLog) onAuthFailed(error)               {}
+func (l *creditLog) quiet() bool                      { return true }
+func (l *creditLog) frame(h proto.ReplyHeader) []byte { return h.Encode(nil) }
+
+// Each ping reply is credited with its own ping's send time, also when a
+// later ping went out before the first was answered; events, read-only
+// connections of a known session, and replies saying the session is gone
+// credit nothing.
+func TestCreditPingsInOrder(t *testing.T) {
+	log := &creditLog{}
+	c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
+	c.credits = true
+	var sent []int64
+	for range 3 {
+		if err := c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing}); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, c.pingsSent[len(c.pingsSent)-1])
+		for monoNow() == sent[len(sent)-1] {
+		}
+	}
+	var dec proto.Decoder
+	ev := proto.WatcherEvent{Type: 3, State: 3, Path: "/n"}
+	event := ev.Encode(log.frame(proto.ReplyHeader{Xid: proto.XidNotification}))
+	if err := c.handleFrame(&dec, event); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing})); err != nil {
+			t.Fatal(err)
+		}
+		if len(log.credited) != i+1 || log.credited[i] != sent[i] {
+			t.Fatalf("after %d ping replies (and an event) credited %v, want %v", i+1, log.credited, sent[:i+1])
+		}
+	}
+
+	for _, tc := range []struct {
+		name    string
+		credits bool
+		code    Code
+	}{
+		{"read-only connection", false, 0},
+		{"session expired", true, CodeSessionExpired},
+		{"session moved", true, CodeSessionMoved},
+	} {
+		log.credited = nil
+		c.credits = tc.credits
+		if err := c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing, Err: int32(tc.code)})); err != nil {
+			t.Fatal(err)
+		}
+		if len(log.credited) != 0 {
+			t.Errorf("%s: credited %v", tc.name, log.credited)
+		}
+	}
+}

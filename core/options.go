@@ -176,6 +176,10 @@ func WithRetryPolicy(p *RetryPolicy) Option {
 
 // WithAllowReadOnly lets the client connect to a server that lost its
 // quorum and serves reads only, while it looks for a read-write server.
+// A read-only server does not keep a session alive for the quorum: a
+// session that a read-write server knows ends, as when the client reaches
+// no server, nine tenths of its timeout after a read-write server last
+// heard from it, and the client goes on read-only with a new session.
 // Default: false.
 func WithAllowReadOnly(allow bool) Option {
 	return optionFunc(func(c *config) { c.allowReadOnly = allow })

@@ -85,7 +85,7 @@ func verifyFaultWorkers(ctx context.Context, t *testing.T, ws []*faultWorker) (o
 	return ok, failed
 }
 
-// injectFaults runs a fixed program of faults for about four seconds and
+// injectFaults runs a fixed program of faults for about six seconds and
 // leaves the proxy healthy.
 func injectFaults(p *zktest.Proxy) {
 	pause := func(d time.Duration) { time.Sleep(d) }
@@ -105,6 +105,15 @@ func injectFaults(p *zktest.Proxy) {
 		pause(200 * time.Millisecond)
 		p.Refuse(false)
 		pause(100 * time.Millisecond)
+		// One way at a time: requests applied with their replies lost, or
+		// requests lost while events still come.
+		p.BlackHoleToClient(true)
+		pause(300 * time.Millisecond)
+		p.BlackHoleToClient(false)
+		p.BlackHoleToServer(true)
+		pause(300 * time.Millisecond)
+		p.BlackHoleToServer(false)
+		p.CutAll() // connections made during a hole stay useless
 	}
 }
 

@@ -19,13 +19,15 @@ import (
 // next read always shows a newer version); a data watch and an exists
 // watch on nodes nobody touches stay quiet through every reconnect; and
 // once the faults stop every kind of watch still works: each of those, a
-// persistent watch and a recursive one see the next change.
+// persistent watch and a recursive one see the next change. The session
+// timeout is long enough for the session to outlive the faults: watches
+// that end with an expired session are another test's business.
 func TestWatchesUnderFaults(t *testing.T) {
 	srv := zktest.Shared(t)
 	proxy := zktest.StartProxy(t, srv.Addr())
 	root := chrootB(t, srv.ConnString())
 	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
-		core.WithSessionTimeout(6*time.Second), core.WithConnectTimeout(500*time.Millisecond))
+		core.WithSessionTimeout(12*time.Second), core.WithConnectTimeout(500*time.Millisecond))
 	writer := startClientB(t, srv.ConnString(), core.WithChroot(root))
 	ctx := ctxB(t, waitB)
 	for _, p := range []string{"/a", "/p", "/r", "/q"} {

@@ -126,7 +126,8 @@ func (h *holders) lossCount() int {
 // of its own, take a mutex, a read/write lock (three readers, three
 // writers) or a semaphore of two leases in turns, while their connections
 // are cut and replies dropped; twice, a holder of the moment is silenced
-// past its session timeout while it holds. Nobody ever gets in while
+// past its session timeout while it holds, once both ways and once only
+// toward the server. Nobody ever gets in while
 // another holds what it excludes (a holder whose session ended has seen
 // Lost close by the time the next one gets in), the mutex's fencing tokens
 // grow, and no node is left behind once the faults stop.
@@ -225,9 +226,15 @@ func runUnderFaults(t *testing.T, leases int, newContender func(c *core.Client, 
 		}
 		wantVictim <- struct{}{}
 		v := recv(t, victim, "a holder to silence")
-		proxies[v].BlackHole(true)
+		// First a silence both ways, then one toward the server only: the
+		// server hears nothing while the holder could still hear it.
+		silence := proxies[v].BlackHole
+		if round%2 == 1 {
+			silence = proxies[v].BlackHoleToServer
+		}
+		silence(true)
 		eventually(t, "the next holder after the silenced one", func() bool { return h.lossCount() > round })
-		proxies[v].BlackHole(false)
+		silence(false)
 	}
 	close(stop)
 	wg.Wait()

@@ -36,9 +36,9 @@ type Client struct {
 
 	live     atomic.Pointer[conn]
 	lastZxid atomic.Int64
-	// lastTouch is a time (monoNow) at or before which the
-	// server last heard from the session: the send time of the newest
-	// request or ping it answered, or of the connect request. The server
+	// lastTouch is a time (monoNow) at or before which the server last
+	// heard from the session: the send time of the newest request or ping
+	// it answered, or of the connect request. The server
 	// expires the session a session timeout after it last heard from it,
 	// so never before lastTouch plus the timeout. Events the server sends
 	// by itself (watch notifications) tell nothing of that, and do not

@@ -81,9 +81,9 @@ type conn struct {
 	ownReads     atomic.Int64  // replies read by their own caller
 	slowOwnReads atomic.Int64  // own reads that ran out of time
 
-	lastWrite atomic.Int64
+	lastWrite atomic.Int64 // when the last batch was written (monoNow)
 	// lastReply is when the newest reply (to a request or a special
-	// frame, not a watch event) arrived, in Unix nanoseconds.
+	// frame, not a watch event) arrived (monoNow).
 	lastReply atomic.Int64
 	// credits says whether replies on this connection show when the
 	// quorum last heard from the session (see Client.establish).

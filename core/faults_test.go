@@ -28,11 +28,8 @@ import (
 // and no create left two nodes.
 func TestFaultsUnderLoad(t *testing.T) {
 	const workers = 16
-	srv := zktest.Shared(t)
-	proxy := zktest.StartProxy(t, srv.Addr())
-	root := chrootB(t, srv.ConnString())
-	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
-		core.WithSessionTimeout(6*time.Second), core.WithConnectTimeout(500*time.Millisecond))
+	p := startProxiedB(t, 6*time.Second)
+	proxy, c := p.proxy, p.c
 	states := listenB(t, c)
 	ctx := ctxB(t, waitB)
 

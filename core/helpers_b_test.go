@@ -426,3 +426,30 @@ const (
 	opExists  = proto.OpExists
 	opMulti   = proto.OpMulti
 )
+
+// proxiedB is a client behind a proxy of its own, under a fresh chroot on
+// the shared server, for tests that inject network faults.
+type proxiedB struct {
+	srv   *zktest.Server
+	proxy *zktest.Proxy
+	root  string
+	c     *core.Client
+}
+
+// startProxiedB starts a proxied client with the given session timeout and
+// a short connect timeout, so that it retries soon after a fault.
+func startProxiedB(t testing.TB, sessionTimeout time.Duration) proxiedB {
+	t.Helper()
+	p := proxiedB{srv: zktest.Shared(t)}
+	p.proxy = zktest.StartProxy(t, p.srv.Addr())
+	p.root = chrootB(t, p.srv.ConnString())
+	p.c = startClientB(t, p.proxy.Addr(), core.WithChroot(p.root),
+		core.WithSessionTimeout(sessionTimeout), core.WithConnectTimeout(500*time.Millisecond))
+	return p
+}
+
+// direct starts a client of the same server and chroot, with no proxy.
+func (p proxiedB) direct(t testing.TB) *core.Client {
+	t.Helper()
+	return startClientB(t, p.srv.ConnString(), core.WithChroot(p.root))
+}

@@ -1,13 +1,13 @@
 package core_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
-	"github.com/zkit-go/zkit/zktest"
 )
 
 // TestLocalExpiryIgnoresWatchEvents: a watch event is the last thing a
@@ -24,12 +24,8 @@ import (
 // next ping (at 2/9 of it at the earliest). It asserts nothing.
 func TestLocalExpiryIgnoresWatchEvents(t *testing.T) {
 	const timeout = 4 * time.Second
-	srv := zktest.Shared(t)
-	proxy := zktest.StartProxy(t, srv.Addr())
-	root := chrootB(t, srv.ConnString())
-	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
-		core.WithSessionTimeout(timeout), core.WithConnectTimeout(500*time.Millisecond))
-	observer := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	p := startProxiedB(t, timeout)
+	proxy, c, observer := p.proxy, p.c, p.direct(t)
 	ctx := ctxB(t, waitB)
 	sess := c.Session()
 
@@ -48,27 +44,11 @@ func TestLocalExpiryIgnoresWatchEvents(t *testing.T) {
 	wantEventB(t, changed, core.EventNodeDataChanged, "/n")
 	proxy.BlackHole(true)
 
-	var order atomic.Int64
-	var endedAt, droppedAt int64
-	done := make(chan struct{}, 2)
-	go func() {
-		<-sess.Done()
-		endedAt = order.Add(1)
-		done <- struct{}{}
-	}()
-	go func() {
-		<-gone
-		droppedAt = order.Add(1)
-		done <- struct{}{}
-	}()
+	race := raceExpiry(sess, gone)
 	for range 2 {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			t.Fatal("the session did not end, or the server kept the node")
-		}
+		race.next(ctx, t)
 	}
-	require.Less(t, endedAt, droppedAt, "the client learned its session ended after the server dropped its ephemeral node")
+	race.requireEndedFirst(t)
 }
 
 // TestLocalExpiryOneWayPartition: the way from the client to the server is
@@ -80,12 +60,8 @@ func TestLocalExpiryIgnoresWatchEvents(t *testing.T) {
 // the client learned of the expiry only when the server closed it, after
 // dropping the ephemeral node.)
 func TestLocalExpiryOneWayPartition(t *testing.T) {
-	srv := zktest.Shared(t)
-	proxy := zktest.StartProxy(t, srv.Addr())
-	root := chrootB(t, srv.ConnString())
-	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
-		core.WithSessionTimeout(4*time.Second), core.WithConnectTimeout(500*time.Millisecond))
-	writer := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	p := startProxiedB(t, 4*time.Second)
+	proxy, c, writer := p.proxy, p.c, p.direct(t)
 	ctx := ctxB(t, waitB)
 	sess := c.Session()
 
@@ -98,25 +74,13 @@ func TestLocalExpiryOneWayPartition(t *testing.T) {
 	_, gone, err := writer.ExistsW(ctx, "/eph")
 	require.NoError(t, err)
 
-	var order atomic.Int64
-	var endedAt, droppedAt int64
-	done := make(chan struct{}, 2)
-	go func() {
-		<-sess.Done()
-		endedAt = order.Add(1)
-		done <- struct{}{}
-	}()
-	go func() {
-		<-gone
-		droppedAt = order.Add(1)
-		done <- struct{}{}
-	}()
+	race := raceExpiry(sess, gone)
 
 	proxy.BlackHoleToServer(true)
 	events, evs := 0, w.Events()
 	for finished := 0; finished < 2; {
 		select {
-		case <-done:
+		case <-race.done:
 			finished++
 		case _, ok := <-evs:
 			if !ok {
@@ -129,9 +93,50 @@ func TestLocalExpiryOneWayPartition(t *testing.T) {
 			_, err := writer.Set(ctx, "/n", nil, -1)
 			require.NoError(t, err)
 		case <-ctx.Done():
-			t.Fatal("the session did not end, or the server kept the node")
+			t.Fatal(expiryRaceGaveUp)
 		}
 	}
 	require.Positive(t, events, "no event reached the client through the partition")
-	require.Less(t, endedAt, droppedAt, "the client learned its session ended after the server dropped its ephemeral node")
+	race.requireEndedFirst(t)
+}
+
+// expiryRace records which comes first: the end of a client's session, or
+// the server's drop of its ephemeral node, which gone watches.
+type expiryRace struct {
+	order              atomic.Int64
+	endedAt, droppedAt atomic.Int64
+	done               chan struct{} // a value for each of the two
+}
+
+const expiryRaceGaveUp = "the session did not end, or the server kept the node"
+
+func raceExpiry(sess *core.Session, gone <-chan core.Event) *expiryRace {
+	r := &expiryRace{done: make(chan struct{}, 2)}
+	go func() {
+		<-sess.Done()
+		r.endedAt.Store(r.order.Add(1))
+		r.done <- struct{}{}
+	}()
+	go func() {
+		<-gone
+		r.droppedAt.Store(r.order.Add(1))
+		r.done <- struct{}{}
+	}()
+	return r
+}
+
+// next waits for one of the two.
+func (r *expiryRace) next(ctx context.Context, t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		t.Fatal(expiryRaceGaveUp)
+	}
+}
+
+func (r *expiryRace) requireEndedFirst(t *testing.T) {
+	t.Helper()
+	require.Less(t, r.endedAt.Load(), r.droppedAt.Load(),
+		"the client learned its session ended after the server dropped its ephemeral node")
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
-	"github.com/zkit-go/zkit/zktest"
 )
 
 // drainC receives every event of ch until it closes.
@@ -68,11 +67,8 @@ func TestWatchClientCloseSlowConsumer(t *testing.T) {
 // reach a server returns nil at once, without waiting for a connection;
 // after the reconnect the server holds no watch on the path.
 func TestWatchCloseWhileDisconnected(t *testing.T) {
-	srv := zktest.Shared(t)
-	proxy := zktest.StartProxy(t, srv.Addr())
-	root := chrootB(t, srv.ConnString())
-	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
-		core.WithSessionTimeout(20*time.Second), core.WithConnectTimeout(500*time.Millisecond))
+	p := startProxiedB(t, 20*time.Second)
+	srv, proxy, root, c := p.srv, p.proxy, p.root, p.c
 	ctx := ctxB(t, waitB)
 	_, err := c.Create(ctx, "/p", nil)
 	require.NoError(t, err)

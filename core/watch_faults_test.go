@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
-	"github.com/zkit-go/zkit/zktest"
 )
 
 // TestWatchesUnderFaults: a client behind a proxy that keeps injecting
@@ -23,12 +22,8 @@ import (
 // timeout is long enough for the session to outlive the faults: watches
 // that end with an expired session are another test's business.
 func TestWatchesUnderFaults(t *testing.T) {
-	srv := zktest.Shared(t)
-	proxy := zktest.StartProxy(t, srv.Addr())
-	root := chrootB(t, srv.ConnString())
-	c := startClientB(t, proxy.Addr(), core.WithChroot(root),
-		core.WithSessionTimeout(12*time.Second), core.WithConnectTimeout(500*time.Millisecond))
-	writer := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	p := startProxiedB(t, 12*time.Second)
+	proxy, c, writer := p.proxy, p.c, p.direct(t)
 	ctx := ctxB(t, waitB)
 	for _, p := range []string{"/a", "/p", "/r", "/q"} {
 		_, err := writer.Create(ctx, p, nil)

@@ -221,45 +221,11 @@ func TestInteropCuratorReadWriteLock(t *testing.T) {
 	ctx := testCtx(t)
 	cur := startCurator(t, srv.ConnString())
 
-	curReader := cur.join("read", path)
-	curReader.acquire()
-	curReader.expect("acquired")
-	zkReader := lock.NewReadWriteLock(c, path).ReadLock()
-	if err := zkReader.TryLock(ctx); err != nil {
-		t.Fatalf("zkit reader beside Curator's: %v", err)
-	}
-
-	writerClient := startClient(t, srv.ConnString())
-	zkWriter := lock.NewReadWriteLock(writerClient, path).WriteLock()
-	writerIn := lockInBackground(ctx, zkWriter)
-	eventually(t, "zkit's writer node", func() bool { return len(listChildren(t, c, path)) == 3 })
-	// With two readers before it, the writer watches the farther one, the
-	// foreign reader: it counts that reader as one to wait for.
-	waitsOn(t, srv, sessionID(t, writerClient), path+"/"+queue(t, c, path)[0])
-
-	// A Curator reader behind the waiting zkit writer waits.
-	lateReader := cur.join("read", path)
-	lateReader.acquire()
-	eventually(t, "the late reader's node", func() bool { return len(listChildren(t, c, path)) == 4 })
-	q := queue(t, c, path)
-	if !curatorRead.MatchString(q[3]) || !curatorWrite.MatchString(q[2]) {
-		t.Errorf("queue %q: want Curator's reader after zkit's writer", q)
-	}
-	waitsOn(t, srv, lateReader.session, path+"/"+q[2])
-	lateReader.quiet("a writer waits before it")
-	pendingCall(t, writerIn, "zkit's writer under two readers")
-
-	// zkit's reader leaves first; the writer still waits for the foreign one.
-	if err := zkReader.Unlock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "zkit's reader gone", func() bool { return len(listChildren(t, c, path)) == 3 })
-	pendingCall(t, writerIn, "zkit's writer under a foreign reader")
-	curReader.release()
-	if err := recv(t, writerIn, "zkit's writer"); err != nil {
-		t.Fatal(err)
-	}
-	lateReader.quiet("zkit's writer holds the lock")
+	zkReader, zkWriter, lateReader := writerBetweenReaders(t, srv, c, cur, path, func(q []string) {
+		if !curatorRead.MatchString(q[3]) || !curatorWrite.MatchString(q[2]) {
+			t.Errorf("queue %q: want Curator's reader after zkit's writer", q)
+		}
+	})
 
 	// A Curator writer waits for zkit's writer, and shuts zkit's readers out.
 	curWriter := cur.join("write", path)
@@ -409,26 +375,50 @@ func TestInteropKazooReadWriteLock(t *testing.T) {
 	ctx := testCtx(t)
 	kz := startKazoo(t, srv.ConnString())
 
-	kzReader := kz.join("read", path)
-	kzReader.acquire()
-	kzReader.expect("acquired")
-	zkReader := lock.NewReadWriteLock(c, path, lock.WithKazooLayout()).ReadLock()
+	_, zkWriter, lateReader := writerBetweenReaders(t, srv, c, kz, path, nil, lock.WithKazooLayout())
+	if err := zkWriter.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lateReader.expect("acquired")
+	lateReader.release()
+}
+
+// writerBetweenReaders plays the opening the read/write interop tests
+// share. A reader of d's library and a zkit reader (on c) hold together; a
+// zkit writer queues behind them and watches the foreign reader; a late
+// foreign reader queues behind the waiting writer, watches it and waits
+// (checkQueue, if set, checks the four nodes then). zkit's reader leaves
+// first and the writer still waits; once the foreign reader leaves, the
+// writer holds and the late reader still waits. It returns zkit's reader
+// (released), the writer (holding) and the late reader (waiting).
+func writerBetweenReaders(t *testing.T, srv *zktest.Server, c *core.Client, d *driver, path string,
+	checkQueue func(q []string), opts ...lock.Option) (zkReader, zkWriter *lock.Mutex, lateReader *participant) {
+	t.Helper()
+	ctx := testCtx(t)
+	foreignReader := d.join("read", path)
+	foreignReader.acquire()
+	foreignReader.expect("acquired")
+	zkReader = lock.NewReadWriteLock(c, path, opts...).ReadLock()
 	if err := zkReader.TryLock(ctx); err != nil {
-		t.Fatalf("zkit reader beside kazoo's: %v", err)
+		t.Fatalf("zkit reader beside %s's: %v", d.name, err)
 	}
 
 	writerClient := startClient(t, srv.ConnString())
-	zkWriter := lock.NewReadWriteLock(writerClient, path, lock.WithKazooLayout()).WriteLock()
+	zkWriter = lock.NewReadWriteLock(writerClient, path, opts...).WriteLock()
 	writerIn := lockInBackground(ctx, zkWriter)
 	eventually(t, "zkit's writer node", func() bool { return len(listChildren(t, c, path)) == 3 })
 	// With two readers before it, the writer watches the farther one, the
 	// foreign reader: it counts that reader as one to wait for.
 	waitsOn(t, srv, sessionID(t, writerClient), path+"/"+queue(t, c, path)[0])
 
-	lateReader := kz.join("read", path)
+	// A foreign reader behind the waiting zkit writer waits.
+	lateReader = d.join("read", path)
 	lateReader.acquire()
 	eventually(t, "the late reader's node", func() bool { return len(listChildren(t, c, path)) == 4 })
 	q := queue(t, c, path)
+	if checkQueue != nil {
+		checkQueue(q)
+	}
 	waitsOn(t, srv, lateReader.session, path+"/"+q[2])
 	lateReader.quiet("a writer waits before it")
 	pendingCall(t, writerIn, "zkit's writer under two readers")
@@ -439,16 +429,12 @@ func TestInteropKazooReadWriteLock(t *testing.T) {
 	}
 	eventually(t, "zkit's reader gone", func() bool { return len(listChildren(t, c, path)) == 3 })
 	pendingCall(t, writerIn, "zkit's writer under a foreign reader")
-	kzReader.release()
+	foreignReader.release()
 	if err := recv(t, writerIn, "zkit's writer"); err != nil {
 		t.Fatal(err)
 	}
 	lateReader.quiet("zkit's writer holds the lock")
-	if err := zkWriter.Unlock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	lateReader.expect("acquired")
-	lateReader.release()
+	return zkReader, zkWriter, lateReader
 }
 
 // nodeOwner returns the session that owns dir's child name.

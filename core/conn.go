@@ -72,6 +72,7 @@ type conn struct {
 	// pingsSent holds when each ping still out was queued (monoNow), in
 	// order: ping replies come in the order the pings went.
 	pingsSent    []int64
+	sock         *sockReader
 	frames       *frameReader
 	dec          proto.Decoder
 	readDeadline time.Time
@@ -79,7 +80,9 @@ type conn struct {
 	parked       *time.Timer   // ends a parked turn after parkedFor
 	skipOwn      int           // calls left that must not read their own reply
 	ownReads     atomic.Int64  // replies read by their own caller
-	slowOwnReads atomic.Int64  // own reads that ran out of time
+	// polledOwnReads counts own turns that waited in a blocking poll.
+	polledOwnReads atomic.Int64
+	slowOwnReads   atomic.Int64 // own reads that ran out of time
 
 	lastWrite atomic.Int64 // when the last batch was written (monoNow)
 	// lastReply is when the newest reply (to a request or a special
@@ -113,8 +116,10 @@ func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Dur
 	return c
 }
 
-// start runs the reader and the writer; stop or a failure ends them.
-func (c *conn) start(br *bufio.Reader) {
+// start runs the reader and the writer; stop or a failure ends them. br
+// reads from sock, which reads from the connection.
+func (c *conn) start(sock *sockReader, br *bufio.Reader) {
+	c.sock = sock
 	c.frames = newFrameReader(br, c.maxFrame)
 	c.wg.Add(2)
 	go c.readLoop()

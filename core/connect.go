@@ -212,7 +212,8 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	release := closeOnDone(ctx, nc)
 	defer release()
 	_ = nc.SetDeadline(deadline)
-	br := bufio.NewReaderSize(nc, readBufferSize)
+	sock := newSockReader(nc)
+	br := bufio.NewReaderSize(sock, readBufferSize)
 	sent := monoNow() // before the connect request leaves
 	resp, err := c.handshake(nc, br)
 	if err != nil {
@@ -223,7 +224,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	cn, err = c.establish(nc, br, resp, sent)
+	cn, err = c.establish(nc, sock, br, resp, sent)
 	if err != nil {
 		_ = nc.Close()
 		return nil, false, err
@@ -302,7 +303,7 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 // establish makes nc the live connection: credentials first, then the
 // re-registration of watches, then the callers waiting for a connection.
 // sent is when the connect request was sent.
-func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectResponse, sent int64) (*conn, error) {
+func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp *proto.ConnectResponse, sent int64) (*conn, error) {
 	timeout := time.Duration(resp.TimeoutMs) * time.Millisecond
 	readTimeout := effectiveReadTimeout(c.cfg.readTimeout, timeout)
 	c.mu.Lock()
@@ -339,7 +340,7 @@ func (c *Client) establish(nc net.Conn, br *bufio.Reader, resp *proto.ConnectRes
 	for _, req := range c.watches.rearmRequests(c.lastZxid.Load()) {
 		_ = cn.sendSpecial(proto.XidSetWatches, req)
 	}
-	cn.start(br)
+	cn.start(sock, br)
 	c.live.Store(cn)
 	close(c.ready)
 	if resp.ReadOnly {

@@ -44,6 +44,16 @@ func OwnReads(c *Client) int64 {
 	return cn.ownReads.Load()
 }
 
+// PolledOwnReads reports how many of the live connection's callers waited
+// for their own reply in a blocking poll.
+func PolledOwnReads(c *Client) int64 {
+	cn := c.live.Load()
+	if cn == nil {
+		return 0
+	}
+	return cn.polledOwnReads.Load()
+}
+
 // SlowOwnReads reports how many of the live connection's callers gave up
 // reading their own reply because it took longer than the caller reads.
 func SlowOwnReads(c *Client) int64 {

@@ -166,9 +166,12 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	c.readDeadline = deadline
 	slow := false
-	if err := c.nc.SetReadDeadline(deadline); err == nil {
+	polled, ok := c.ownDeadline(deadline)
+	if polled {
+		c.polledOwnReads.Add(1)
+	}
+	if ok {
 		for len(r.done) == 0 && ctx.Err() == nil {
 			err := c.readFrame()
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -176,11 +179,13 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 				break
 			}
 			if err != nil {
+				c.sock.endBlocking()
 				c.failRead(err) // no-op when readFrame failed it
 				return
 			}
 		}
 	}
+	c.sock.endBlocking()
 	if len(r.done) > 0 {
 		c.ownReads.Add(1)
 	}
@@ -196,4 +201,24 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// ownDeadline makes the reads of an own turn end at deadline, and reports
+// whether it could (ok) and whether they wait in a blocking poll (polled).
+// A socket that can wait that way (sockReader) ends them itself; only a
+// read deadline of the connection that would end them sooner is cleared,
+// once. Otherwise the connection's read deadline is set.
+func (c *conn) ownDeadline(deadline time.Time) (polled, ok bool) {
+	if c.sock.blockUntil(deadline) {
+		if !c.readDeadline.IsZero() && c.readDeadline.Before(deadline) {
+			if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+				c.sock.endBlocking()
+				return false, false
+			}
+			c.readDeadline = time.Time{}
+		}
+		return true, true
+	}
+	c.readDeadline = deadline
+	return false, c.nc.SetReadDeadline(deadline) == nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -134,4 +135,46 @@ func TestReadTurnWithoutReadDeadlines(t *testing.T) {
 		require.Equal(t, "v", string(data))
 	}
 	assert.Zero(t, core.OwnReads(c))
+}
+
+// tcpWrapper embeds the standard TCP connection, as a custom dialer's
+// wrapper may, so it offers SyscallConn too.
+type tcpWrapper struct{ *net.TCPConn }
+
+// On Linux a caller reading its own reply over a plain TCP connection
+// waits for it in a blocking poll of its own thread; over a connection a
+// custom dialer wrapped, it waits in the network poller, so the wrapper's
+// Read sees every byte. The replies are right either way.
+func TestReadTurnBlockingPoll(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	ctx := ctxA(t)
+	plain := startA(t, srv.ConnString(), core.WithChroot(root))
+	var d net.Dialer
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return tcpWrapper{nc.(*net.TCPConn)}, nil
+	}
+	wrapped := startA(t, srv.ConnString(), core.WithChroot(root), core.WithDialer(dial))
+	_, err := plain.Create(ctx, "/n", []byte("v"))
+	require.NoError(t, err)
+
+	for _, c := range []*core.Client{plain, wrapped} {
+		core.ForgetSlowOwnReads(c)
+		for range 100 {
+			data, err := c.GetData(ctx, "/n")
+			require.NoError(t, err)
+			require.Equal(t, "v", string(data))
+		}
+	}
+	if runtime.GOOS == "linux" {
+		assert.Positive(t, core.PolledOwnReads(plain))
+	} else {
+		assert.Zero(t, core.PolledOwnReads(plain))
+	}
+	assert.Positive(t, core.OwnReads(wrapped), "callers read their own replies through the wrapper")
+	assert.Zero(t, core.PolledOwnReads(wrapped))
 }

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package core
+
+// canBlockRead says that connections with a file descriptor may wait for
+// a reply in a blocking poll: only on Linux (sock_poll_linux.go).
+const canBlockRead = false
+
+func (s *sockReader) readRaw(fd uintptr) bool { panic("zk: no blocking reads on this system") }

@@ -304,11 +304,11 @@ func worst(pts []OpsPoint, f func(OpsPoint) float64, lowest bool) (OpsPoint, flo
 
 // syncFloor tells how the raw one-request-at-a-time CPU per call compares
 // with the peer's at one goroutine: a target below that ratio cannot be
-// met there by any client.
+// met there by a client whose callers wait in Go's network poller.
 func syncFloor(pts []OpsPoint, floor *Measured) string {
 	for _, pt := range pts {
 		if pt.Concurrency == 1 && pt.Peer != nil && floor != nil && pt.Peer.CPUPerOp > 0 {
-			return fmt.Sprintf("; at 1 goroutine the raw wire's floor is %s/op, %s of go-zookeeper's", fmtDur(floor.CPUPerOp), fmtRatio(floor.CPUPerOp/pt.Peer.CPUPerOp))
+			return fmt.Sprintf("; at 1 goroutine a raw socket read in Go's network poller costs %s/op, %s of go-zookeeper's", fmtDur(floor.CPUPerOp), fmtRatio(floor.CPUPerOp/pt.Peer.CPUPerOp))
 		}
 	}
 	return ""

@@ -26,7 +26,7 @@ type WireData struct {
 	Window  int                  `json:"window"`
 	Results map[string]*Measured `json:"results"`
 	// Sync is one request at a time (taskWireSync): the floor of a
-	// synchronous call's latency and client CPU.
+	// synchronous call's latency and client CPU in Go's network poller.
 	Sync map[string]*Measured `json:"sync,omitempty"`
 }
 
@@ -81,7 +81,7 @@ func (d *WireData) section() *Section {
 	tables := []Table{t}
 	if len(d.Sync) > 0 {
 		st := Table{
-			Title:   "Raw wire, one request at a time: the floor of a synchronous call",
+			Title:   "Raw wire, one request at a time, read in Go's network poller",
 			Columns: []string{"op", "op/s", "p50", "p99", "client CPU/op", "syscalls/op"},
 		}
 		for _, op := range opsOrder {

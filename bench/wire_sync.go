@@ -9,10 +9,12 @@ import (
 	"github.com/zkit-go/zkit/core/proto"
 )
 
-// taskWireSync is the floor of a synchronous call: one goroutine writes a
-// pre-encoded request on a raw connection and reads its reply, one request
-// at a time. Every client pays at least this per call at one goroutine: one
-// write, one read and the wake-up between them.
+// taskWireSync is a synchronous call on a raw connection: one goroutine
+// writes a pre-encoded request and reads its reply through Go's network
+// poller, one request at a time. A client whose callers wait in the
+// network poller pays at least this per call at one goroutine: one write,
+// one read and the wake-up between them. (zkit's callers, on Linux, wait
+// in a blocking poll instead, which costs less.)
 const taskWireSync = "wire-sync"
 
 func init() { registerTask(taskWireSync, runWireSync) }

@@ -575,7 +575,7 @@ func (c *conn) fail(cause error) {
 	c.out, c.spare = nil, nil
 	c.mu.Unlock()
 	close(c.done)
-	_ = c.nc.Close()
+	_ = closeSocket(c.nc)
 	for _, r := range waiting {
 		r.finish(&Error{Code: CodeConnectionLoss})
 	}

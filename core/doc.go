@@ -27,14 +27,17 @@
 // callers in order. Whoever has the turn reads the socket: a reader
 // goroutine while replies or events may come, or, when no watch is set and
 // nothing is in flight, the next caller, which reads its own reply and so
-// saves a goroutine hand-off per call. On Linux, over a plain TCP or Unix
-// connection, that caller waits for its reply in a blocking poll of its
-// own thread rather than in Go's network poller, which takes a sixth off
-// a call's CPU time; at most 8 threads of a process wait so at once, the
-// others in the network poller. A caller reads for at most 2 ms
+// saves a goroutine hand-off per call. A caller reads for at most 2 ms
 // before it hands the socket to the reader goroutine, so a cancelled call
 // returns within 2 ms even then, and after such a slow reply the next 64
-// calls leave theirs to the reader goroutine; after 5 ms of quiet the reader goroutine
-// takes the socket back, so a server that closes the connection is noticed
-// within 5 ms.
+// calls leave theirs to the reader goroutine; after 5 ms of quiet the
+// reader goroutine takes the socket back, so a server that closes the
+// connection is noticed within 5 ms.
+//
+// On Linux, over a plain TCP or Unix connection, a caller reading its own
+// reply waits for it in a blocking poll of its own thread rather than in
+// Go's network poller, which takes about a sixth off a call's CPU time. At
+// most 8 threads of a process wait so at once, and fewer than GOMAXPROCS
+// (none with one proc), so the rest of the program keeps a proc; the
+// others wait in the network poller.
 package core

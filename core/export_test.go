@@ -54,6 +54,15 @@ func PolledOwnReads(c *Client) int64 {
 	return cn.polledOwnReads.Load()
 }
 
+// HoldReadSlots takes every place for waiting in a blocking poll until
+// release is called: callers reading their own replies wait in the
+// network poller meanwhile.
+func HoldReadSlots() (release func()) {
+	n := blockedReads.max
+	blockedReads.n.Add(n)
+	return func() { blockedReads.n.Add(-n) }
+}
+
 // SlowOwnReads reports how many of the live connection's callers gave up
 // reading their own reply because it took longer than the caller reads.
 func SlowOwnReads(c *Client) int64 {

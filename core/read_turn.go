@@ -166,26 +166,10 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	slow := false
-	polled, ok := c.ownDeadline(deadline)
-	if polled {
-		c.polledOwnReads.Add(1)
+	slow, failed := c.readOwnFrames(ctx, r, deadline)
+	if failed {
+		return
 	}
-	if ok {
-		for len(r.done) == 0 && ctx.Err() == nil {
-			err := c.readFrame()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				slow = ctx.Err() == nil
-				break
-			}
-			if err != nil {
-				c.sock.endBlocking()
-				c.failRead(err) // no-op when readFrame failed it
-				return
-			}
-		}
-	}
-	c.sock.endBlocking()
 	if len(r.done) > 0 {
 		c.ownReads.Add(1)
 	}
@@ -201,6 +185,31 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// readOwnFrames reads frames until r's reply is in, ctx ends, or deadline
+// passes (slow). failed reports a read that failed the connection. The
+// socket's reads are back in the network poller when it returns.
+func (c *conn) readOwnFrames(ctx context.Context, r *request, deadline time.Time) (slow, failed bool) {
+	polled, ok := c.ownDeadline(deadline)
+	if !ok {
+		return false, false
+	}
+	defer c.sock.endBlocking()
+	if polled {
+		c.polledOwnReads.Add(1)
+	}
+	for len(r.done) == 0 && ctx.Err() == nil {
+		err := c.readFrame()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return ctx.Err() == nil, false
+		}
+		if err != nil {
+			c.failRead(err) // no-op when readFrame failed it
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // ownDeadline makes the reads of an own turn end at deadline, and reports

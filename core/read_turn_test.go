@@ -141,8 +141,9 @@ func TestReadTurnWithoutReadDeadlines(t *testing.T) {
 // wrapper may, so it offers SyscallConn too.
 type tcpWrapper struct{ *net.TCPConn }
 
-// On Linux a caller reading its own reply over a plain TCP connection
-// waits for it in a blocking poll of its own thread; over a connection a
+// On Linux, with more than one proc, a caller reading its own reply over
+// a plain TCP connection waits for it in a blocking poll of its own
+// thread; over a connection a
 // custom dialer wrapped, it waits in the network poller, so the wrapper's
 // Read sees every byte. The replies are right either way.
 func TestReadTurnBlockingPoll(t *testing.T) {
@@ -170,11 +171,50 @@ func TestReadTurnBlockingPoll(t *testing.T) {
 			require.Equal(t, "v", string(data))
 		}
 	}
-	if runtime.GOOS == "linux" {
+	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
 		assert.Positive(t, core.PolledOwnReads(plain))
 	} else {
-		assert.Zero(t, core.PolledOwnReads(plain))
+		assert.Zero(t, core.PolledOwnReads(plain), "one proc, or not Linux: no blocking waits")
 	}
 	assert.Positive(t, core.OwnReads(wrapped), "callers read their own replies through the wrapper")
 	assert.Zero(t, core.PolledOwnReads(wrapped))
+}
+
+// A caller that waited for its reply in the network poller leaves the
+// connection a read deadline that soon passes; the next caller, waiting in
+// a blocking poll, clears it and reads its own reply, instead of failing
+// at once on the old deadline.
+func TestReadTurnPollAfterNetworkPoller(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("blocking waits need Linux and two procs")
+	}
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	ctx := ctxA(t)
+	c := startA(t, srv.ConnString(), core.WithChroot(root))
+	_, err := c.Create(ctx, "/n", []byte("v"))
+	require.NoError(t, err)
+	// The reply must come within a caller's 2 ms, and the turn must still
+	// be parked (5 ms): on a loaded machine an attempt may miss either, so
+	// a few are allowed; with the old deadline left in place, none can
+	// succeed.
+	succeeded := false
+	for attempt := 0; attempt < 20 && !succeeded; attempt++ {
+		core.ForgetSlowOwnReads(c)
+		own, polled := core.OwnReads(c), core.PolledOwnReads(c)
+		release := core.HoldReadSlots()
+		_, err := c.GetData(ctx, "/n")
+		release()
+		require.NoError(t, err)
+		if core.OwnReads(c) != own+1 || core.PolledOwnReads(c) != polled {
+			continue // not read by its caller in the network poller
+		}
+		time.Sleep(3 * time.Millisecond) // that read's 2 ms deadline passes
+		own, polled = core.OwnReads(c), core.PolledOwnReads(c)
+		data, err := c.GetData(ctx, "/n")
+		require.NoError(t, err)
+		require.Equal(t, "v", string(data))
+		succeeded = core.OwnReads(c) == own+1 && core.PolledOwnReads(c) == polled+1
+	}
+	assert.True(t, succeeded, "no caller read its own reply in a blocking poll after one in the network poller")
 }

@@ -22,7 +22,9 @@ type pollFD struct {
 const pollIn = 0x1
 
 // readRaw is the callback of a blocking read: it reads the socket,
-// waiting in ppoll while nothing is there, until s.until.
+// waiting in ppoll while nothing is there, until s.until. A read error
+// comes back as an *os.SyscallError, the end of the stream as io.EOF,
+// and the deadline (or a failed wait) as os.ErrDeadlineExceeded.
 func (s *sockReader) readRaw(fd uintptr) bool {
 	for {
 		n, err := syscall.Read(int(fd), s.buf)
@@ -46,7 +48,9 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 			return true
 		}
 		if err := waitReadable(fd, time.Duration(left)); err != nil {
-			s.n, s.err = 0, os.NewSyscallError("ppoll", err)
+			// The wait failed, not the socket: end it as if its deadline
+			// had passed, so the network poller takes over.
+			s.n, s.err = 0, os.ErrDeadlineExceeded
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"net"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -18,20 +19,20 @@ import (
 //
 // Only the standard library's TCP and Unix connections can wait that way,
 // on Linux; TLS and other connections (a custom dialer's) always use the
-// network poller. At most maxBlockedReads threads of the process wait in a
-// blocking poll at once, so that many clients reading their own replies do
-// not each hold a thread.
+// network poller. A thread waiting in a blocking poll keeps its P (the
+// right to run Go code) until the scheduler takes it back, so such waits
+// never take all of the process's procs (with one proc, none wait so), and
+// at most maxBlockedReads at once.
 type sockReader struct {
 	nc  net.Conn
 	raw syscall.RawConn // nil when the connection cannot wait in a blocking poll
-	// slots bounds the threads waiting in a blocking poll (blockedReads),
-	// to limit at most for this connection's waits.
+	// slots bounds the threads waiting in a blocking poll (blockedReads).
 	slots *readSlots
-	limit int32
 
-	// until is the deadline of a blocking wait (monoNow), or 0 for a read
-	// in the network poller.
-	until int64
+	// blocking says the reads wait in a blocking poll, until until
+	// (monoNow); otherwise they wait in the network poller.
+	blocking bool
+	until    int64
 
 	// One raw read's buffer and result, kept here so that its callback,
 	// made once, allocates nothing per read.
@@ -49,15 +50,24 @@ const maxBlockedReads = 8
 // blocking poll.
 var blockedReads = readSlots{max: maxBlockedReads}
 
-// readSlots counts the threads waiting in a blocking poll, up to max.
+// readSlots counts the threads waiting in a blocking poll: at most max,
+// and fewer than the procs (GOMAXPROCS, read at each take, as it may
+// change while the program runs).
 type readSlots struct {
-	n   atomic.Int32
-	max int32
+	n     atomic.Int32
+	max   int32
+	procs func() int
 }
 
-// take takes a place, unless limit (or max) are taken already.
-func (r *readSlots) take(limit int32) bool {
-	if r.n.Add(1) > min(limit, r.max) {
+func (r *readSlots) take() bool {
+	var procs int
+	if r.procs != nil {
+		procs = r.procs()
+	} else {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	limit := min(r.max, int32(procs-1))
+	if r.n.Add(1) > limit {
 		r.n.Add(-1)
 		return false
 	}
@@ -67,17 +77,14 @@ func (r *readSlots) take(limit int32) bool {
 func (r *readSlots) give() { r.n.Add(-1) }
 
 func newSockReader(nc net.Conn) *sockReader {
-	return newSockReaderSlots(nc, &blockedReads, runtime.GOMAXPROCS(0))
+	return newSockReaderSlots(nc, &blockedReads)
 }
 
 // newSockReaderSlots makes a reader whose blocking waits take places of
-// slots. A thread waiting in a blocking poll keeps its P (the right to
-// run Go code) until the scheduler takes it back, so the waits leave at
-// least one of the procs the process had when the connection was made to
-// the rest of the program: with one, there are none.
-func newSockReaderSlots(nc net.Conn, slots *readSlots, procs int) *sockReader {
-	s := &sockReader{nc: nc, slots: slots, limit: int32(procs - 1)}
-	if !canBlockRead || s.limit < 1 {
+// slots.
+func newSockReaderSlots(nc net.Conn, slots *readSlots) *sockReader {
+	s := &sockReader{nc: nc, slots: slots}
+	if !canBlockRead {
 		return s
 	}
 	// Only the standard library's own connections: a wrapper that merely
@@ -103,17 +110,18 @@ func newSockReaderSlots(nc net.Conn, slots *readSlots, procs int) *sockReader {
 // connection cannot, or enough threads wait so already. endBlocking
 // undoes a true answer.
 func (s *sockReader) blockUntil(deadline time.Time) bool {
-	if s.raw == nil || !s.slots.take(s.limit) {
+	if s.raw == nil || !s.slots.take() {
 		return false
 	}
+	s.blocking = true
 	s.until = monoNow() + int64(time.Until(deadline))
 	return true
 }
 
 // endBlocking returns the reads to the network poller.
 func (s *sockReader) endBlocking() {
-	if s.until != 0 {
-		s.until = 0
+	if s.blocking {
+		s.blocking = false
 		s.slots.give()
 	}
 }
@@ -122,7 +130,7 @@ func (s *sockReader) endBlocking() {
 // in a blocking poll; past that deadline it fails with
 // os.ErrDeadlineExceeded, as the network poller would.
 func (s *sockReader) Read(p []byte) (int, error) {
-	if s.until == 0 || len(p) == 0 {
+	if !s.blocking || len(p) == 0 {
 		return s.nc.Read(p)
 	}
 	s.buf = p
@@ -132,5 +140,23 @@ func (s *sockReader) Read(p []byte) (int, error) {
 		// The connection is closed, or its own read deadline passed.
 		return 0, err
 	}
+	if _, ok := s.err.(*os.SyscallError); ok {
+		// As the network poller reports it, with the addresses.
+		local := s.nc.LocalAddr()
+		return s.n, &net.OpError{Op: "read", Net: local.Network(), Source: local, Addr: s.nc.RemoteAddr(), Err: s.err}
+	}
 	return s.n, s.err
+}
+
+// closeSocket closes nc. A standard connection's reading side is shut
+// first: that wakes a reader waiting in a blocking poll, which would
+// otherwise hold the socket open until its deadline.
+func closeSocket(nc net.Conn) error {
+	switch conn := nc.(type) {
+	case *net.TCPConn:
+		_ = conn.CloseRead()
+	case *net.UnixConn:
+		_ = conn.CloseRead()
+	}
+	return nc.Close()
 }

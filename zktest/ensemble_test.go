@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -46,12 +47,19 @@ func TestEnsemble(t *testing.T) {
 	again, got, err := dialRaw(t.Context(), servers[0].Addr(), proto.ConnectRequest{
 		TimeoutMs: 10000, SessionID: resp.SessionID, Passwd: resp.Passwd,
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF):
+		// Refused by closing the connection without an answer: seen once
+		// with the ensemble on one CPU, where the follower asked the
+		// leader to revalidate the session while its close was being
+		// committed. Either way the session was not resumed.
+	case err != nil:
 		t.Fatal(err)
-	}
-	again.Close()
-	if got.TimeoutMs != 0 {
-		t.Fatalf("resumed an expired session: %+v", got)
+	default:
+		again.Close()
+		if got.TimeoutMs != 0 {
+			t.Fatalf("resumed an expired session: %+v", got)
+		}
 	}
 
 	// Kill the leader: the other two elect a new one and keep the quorum.

@@ -89,13 +89,8 @@ func newSockReaderSlots(nc net.Conn, slots *readSlots) *sockReader {
 	}
 	// Only the standard library's own connections: a wrapper that merely
 	// embeds one would see its Read bypassed.
-	var sc syscall.Conn
-	switch conn := nc.(type) {
-	case *net.TCPConn:
-		sc = conn
-	case *net.UnixConn:
-		sc = conn
-	default:
+	sc, ok := standardConn(nc)
+	if !ok {
 		return s
 	}
 	if raw, err := sc.SyscallConn(); err == nil {
@@ -152,11 +147,27 @@ func (s *sockReader) Read(p []byte) (int, error) {
 // first: that wakes a reader waiting in a blocking poll, which would
 // otherwise hold the socket open until its deadline.
 func closeSocket(nc net.Conn) error {
-	switch conn := nc.(type) {
-	case *net.TCPConn:
-		_ = conn.CloseRead()
-	case *net.UnixConn:
-		_ = conn.CloseRead()
+	if sc, ok := standardConn(nc); ok {
+		_ = sc.CloseRead()
 	}
 	return nc.Close()
+}
+
+// socket is what the standard library's TCP and Unix connections offer
+// beyond net.Conn.
+type socket interface {
+	syscall.Conn
+	CloseRead() error
+}
+
+// standardConn returns nc as a socket when it is the standard library's
+// own TCP or Unix connection, not a type that wraps one.
+func standardConn(nc net.Conn) (socket, bool) {
+	switch conn := nc.(type) {
+	case *net.TCPConn:
+		return conn, true
+	case *net.UnixConn:
+		return conn, true
+	}
+	return nil, false
 }

@@ -83,6 +83,7 @@ type conn struct {
 	// polledOwnReads counts own turns that waited in a blocking poll.
 	polledOwnReads atomic.Int64
 	slowOwnReads   atomic.Int64 // own reads that ran out of time
+	gatherPauses   atomic.Int64 // reader pauses that gathered replies (gather.go)
 
 	lastWrite atomic.Int64 // when the last batch was written (monoNow)
 	// lastReply is when the newest reply (to a request or a special
@@ -391,9 +392,12 @@ func (c *conn) readLoop() {
 				return
 			}
 			// Bytes already buffered are a frame on its way: no need to
-			// ask whether the turn may park.
-			if c.frames.r.Buffered() == 0 && c.parkIfQuiet() {
-				break
+			// ask whether the turn may park, nor to pause.
+			if c.frames.r.Buffered() == 0 {
+				if c.parkIfQuiet() {
+					break
+				}
+				c.gatherReplies()
 			}
 		}
 	}

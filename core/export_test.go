@@ -54,6 +54,16 @@ func PolledOwnReads(c *Client) int64 {
 	return cn.polledOwnReads.Load()
 }
 
+// GatherPauses reports how often the live connection's reader goroutine
+// paused to gather replies (gather.go).
+func GatherPauses(c *Client) int64 {
+	cn := c.live.Load()
+	if cn == nil {
+		return 0
+	}
+	return cn.gatherPauses.Load()
+}
+
 // HoldReadSlots takes every place for waiting in a blocking poll until
 // release is called: callers reading their own replies wait in the
 // network poller meanwhile.

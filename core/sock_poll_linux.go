@@ -67,3 +67,19 @@ func waitReadable(fd uintptr, timeout time.Duration) error {
 	}
 	return nil
 }
+
+// pause blocks the thread for d, as the reader goroutine gathering replies
+// (gather.go), and reports whether it did: not when enough threads wait
+// in a blocking poll already. A signal may end it early.
+func (s *sockReader) pause(d time.Duration) bool {
+	if !s.slots.take() {
+		return false
+	}
+	defer s.slots.give()
+	ts := syscall.NsecToTimespec(int64(d))
+	// ppoll on no descriptors: the thread sleeps in the system call and
+	// keeps its P until the scheduler takes it back, so the pause costs
+	// no trip through the scheduler's timers and idle path.
+	_, _, _ = syscall.Syscall6(syscall.SYS_PPOLL, 0, 0, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return true
+}

@@ -33,6 +33,9 @@ type sockReader struct {
 	// (monoNow); otherwise they wait in the network poller.
 	blocking bool
 	until    int64
+	// drained says the last read took less than it had room for: the
+	// socket had nothing more then.
+	drained bool
 
 	// One raw read's buffer and result, kept here so that its callback,
 	// made once, allocates nothing per read.
@@ -126,7 +129,9 @@ func (s *sockReader) endBlocking() {
 // os.ErrDeadlineExceeded, as the network poller would.
 func (s *sockReader) Read(p []byte) (int, error) {
 	if !s.blocking || len(p) == 0 {
-		return s.nc.Read(p)
+		n, err := s.nc.Read(p)
+		s.drained = n < len(p)
+		return n, err
 	}
 	s.buf = p
 	err := s.raw.Read(s.readFD)
@@ -135,6 +140,7 @@ func (s *sockReader) Read(p []byte) (int, error) {
 		// The connection is closed, or its own read deadline passed.
 		return 0, err
 	}
+	s.drained = s.n < len(p)
 	if _, ok := s.err.(*os.SyscallError); ok {
 		// As the network poller reports it, with the addresses.
 		local := s.nc.LocalAddr()

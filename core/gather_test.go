@@ -1,0 +1,60 @@
+package core_test
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+)
+
+// With many requests in flight the reader goroutine pauses to gather
+// replies, and every caller still gets its own reply; one caller at a time
+// never makes it pause.
+func TestGatherRepliesUnderLoad(t *testing.T) {
+	c, _, _ := sharedA(t)
+	ctx := ctxA(t)
+	const nodes = 8
+	for k := range nodes {
+		_, err := c.Create(ctx, fmt.Sprintf("/n%d", k), fmt.Appendf(nil, "data-%d", k))
+		require.NoError(t, err)
+	}
+
+	for range 200 {
+		_, err := c.GetData(ctx, "/n0")
+		require.NoError(t, err)
+	}
+	assert.Zero(t, core.GatherPauses(c), "one request at a time is never held back")
+
+	const goroutines, calls = 64, 300
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range calls {
+				k := (g + i) % nodes
+				data, err := c.GetData(ctx, fmt.Sprintf("/n%d", k))
+				if err == nil && string(data) != fmt.Sprintf("data-%d", k) {
+					err = fmt.Errorf("/n%d: got %q", k, data)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
+		assert.Positive(t, core.GatherPauses(c), "64 callers keep enough requests in flight to gather")
+	} else {
+		assert.Zero(t, core.GatherPauses(c), "one proc, or not Linux: the reader never pauses")
+	}
+}

@@ -84,6 +84,9 @@ type conn struct {
 	polledOwnReads atomic.Int64
 	slowOwnReads   atomic.Int64 // own reads that ran out of time
 	gatherPauses   atomic.Int64 // reader pauses that gathered replies (gather.go)
+	// gather says the reader goroutine may pause to gather replies
+	// (WithGatherReplies).
+	gather bool
 
 	lastWrite atomic.Int64 // when the last batch was written (monoNow)
 	// lastReply is when the newest reply (to a request or a special

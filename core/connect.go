@@ -333,6 +333,7 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.firstXid.Load())
 	cn.credits = credits
 	cn.maxRequest = c.cfg.maxDataSize
+	cn.gather = c.cfg.gatherReplies
 	cn.sess = c.sess
 	for _, a := range c.auth {
 		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: a.scheme, Auth: a.auth})

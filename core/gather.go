@@ -17,7 +17,7 @@ import "time"
 //
 // The pause blocks the reader's thread (sockReader.pause), so it takes a
 // place among the blocking waits: with one proc, or off Linux, replies are
-// never gathered.
+// never gathered. WithGatherReplies(false) turns it off.
 const (
 	// gatherMinInFlight is the fewest requests in flight that make the
 	// reader pause. Below it, a pause would leave the server idle.
@@ -43,6 +43,9 @@ func gatherPause(inFlight int, waited time.Duration, drained bool) time.Duration
 // gatherReplies pauses the reader goroutine, whose read buffer is empty,
 // for as long as gatherPause says.
 func (c *conn) gatherReplies() {
+	if !c.gather {
+		return
+	}
 	c.mu.Lock()
 	inFlight := len(c.pending) - c.head
 	var waited time.Duration

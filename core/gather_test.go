@@ -16,6 +16,25 @@ import (
 // never makes it pause.
 func TestGatherRepliesUnderLoad(t *testing.T) {
 	c, _, _ := sharedA(t)
+	pauses := loadGetsA(t, c)
+	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
+		assert.Positive(t, pauses, "64 callers keep enough requests in flight to gather")
+	} else {
+		assert.Zero(t, pauses, "one proc, or not Linux: the reader never pauses")
+	}
+}
+
+// WithGatherReplies(false): the reader never pauses, even under load.
+func TestGatherRepliesOff(t *testing.T) {
+	c, _, _ := sharedA(t, core.WithGatherReplies(false))
+	assert.Zero(t, loadGetsA(t, c))
+}
+
+// loadGetsA checks that one caller at a time never makes the reader pause,
+// then has 64 goroutines read nodes at once on c, checks every reply, and
+// returns how often the reader paused to gather replies.
+func loadGetsA(t *testing.T, c *core.Client) int64 {
+	t.Helper()
 	ctx := ctxA(t)
 	const nodes = 8
 	for k := range nodes {
@@ -52,9 +71,5 @@ func TestGatherRepliesUnderLoad(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
-		assert.Positive(t, core.GatherPauses(c), "64 callers keep enough requests in flight to gather")
-	} else {
-		assert.Zero(t, core.GatherPauses(c), "one proc, or not Linux: the reader never pauses")
-	}
+	return core.GatherPauses(c)
 }

@@ -27,7 +27,7 @@ const pollIn = 0x1
 // and the deadline (or a failed wait) as os.ErrDeadlineExceeded.
 func (s *sockReader) readRaw(fd uintptr) bool {
 	for {
-		n, err := syscall.Read(int(fd), s.buf)
+		n, err := readNow(fd, s.buf)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -42,12 +42,24 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 			s.n, s.err = n, nil
 			return true
 		}
-		left := s.until - monoNow()
+		now := monoNow()
+		left := s.until - now
 		if left <= 0 {
 			s.n, s.err = 0, os.ErrDeadlineExceeded
 			return true
 		}
-		if err := waitReadable(fd, time.Duration(left)); err != nil {
+		held := s.heldUntil - now
+		if held > 0 {
+			left = min(left, held)
+		}
+		interrupted, err := waitReadable(fd, time.Duration(left), held > 0)
+		if interrupted {
+			// The runtime signals a thread it wants back (to preempt
+			// the goroutine, or stop the world): the rest of the wait
+			// goes through the scheduler, which can then take the P.
+			s.heldUntil = 0
+		}
+		if err != nil {
 			// The wait failed, not the socket: end it as if its deadline
 			// had passed, so the network poller takes over.
 			s.n, s.err = 0, os.ErrDeadlineExceeded
@@ -56,16 +68,39 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 	}
 }
 
+// readNow reads what the socket holds without waiting: the descriptor is
+// non-blocking, so the scheduler need not hear of the system call.
+func readNow(fd uintptr, buf []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
 // waitReadable blocks the thread in ppoll until fd is readable, or
-// timeout passes, or a signal interrupts it.
-func waitReadable(fd uintptr, timeout time.Duration) error {
+// timeout passes, or a signal interrupts it (interrupted). A held wait is
+// hidden from the scheduler (see sockReader).
+func waitReadable(fd uintptr, timeout time.Duration, held bool) (interrupted bool, err error) {
 	pfd := pollFD{fd: int32(fd), events: pollIn}
 	ts := syscall.NsecToTimespec(int64(timeout))
-	_, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	if errno != 0 && errno != syscall.EINTR {
-		return errno
+	_, _, errno := ppoll(uintptr(unsafe.Pointer(&pfd)), 1, &ts, held)
+	switch errno {
+	case 0:
+		return false, nil
+	case syscall.EINTR:
+		return true, nil
 	}
-	return nil
+	return false, errno
+}
+
+// ppoll makes the system call, held from the scheduler (a raw system
+// call) or not.
+func ppoll(fds, nfds uintptr, ts *syscall.Timespec, held bool) (uintptr, uintptr, syscall.Errno) {
+	if held {
+		return syscall.RawSyscall6(syscall.SYS_PPOLL, fds, nfds, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	}
+	return syscall.Syscall6(syscall.SYS_PPOLL, fds, nfds, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
 }
 
 // pause blocks the thread for d, as the reader goroutine gathering replies
@@ -77,9 +112,9 @@ func (s *sockReader) pause(d time.Duration) bool {
 	}
 	defer s.slots.give()
 	ts := syscall.NsecToTimespec(int64(d))
-	// ppoll on no descriptors: the thread sleeps in the system call and
-	// keeps its P until the scheduler takes it back, so the pause costs
-	// no trip through the scheduler's timers and idle path.
-	_, _, _ = syscall.Syscall6(syscall.SYS_PPOLL, 0, 0, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	// ppoll on no descriptors: the thread sleeps, held from the scheduler
+	// (a pause is never longer than heldWaitFor), so it costs no trip
+	// through the scheduler's timers and idle path.
+	_, _, _ = ppoll(0, 0, &ts, d <= heldWaitFor)
 	return true
 }

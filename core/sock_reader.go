@@ -20,9 +20,15 @@ import (
 // Only the standard library's TCP and Unix connections can wait that way,
 // on Linux; TLS and other connections (a custom dialer's) always use the
 // network poller. A thread waiting in a blocking poll keeps its P (the
-// right to run Go code) until the scheduler takes it back, so such waits
-// never take all of the process's procs (with one proc, none wait so), and
-// at most maxBlockedReads at once.
+// right to run Go code). For the first heldWaitFor the wait is held from
+// the scheduler (a raw system call, as for a goroutine that computes):
+// telling it of a system call that soon ends only has its monitor take
+// the P away and wake threads to no purpose, which cost a third of a
+// call's CPU. After that the scheduler may take the P back. So such waits
+// never take all of the process's procs (with one proc, none wait so),
+// and at most maxBlockedReads at once. A signal (the scheduler's
+// preemption, or the garbage collector stopping the world) ends a held
+// wait at once, and the wait goes on after it.
 type sockReader struct {
 	nc  net.Conn
 	raw syscall.RawConn // nil when the connection cannot wait in a blocking poll
@@ -33,6 +39,9 @@ type sockReader struct {
 	// (monoNow); otherwise they wait in the network poller.
 	blocking bool
 	until    int64
+	// heldUntil (monoNow) ends the part of a blocking wait that is held
+	// from the scheduler.
+	heldUntil int64
 	// drained says the last read took less than it had room for: the
 	// socket had nothing more then.
 	drained bool
@@ -44,6 +53,10 @@ type sockReader struct {
 	err    error
 	readFD func(fd uintptr) bool
 }
+
+// heldWaitFor is how long a blocking wait stays hidden from the scheduler
+// (sockReader): a reply from a nearby server comes within it.
+const heldWaitFor = time.Millisecond
 
 // maxBlockedReads bounds the threads waiting in a blocking poll at once,
 // over all connections of the process.
@@ -112,7 +125,9 @@ func (s *sockReader) blockUntil(deadline time.Time) bool {
 		return false
 	}
 	s.blocking = true
-	s.until = monoNow() + int64(time.Until(deadline))
+	now := monoNow()
+	s.until = now + int64(time.Until(deadline))
+	s.heldUntil = now + int64(heldWaitFor)
 	return true
 }
 

@@ -68,6 +68,17 @@ func TestQuickRun(t *testing.T) {
 			z.CPUPerOp <= 0 || z.AllocsPerOp <= 0 || z.PeakHeapInuse == 0 || z.PeakSys == 0 || z.PeakLiveHeap == 0 || pt.ZkitOfWire <= 0 {
 			t.Errorf("%s ×%d incomplete: %+v", pt.Op, pt.Concurrency, z)
 		}
+		// At the highest concurrency the wire runs again, alternating with
+		// the libraries, and the fraction is of that run.
+		if pt.Concurrency == 64 {
+			if pt.Wire == nil || pt.Wire.Throughput <= 0 || pt.Wire.Lib != libWire {
+				t.Errorf("%s ×64: no wire run alongside: %+v", pt.Op, pt.Wire)
+			} else if got, want := pt.ZkitOfWire, z.Throughput/pt.Wire.Throughput; math.Abs(got-want) > 1e-9 {
+				t.Errorf("%s ×64: zkit of wire %v, want %v (of the alongside run)", pt.Op, got, want)
+			}
+		} else if pt.Wire != nil {
+			t.Errorf("%s ×%d: a wire run below the highest concurrency", pt.Op, pt.Concurrency)
+		}
 	}
 	if ops.Idle.Zkit == nil || ops.Idle.Zkit.IdleHeap <= 0 || ops.Idle.Zkit.IdleGoroutines <= 0 {
 		t.Errorf("idle: %+v", ops.Idle.Zkit)

@@ -237,20 +237,39 @@ func (r *Runner) Run(ctx context.Context, lib string, job harness.Job) (*harness
 // and with its own root znode, --repeat times, alternating which goes
 // first, and keeps each library's median run by key (throughput when nil).
 func (r *Runner) Compare(ctx context.Context, label string, job harness.Job, key func(*harness.Result) float64) (Pair, error) {
-	libs := []string{libZkit}
-	if r.HasPeer() {
-		libs = append(libs, libPeer)
-	}
-	return r.repeat(ctx, label, job, libs, key)
+	m, err := r.repeat(ctx, label, map[string]harness.Job{libZkit: job}, r.libs(), key)
+	return Pair{Zkit: m[libZkit], Peer: m[libPeer]}, err
+}
+
+// CompareWithWire is Compare with the raw wire running wireJob as a third
+// in the same alternation, so that the wire's figure comes from the same
+// minutes of the server as the libraries'. It returns the wire's median
+// run too.
+func (r *Runner) CompareWithWire(ctx context.Context, label string, job, wireJob harness.Job) (Pair, *Measured, error) {
+	libs := append(r.libs(), libWire)
+	m, err := r.repeat(ctx, label, map[string]harness.Job{libZkit: job, libPeer: job, libWire: wireJob}, libs, nil)
+	return Pair{Zkit: m[libZkit], Peer: m[libPeer]}, m[libWire], err
 }
 
 // Single runs job with one library, --repeat times, keeping the median.
 func (r *Runner) Single(ctx context.Context, label, lib string, job harness.Job) (*Measured, error) {
-	p, err := r.repeat(ctx, label, job, []string{lib}, nil)
-	return p.Zkit, err
+	m, err := r.repeat(ctx, label, map[string]harness.Job{lib: job}, []string{lib}, nil)
+	return m[lib], err
 }
 
-func (r *Runner) repeat(ctx context.Context, label string, job harness.Job, libs []string, key func(*harness.Result) float64) (Pair, error) {
+// libs are the libraries compared: zkit, and the peer unless --no-peer.
+func (r *Runner) libs() []string {
+	libs := []string{libZkit}
+	if r.HasPeer() {
+		libs = append(libs, libPeer)
+	}
+	return libs
+}
+
+// repeat runs each of libs --repeat times, alternating which goes first,
+// with its job in jobs (the first lib's job when it has none), and returns
+// each one's median run by key.
+func (r *Runner) repeat(ctx context.Context, label string, jobs map[string]harness.Job, libs []string, key func(*harness.Result) float64) (map[string]*Measured, error) {
 	if key == nil {
 		key = func(res *harness.Result) float64 { return res.Throughput }
 	}
@@ -264,15 +283,18 @@ func (r *Runner) repeat(ctx context.Context, label string, job harness.Job, libs
 		r.flip = !r.flip
 		r.mu.Unlock()
 		for _, lib := range order {
-			j := job
+			j, ok := jobs[lib]
+			if !ok {
+				j = jobs[libs[0]]
+			}
 			root, err := r.Node(ctx, fmt.Sprintf("%s-%s-%d", label, lib, rep))
 			if err != nil {
-				return Pair{}, err
+				return nil, err
 			}
 			j.Root = root
 			res, err := r.Run(ctx, lib, j)
 			if err != nil {
-				return Pair{}, err
+				return nil, err
 			}
 			if lib == libWire {
 				res.Lib = libWire
@@ -281,16 +303,11 @@ func (r *Runner) repeat(ctx context.Context, label string, job harness.Job, libs
 			runs[lib] = append(runs[lib], res)
 		}
 	}
-	var p Pair
-	for i, lib := range libs {
-		m := median(runs[lib], key)
-		if i == 0 {
-			p.Zkit = m
-		} else {
-			p.Peer = m
-		}
+	medians := map[string]*Measured{}
+	for _, lib := range libs {
+		medians[lib] = median(runs[lib], key)
 	}
-	return p, nil
+	return medians, nil
 }
 
 func median(rs []*harness.Result, key func(*harness.Result) float64) *Measured {

@@ -27,9 +27,15 @@ type OpsPoint struct {
 	Op          string `json:"op"`
 	Concurrency int    `json:"concurrency"`
 	Pair
-	// Fraction of the raw wire baseline's throughput, when it ran.
+	// Fraction of the raw wire baseline's throughput, when it ran: of the
+	// wire run alternately with the libraries at this point (Wire), or
+	// else of the wire scenario's.
 	ZkitOfWire float64 `json:"zkit_of_wire,omitempty"`
 	PeerOfWire float64 `json:"peer_of_wire,omitempty"`
+	// Wire is the raw wire's median run at the highest concurrency,
+	// alternating with the libraries' runs, so that the three share the
+	// same minutes of the server, whose speed moves from minute to minute.
+	Wire *Measured `json:"wire,omitempty"`
 }
 
 // OpsData is the operations scenario's figures.
@@ -48,16 +54,30 @@ func (opsScenario) Run(ctx context.Context, r *Runner) (*Section, error) {
 	wire, _ := r.Shared[sharedWire].(*WireData)
 	data := &OpsData{Concurrency: r.cfg.Conc}
 	for _, op := range opsOrder {
-		for _, n := range r.cfg.Conc {
+		for i, n := range r.cfg.Conc {
 			job := r.Job(harness.TaskOps)
 			job.Op, job.Concurrency, job.DataDir, job.Nodes = op, n, dir, dataNodes
 			job.Warmup, job.Duration, job.MaxOps = warm, dur, 500_000
-			p, err := r.Compare(ctx, fmt.Sprintf("%s ×%d", op, n), job, nil)
+			label := fmt.Sprintf("%s ×%d", op, n)
+			var pt OpsPoint
+			if i == len(r.cfg.Conc)-1 && wire.result(op) != nil {
+				wireJob := r.Job(taskWire)
+				wireJob.Op, wireJob.DataDir, wireJob.Nodes, wireJob.Window = op, dir, dataNodes, wire.Window
+				wireJob.Warmup, wireJob.Duration = warm, dur
+				pt.Pair, pt.Wire, err = r.CompareWithWire(ctx, label, job, wireJob)
+			} else {
+				pt.Pair, err = r.Compare(ctx, label, job, nil)
+			}
 			if err != nil {
 				return nil, err
 			}
-			pt := OpsPoint{Op: op, Concurrency: n, Pair: p}
-			if w := wire.result(op); w != nil && w.Throughput > 0 {
+			pt.Op, pt.Concurrency = op, n
+			p := pt.Pair
+			w := pt.Wire
+			if w == nil {
+				w = wire.result(op)
+			}
+			if w != nil && w.Throughput > 0 {
 				pt.ZkitOfWire = p.Zkit.Throughput / w.Throughput
 				if p.Peer != nil {
 					pt.PeerOfWire = p.Peer.Throughput / w.Throughput
@@ -170,6 +190,9 @@ func (d *OpsData) section(wire *WireData) *Section {
 			"the configured data size; create makes ephemeral sequential nodes, removed when the session closes.",
 		"CPU/op is the worker process's user+system CPU time (getrusage) over the measured phase divided by the operations completed; "+
 			"allocs/op is runtime.MemStats.Mallocs over the same phase. Each library runs in its own process, so these are the client's own.",
+		"zkit/wire and peer/wire divide by the raw wire baseline's throughput. At the highest concurrency the wire runs again at that point, "+
+			"alternating with the two libraries, so that all three share the same minutes of the server, whose speed moves from minute to minute; "+
+			"below it they divide by the wire scenario's run.",
 		"Syscalls/op counts the process's read and write system calls (/proc/self/io): socket reads and writes, and the runtime's netpoll wake-ups. "+
 			"On this kind of machine they are most of a client's CPU time.",
 		"Memory is sampled every 5 ms (runtime/metrics) and shown above what the process held before it connected: the live heap as of the last GC "+
@@ -353,6 +376,9 @@ func (d *OpsData) targets(wire *WireData) []Target {
 			t.Display = fmtPct(last.ZkitOfWire)
 			t.Pass = last.ZkitOfWire >= 0.95
 			t.Detail = fmt.Sprintf("%s vs %d in flight", goroutines(last.Concurrency), wire.Window)
+			if last.Wire != nil {
+				t.Detail += fmt.Sprintf(", the wire run alternately with the libraries: %s op/s", fmtCount(last.Wire.Throughput))
+			}
 		}
 		ts = append(ts, t)
 	}

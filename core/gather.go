@@ -10,14 +10,18 @@ import "time"
 // gatherMinInFlight requests are still out, the reader goroutine pauses
 // briefly instead, so that the replies arriving meanwhile are read, handed
 // over and answered in one batch. The pause is a share of how long the
-// oldest request has waited so far: most of the in-flight requests stay
-// queued at the server, which keeps it busy, and a call waits at most that
-// share longer. On a machine the client shares with a busy server, the
-// CPU saved goes to the server, and calls come back sooner, not later.
+// oldest request has waited so far, so that most of the requests in
+// flight are still at the server, or on their way to it, when it ends,
+// and a call waits at most that share longer. On a machine the client
+// shares with a busy server, the CPU saved goes to the server, and calls
+// come back sooner, not later.
 //
-// The pause blocks the reader's thread (sockReader.pause), so it takes a
-// place among the blocking waits: with one proc, or off Linux, replies are
-// never gathered. WithGatherReplies(false) turns it off.
+// Only the standard library's TCP and Unix connections gather: a TLS
+// connection's reads return a record at a time, so they never tell that
+// the socket is drained (sockReader.drained). The pause blocks the
+// reader's thread (sockReader.pause), so it takes a place among the
+// blocking waits: with one proc, with none free, or off Linux, replies
+// are not gathered. WithGatherReplies(false) turns it off.
 const (
 	// gatherMinInFlight is the fewest requests in flight that make the
 	// reader pause. Below it, a pause would leave the server idle.

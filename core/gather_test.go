@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
 )
 
 // With many requests in flight the reader goroutine pauses to gather
@@ -27,6 +28,15 @@ func TestGatherRepliesUnderLoad(t *testing.T) {
 // WithGatherReplies(false): the reader never pauses, even under load.
 func TestGatherRepliesOff(t *testing.T) {
 	c, _, _ := sharedA(t, core.WithGatherReplies(false))
+	assert.Zero(t, loadGetsA(t, c))
+}
+
+// A TLS connection's reads return a record at a time, so they never show
+// the socket drained: the reader never pauses there, and the load goes
+// through at full speed.
+func TestGatherRepliesNotOverTLS(t *testing.T) {
+	srv := zktest.StartServer(t, zktest.WithTLS())
+	c := startA(t, srv.SecureConnString(), core.WithTLS(srv.TLSConfig()), core.WithChroot(zktest.UniquePath(t)))
 	assert.Zero(t, loadGetsA(t, c))
 }
 

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -32,24 +33,57 @@ func TestGatherPause(t *testing.T) {
 }
 
 // A read that fills the buffer may have left bytes in the socket; one that
-// does not has drained it.
+// does not has drained it, whether it waited in the network poller or in
+// a blocking poll. A connection that is not the standard library's own
+// (TLS returns a record at a time) is never taken as drained.
 func TestSockReaderDrained(t *testing.T) {
 	client, server := tcpPair(t)
 	s := newSockReaderSlots(client, slotsFor(1, 2))
+	readDrained := func(n int) bool {
+		t.Helper()
+		_, err := s.Read(make([]byte, n))
+		require.NoError(t, err)
+		return s.drained
+	}
 	_, err := server.Write([]byte("0123456789"))
 	require.NoError(t, err)
+	assert.False(t, readDrained(4), "a full buffer leaves the rest in the socket")
+	assert.True(t, readDrained(64))
 
-	buf := make([]byte, 4)
-	n, err := s.Read(buf)
-	require.NoError(t, err)
-	require.Equal(t, 4, n)
-	assert.False(t, s.drained, "a full buffer leaves the rest in the socket")
+	if canBlockRead {
+		_, err = server.Write([]byte("0123456789"))
+		require.NoError(t, err)
+		require.True(t, s.blockUntil(time.Now().Add(time.Minute)))
+		assert.False(t, readDrained(4), "blocking: a full buffer leaves the rest")
+		assert.True(t, readDrained(64), "blocking")
+		s.endBlocking()
+	}
 
-	buf = make([]byte, 64)
-	n, err = s.Read(buf)
+	type wrapped struct{ *net.TCPConn }
+	w := newSockReaderSlots(wrapped{client.(*net.TCPConn)}, slotsFor(1, 2))
+	_, err = server.Write([]byte("0123456789"))
 	require.NoError(t, err)
-	require.Equal(t, 6, n)
-	assert.True(t, s.drained)
+	_, err = w.Read(make([]byte, 64))
+	require.NoError(t, err)
+	assert.False(t, w.drained, "a wrapped connection never shows drained")
+}
+
+// GODEBUG asyncpreemptoff=1, from the environment or the build, means no
+// signal would end a held wait: none is held.
+func TestHeldWaitsFor(t *testing.T) {
+	for _, tc := range []struct {
+		env, build string
+		want       time.Duration
+	}{
+		{"", "", heldWaitFor},
+		{"asyncpreemptoff=1", "", 0},
+		{"", "asyncpreemptoff=1", 0},
+		{"asyncpreemptoff=0", "asyncpreemptoff=1", heldWaitFor},
+		{"gctrace=1, asyncpreemptoff=1", "panicnil=1", 0},
+		{"asyncpreemptoff=1,asyncpreemptoff=0", "", heldWaitFor},
+	} {
+		assert.Equal(t, tc.want, heldWaitsFor(tc.env, tc.build), "env %q, build %q", tc.env, tc.build)
+	}
 }
 
 // A pause takes a place among the blocking waits and gives it back; with

@@ -180,11 +180,12 @@ func WithRetryPolicy(p *RetryPolicy) Option {
 // least 16 requests are in flight and the socket holds no more replies,
 // the reader waits a little (a quarter of the oldest request's wait so
 // far, at most 0.5 ms) before it reads again, so that replies are read and
-// handed to their callers in batches. Under load that halves the client's
-// CPU time per call or better, and the server keeps the other requests to
-// work on; each call may wait up to that quarter longer. Turn it off when
-// a call's latency under load matters more than the client's CPU. It
-// works on Linux only, with GOMAXPROCS 2 or more. Default: true.
+// handed to their callers in batches. In our benchmarks under load that
+// halved the client's CPU time per call or better, and throughput rose;
+// each call may wait up to that quarter longer. Turn it off when a call's
+// latency under load matters more than the client's CPU. It applies on
+// Linux, over plain TCP or Unix connections (not TLS, nor a custom
+// dialer's), with GOMAXPROCS 2 or more. Default: true.
 func WithGatherReplies(on bool) Option {
 	return optionFunc(func(c *config) { c.gatherReplies = on })
 }

@@ -27,7 +27,7 @@ const pollIn = 0x1
 // and the deadline (or a failed wait) as os.ErrDeadlineExceeded.
 func (s *sockReader) readRaw(fd uintptr) bool {
 	for {
-		n, err := readNow(fd, s.buf)
+		n, err := syscall.Read(int(fd), s.buf)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -68,39 +68,38 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 	}
 }
 
-// readNow reads what the socket holds without waiting: the descriptor is
-// non-blocking, so the scheduler need not hear of the system call.
-func readNow(fd uintptr, buf []byte) (int, error) {
-	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
-}
-
 // waitReadable blocks the thread in ppoll until fd is readable, or
 // timeout passes, or a signal interrupts it (interrupted). A held wait is
 // hidden from the scheduler (see sockReader).
 func waitReadable(fd uintptr, timeout time.Duration, held bool) (interrupted bool, err error) {
 	pfd := pollFD{fd: int32(fd), events: pollIn}
 	ts := syscall.NsecToTimespec(int64(timeout))
-	_, _, errno := ppoll(uintptr(unsafe.Pointer(&pfd)), 1, &ts, held)
-	switch errno {
+	switch errno := ppoll(&pfd, &ts, held); errno {
 	case 0:
 		return false, nil
 	case syscall.EINTR:
 		return true, nil
+	default:
+		return false, errno
 	}
-	return false, errno
 }
 
-// ppoll makes the system call, held from the scheduler (a raw system
-// call) or not.
-func ppoll(fds, nfds uintptr, ts *syscall.Timespec, held bool) (uintptr, uintptr, syscall.Errno) {
-	if held {
-		return syscall.RawSyscall6(syscall.SYS_PPOLL, fds, nfds, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+// ppoll waits on pfd (none when nil) for ts, in a system call held from
+// the scheduler (a raw one) or not. The pointers become addresses only
+// in the system call's own argument list, where Go keeps what they point
+// to in place.
+func ppoll(pfd *pollFD, ts *syscall.Timespec, held bool) syscall.Errno {
+	var nfds uintptr
+	if pfd != nil {
+		nfds = 1
 	}
-	return syscall.Syscall6(syscall.SYS_PPOLL, fds, nfds, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	var errno syscall.Errno
+	if held {
+		_, _, errno = syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(pfd)), nfds, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	} else {
+		_, _, errno = syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(pfd)), nfds, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	}
+	return errno
 }
 
 // pause blocks the thread for d, as the reader goroutine gathering replies
@@ -113,8 +112,8 @@ func (s *sockReader) pause(d time.Duration) bool {
 	defer s.slots.give()
 	ts := syscall.NsecToTimespec(int64(d))
 	// ppoll on no descriptors: the thread sleeps, held from the scheduler
-	// (a pause is never longer than heldWaitFor), so it costs no trip
-	// through the scheduler's timers and idle path.
-	_, _, _ = ppoll(0, 0, &ts, d <= heldWaitFor)
+	// when waits may be (a pause is never longer than heldWaitFor), so it
+	// costs no trip through the scheduler's timers and idle path.
+	_ = ppoll(nil, &ts, s.heldFor > 0 && d <= s.heldFor)
 	return true
 }

@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,13 +24,15 @@ import (
 // network poller. A thread waiting in a blocking poll keeps its P (the
 // right to run Go code). For the first heldWaitFor the wait is held from
 // the scheduler (a raw system call, as for a goroutine that computes):
-// telling it of a system call that soon ends only has its monitor take
-// the P away and wake threads to no purpose, which cost a third of a
-// call's CPU. After that the scheduler may take the P back. So such waits
-// never take all of the process's procs (with one proc, none wait so),
-// and at most maxBlockedReads at once. A signal (the scheduler's
-// preemption, or the garbage collector stopping the world) ends a held
-// wait at once, and the wait goes on after it.
+// telling it of a system call that soon ends cost a quarter to a third of
+// a synchronous call's CPU in our measurements, apparently in its monitor
+// taking the P away and waking threads to no purpose. After that the
+// scheduler may take the P back. Such waits never take all of the
+// process's procs (with one proc, none wait so), and at most
+// maxBlockedReads wait at once. A signal (the scheduler's preemption, or
+// the garbage collector stopping the world) ends the held part of a wait
+// at once, and the rest goes through the scheduler; with asyncpreemptoff=1
+// in GODEBUG no wait is held (heldWaits).
 type sockReader struct {
 	nc  net.Conn
 	raw syscall.RawConn // nil when the connection cannot wait in a blocking poll
@@ -39,10 +43,13 @@ type sockReader struct {
 	// (monoNow); otherwise they wait in the network poller.
 	blocking bool
 	until    int64
-	// heldUntil (monoNow) ends the part of a blocking wait that is held
-	// from the scheduler.
+	// heldFor is how long a blocking wait is held from the scheduler
+	// (heldWaitFor, or 0 when waits are never held); heldUntil (monoNow)
+	// ends the held part of the current one.
+	heldFor   time.Duration
 	heldUntil int64
-	// drained says the last read took less than it had room for: the
+	// drained says the last read of a standard connection took less than
+	// it had room for: the
 	// socket had nothing more then.
 	drained bool
 
@@ -57,6 +64,44 @@ type sockReader struct {
 // heldWaitFor is how long a blocking wait stays hidden from the scheduler
 // (sockReader): a reply from a nearby server comes within it.
 const heldWaitFor = time.Millisecond
+
+// heldWaits is how long the process's blocking waits are held from the
+// scheduler: heldWaitFor, or nothing when the runtime does not preempt
+// goroutines by signal (GODEBUG asyncpreemptoff=1), as the signal is what
+// ends a held wait when the runtime needs the thread.
+var heldWaits = heldWaitsFor(os.Getenv("GODEBUG"), buildGODEBUG())
+
+func heldWaitsFor(env, build string) time.Duration {
+	// The environment wins over the build's defaults, and a later
+	// setting over an earlier one.
+	off := false
+	for _, list := range []string{build, env} {
+		for _, kv := range strings.Split(list, ",") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "asyncpreemptoff" {
+				off = v == "1"
+			}
+		}
+	}
+	if off {
+		return 0
+	}
+	return heldWaitFor
+}
+
+// buildGODEBUG returns the GODEBUG defaults the program was built with
+// (//go:debug lines, go.mod's godebug).
+func buildGODEBUG() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "DefaultGODEBUG" {
+			return s.Value
+		}
+	}
+	return ""
+}
 
 // maxBlockedReads bounds the threads waiting in a blocking poll at once,
 // over all connections of the process.
@@ -99,7 +144,7 @@ func newSockReader(nc net.Conn) *sockReader {
 // newSockReaderSlots makes a reader whose blocking waits take places of
 // slots.
 func newSockReaderSlots(nc net.Conn, slots *readSlots) *sockReader {
-	s := &sockReader{nc: nc, slots: slots}
+	s := &sockReader{nc: nc, slots: slots, heldFor: heldWaits}
 	if !canBlockRead {
 		return s
 	}
@@ -127,7 +172,7 @@ func (s *sockReader) blockUntil(deadline time.Time) bool {
 	s.blocking = true
 	now := monoNow()
 	s.until = now + int64(time.Until(deadline))
-	s.heldUntil = now + int64(heldWaitFor)
+	s.heldUntil = now + int64(s.heldFor)
 	return true
 }
 
@@ -145,7 +190,9 @@ func (s *sockReader) endBlocking() {
 func (s *sockReader) Read(p []byte) (int, error) {
 	if !s.blocking || len(p) == 0 {
 		n, err := s.nc.Read(p)
-		s.drained = n < len(p)
+		// A TLS or wrapped connection returns less than it has in hand
+		// (a TLS record at a time): never drained, so never gathered.
+		s.drained = s.raw != nil && n < len(p)
 		return n, err
 	}
 	s.buf = p

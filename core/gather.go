@@ -47,7 +47,9 @@ func gatherPause(inFlight int, waited time.Duration, drained bool) time.Duration
 // gatherReplies pauses the reader goroutine, whose read buffer is empty,
 // for as long as gatherPause says.
 func (c *conn) gatherReplies() {
-	if !c.gather {
+	// Most drained buffers of a busy reader are not followed by a pause:
+	// ask what needs no lock first.
+	if !c.gather || !c.sock.drained {
 		return
 	}
 	c.mu.Lock()
@@ -57,7 +59,7 @@ func (c *conn) gatherReplies() {
 		waited = time.Duration(monoNow() - c.pending[c.head].sent)
 	}
 	c.mu.Unlock()
-	if d := gatherPause(inFlight, waited, c.sock.drained); d > 0 && c.sock.pause(d) {
+	if d := gatherPause(inFlight, waited, true); d > 0 && c.sock.pause(d) {
 		c.gatherPauses.Add(1)
 	}
 }

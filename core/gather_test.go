@@ -3,7 +3,6 @@ package core_test
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,27 +58,18 @@ func loadGetsA(t *testing.T, c *core.Client) int64 {
 	assert.Zero(t, core.GatherPauses(c), "one request at a time is never held back")
 
 	const goroutines, calls = 64, 300
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := range goroutines {
-		wg.Go(func() {
-			for i := range calls {
-				k := (g + i) % nodes
-				data, err := c.GetData(ctx, fmt.Sprintf("/n%d", k))
-				if err == nil && string(data) != fmt.Sprintf("data-%d", k) {
-					err = fmt.Errorf("/n%d: got %q", k, data)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	inParallelA(t, goroutines, func(g int) error {
+		for i := range calls {
+			k := (g + i) % nodes
+			data, err := c.GetData(ctx, fmt.Sprintf("/n%d", k))
+			if err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+			if string(data) != fmt.Sprintf("data-%d", k) {
+				return fmt.Errorf("/n%d: got %q", k, data)
+			}
+		}
+		return nil
+	})
 	return core.GatherPauses(c)
 }

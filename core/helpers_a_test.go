@@ -1,7 +1,8 @@
 package core_test
 
 // Helpers shared by the operation, bad-input, chroot, ACL, TLS,
-// concurrency and close tests. Their names end in "A" so that they never
+// concurrency, close and gathering tests (inParallelA serves the watch
+// tests too). Their names end in "A" so that they never
 // meet the helpers of the other core test files.
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +170,25 @@ func requireErrA(t testing.TB, err, want error, op, path string) {
 	if errors.As(err, &ze) {
 		require.Equal(t, op, ze.Op)
 		require.Equal(t, path, ze.Path)
+	}
+}
+
+// inParallelA runs work(0) to work(n-1) in goroutines of their own, waits
+// for all of them, and fails the test with any error they returned.
+func inParallelA(t testing.TB, n int, work func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			if err := work(i); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
 	}
 }

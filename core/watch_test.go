@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -470,23 +469,14 @@ func TestWatchSlowConsumer(t *testing.T) {
 	defer reader.Close()
 
 	const writers, perWriter = 4, 100
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for i := range writers {
-		wg.Go(func() {
-			for j := range perWriter {
-				if _, err := other.SetData(ctx, "/flood", []byte(fmt.Sprint(i, j)), core.Force()); err != nil {
-					errs <- err
-					return
-				}
+	inParallelA(t, writers, func(i int) error {
+		for j := range perWriter {
+			if _, err := other.SetData(ctx, "/flood", []byte(fmt.Sprint(i, j)), core.Force()); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+		}
+		return nil
+	})
 
 	// The flood sits unread; everything else still works.
 	_, _, side, err := c.GetW(ctx, "/side")

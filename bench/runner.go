@@ -237,7 +237,7 @@ func (r *Runner) Run(ctx context.Context, lib string, job harness.Job) (*harness
 // and with its own root znode, --repeat times, alternating which goes
 // first, and keeps each library's median run by key (throughput when nil).
 func (r *Runner) Compare(ctx context.Context, label string, job harness.Job, key func(*harness.Result) float64) (Pair, error) {
-	m, err := r.repeat(ctx, label, map[string]harness.Job{libZkit: job}, r.libs(), key)
+	m, err := r.repeat(ctx, label, map[string]harness.Job{libZkit: job, libPeer: job}, r.libs(), key)
 	return Pair{Zkit: m[libZkit], Peer: m[libPeer]}, err
 }
 
@@ -266,9 +266,8 @@ func (r *Runner) libs() []string {
 	return libs
 }
 
-// repeat runs each of libs --repeat times, alternating which goes first,
-// with its job in jobs (the first lib's job when it has none), and returns
-// each one's median run by key.
+// repeat runs each of libs --repeat times with its job in jobs,
+// alternating which goes first, and returns each one's median run by key.
 func (r *Runner) repeat(ctx context.Context, label string, jobs map[string]harness.Job, libs []string, key func(*harness.Result) float64) (map[string]*Measured, error) {
 	if key == nil {
 		key = func(res *harness.Result) float64 { return res.Throughput }
@@ -283,10 +282,7 @@ func (r *Runner) repeat(ctx context.Context, label string, jobs map[string]harne
 		r.flip = !r.flip
 		r.mu.Unlock()
 		for _, lib := range order {
-			j, ok := jobs[lib]
-			if !ok {
-				j = jobs[libs[0]]
-			}
+			j := jobs[lib]
 			root, err := r.Node(ctx, fmt.Sprintf("%s-%s-%d", label, lib, rep))
 			if err != nil {
 				return nil, err

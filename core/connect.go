@@ -208,6 +208,9 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if c.cfg.ownPolling {
+		nc = ownSocket(nc)
+	}
 	// Closing the client (or the deadline) interrupts the handshake's I/O.
 	release := closeOnDone(ctx, nc)
 	defer release()

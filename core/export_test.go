@@ -140,3 +140,14 @@ func PolicyPauses(p *RetryPolicy, n int) []time.Duration {
 	}
 	return out
 }
+
+// OwnsSocket reports whether the live connection waits for its socket in
+// its own poll, out of Go's network poller (WithOwnPolling).
+func OwnsSocket(c *Client) bool {
+	cn := c.live.Load()
+	if cn == nil {
+		return false
+	}
+	_, ok := cn.nc.(ownedSocket)
+	return ok
+}

@@ -16,6 +16,7 @@ import (
 // never makes it pause.
 func TestGatherRepliesUnderLoad(t *testing.T) {
 	c, _, _ := sharedA(t)
+	assert.Equal(t, runtime.GOOS == "linux", core.OwnsSocket(c), "on Linux the connection polls its socket itself by default")
 	pauses := loadGetsA(t, c)
 	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
 		assert.Positive(t, pauses, "64 callers keep enough requests in flight to gather")
@@ -30,12 +31,24 @@ func TestGatherRepliesOff(t *testing.T) {
 	assert.Zero(t, loadGetsA(t, c))
 }
 
+// WithOwnPolling(false) leaves the socket in Go's network poller, where
+// calls work and replies are gathered as well.
+func TestOwnPollingOff(t *testing.T) {
+	c, _, _ := sharedA(t, core.WithOwnPolling(false))
+	assert.False(t, core.OwnsSocket(c))
+	pauses := loadGetsA(t, c)
+	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
+		assert.Positive(t, pauses)
+	}
+}
+
 // A TLS connection's reads return a record at a time, so they never show
 // the socket drained: the reader never pauses there, and the load goes
 // through at full speed.
 func TestGatherRepliesNotOverTLS(t *testing.T) {
 	srv := zktest.StartServer(t, zktest.WithTLS())
 	c := startA(t, srv.SecureConnString(), core.WithTLS(srv.TLSConfig()), core.WithChroot(zktest.UniquePath(t)))
+	assert.False(t, core.OwnsSocket(c), "a TLS connection stays in the network poller")
 	assert.Zero(t, loadGetsA(t, c))
 }
 

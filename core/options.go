@@ -42,6 +42,7 @@ type config struct {
 	statCacheSize  int
 	eventBuffer    int
 	gatherReplies  bool
+	ownPolling     bool
 	err            error
 }
 
@@ -55,6 +56,7 @@ func defaultConfig() config {
 		statCacheSize:  10000,
 		eventBuffer:    100000,
 		gatherReplies:  true,
+		ownPolling:     true,
 	}
 }
 
@@ -188,6 +190,20 @@ func WithRetryPolicy(p *RetryPolicy) Option {
 // dialer's), with GOMAXPROCS 2 or more. Default: true.
 func WithGatherReplies(on bool) Option {
 	return optionFunc(func(c *config) { c.gatherReplies = on })
+}
+
+// WithOwnPolling decides where a connection waits for its socket. With it
+// on, a plain TCP or Unix connection on Linux (not TLS, nor a custom
+// dialer's wrapper) leaves Go's network poller: its reader and writer wait
+// in poll system calls of their own threads. The poller wakes one of the
+// runtime's threads for every packet of a socket it watches, even while
+// the client's own poll waits for it; without that wake-up a synchronous
+// call cost about a fifth less client CPU in our benchmarks. In exchange,
+// an idle client keeps one thread blocked in its poll, as the Java and C
+// clients do. Turn it off to keep every wait in the network poller.
+// Default: true.
+func WithOwnPolling(on bool) Option {
+	return optionFunc(func(c *config) { c.ownPolling = on })
 }
 
 // WithAllowReadOnly lets the client connect to a server that lost its

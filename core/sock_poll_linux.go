@@ -19,7 +19,10 @@ type pollFD struct {
 	revents int16
 }
 
-const pollIn = 0x1
+const (
+	pollIn  = 0x1
+	pollOut = 0x4
+)
 
 // readRaw is the callback of a blocking read: it reads the socket,
 // waiting in ppoll while nothing is there, until s.until. A read error

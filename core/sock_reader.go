@@ -228,13 +228,22 @@ type socket interface {
 	CloseRead() error
 }
 
+// ownedSocket is a connection taken out of Go's network poller (fdConn).
+type ownedSocket interface {
+	socket
+	ownedByClient()
+}
+
 // standardConn returns nc as a socket when it is the standard library's
-// own TCP or Unix connection, not a type that wraps one.
+// own TCP or Unix connection, or one taken out of the network poller, not
+// a type that wraps one.
 func standardConn(nc net.Conn) (socket, bool) {
 	switch conn := nc.(type) {
 	case *net.TCPConn:
 		return conn, true
 	case *net.UnixConn:
+		return conn, true
+	case ownedSocket:
 		return conn, true
 	}
 	return nil, false

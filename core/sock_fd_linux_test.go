@@ -213,4 +213,3 @@ func polledByRuntime(t *testing.T, ino uint64) bool {
 	require.Positive(t, polls, "the runtime's epoll set is listed")
 	return false
 }
-

@@ -189,7 +189,7 @@ func (c *conn) readOwn(ctx context.Context, r *request) {
 
 // readOwnFrames reads frames until r's reply is in, ctx ends, or deadline
 // passes (slow). failed reports a read that failed the connection. The
-// socket's reads are back in the network poller when it returns.
+// socket's reads wait as the connection's do again when it returns.
 func (c *conn) readOwnFrames(ctx context.Context, r *request, deadline time.Time) (slow, failed bool) {
 	polled, ok := c.ownDeadline(deadline)
 	if !ok {

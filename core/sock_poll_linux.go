@@ -64,7 +64,7 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 		}
 		if err != nil {
 			// The wait failed, not the socket: end it as if its deadline
-			// had passed, so the network poller takes over.
+			// had passed, so the connection's own wait takes over.
 			s.n, s.err = 0, os.ErrDeadlineExceeded
 			return true
 		}

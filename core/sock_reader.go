@@ -12,7 +12,9 @@ import (
 )
 
 // sockReader is the source of a connection's read buffer. A read normally
-// waits in Go's network poller. A caller reading its own reply
+// waits where the connection does: in Go's network poller, or in a poll of
+// its own thread for a connection taken out of it (fdConn), a wait the
+// scheduler is told of. A caller reading its own reply
 // (read_turn.go) may instead wait in a blocking poll system call of its
 // own thread, until a deadline (blockUntil): a reply expected within
 // microseconds then costs no trip through the scheduler's idle path (the
@@ -20,8 +22,8 @@ import (
 // of a synchronous call's CPU on Linux.
 //
 // Only the standard library's TCP and Unix connections can wait that way,
-// on Linux; TLS and other connections (a custom dialer's) always use the
-// network poller. A thread waiting in a blocking poll keeps its P (the
+// on Linux; TLS and other connections (a custom dialer's wrapper) always
+// use the network poller. A thread waiting in a blocking poll keeps its P (the
 // right to run Go code). For the first heldWaitFor the wait is held from
 // the scheduler (a raw system call, as for a goroutine that computes):
 // telling it of a system call that soon ends cost a quarter to a third of
@@ -40,7 +42,7 @@ type sockReader struct {
 	slots *readSlots
 
 	// blocking says the reads wait in a blocking poll, until until
-	// (monoNow); otherwise they wait in the network poller.
+	// (monoNow); otherwise they wait as the connection does.
 	blocking bool
 	until    int64
 	// heldFor is how long a blocking wait is held from the scheduler
@@ -176,7 +178,7 @@ func (s *sockReader) blockUntil(deadline time.Time) bool {
 	return true
 }
 
-// endBlocking returns the reads to the network poller.
+// endBlocking returns the reads to the connection's own wait.
 func (s *sockReader) endBlocking() {
 	if s.blocking {
 		s.blocking = false
@@ -184,8 +186,8 @@ func (s *sockReader) endBlocking() {
 	}
 }
 
-// Read reads from the socket, in the network poller or, after blockUntil,
-// in a blocking poll; past that deadline it fails with
+// Read reads from the socket, waiting as the connection does or, after
+// blockUntil, in a blocking poll; past that deadline it fails with
 // os.ErrDeadlineExceeded, as the network poller would.
 func (s *sockReader) Read(p []byte) (int, error) {
 	if !s.blocking || len(p) == 0 {

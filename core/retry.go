@@ -180,8 +180,10 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 			if err == nil || !retryable(err) {
 				return err
 			}
-			if ctx.Err() != nil {
-				return err
+			if cerr := ctx.Err(); cerr != nil {
+				// No time to retry: the error matches both the loss and
+				// ctx's end, as a caller checking either expects.
+				return fmt.Errorf("%w, and %w before a retry", err, cerr)
 			}
 			if serr := stopped(ctx); serr != nil {
 				// The session the call is tied to ended (WithSession).

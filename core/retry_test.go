@@ -1,8 +1,11 @@
 package core_test
 
 import (
+	"context"
 	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,4 +351,58 @@ func TestRetryWaitsForReconnect(t *testing.T) {
 		}
 		require.Len(t, spy.requests(opGetData), 1, "no attempt spent while disconnected")
 	})
+}
+
+// A loss that comes as the call's ctx ends is not retried, and the error
+// matches the context's end as well as the loss. (Where the write falls to
+// the writer goroutine, the cancel can come before the loss: the call then
+// ends with ctx's error alone, so the check is made five times.)
+func TestRetryLossAsCtxEnds(t *testing.T) {
+	srv := zktest.Shared(t)
+	var armed atomic.Pointer[context.CancelFunc]
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return &cancelOnWriteB{Conn: nc, armed: &armed}, nil
+	}
+	c := startA(t, srv.ConnString(), core.WithDialer(dial), core.WithChroot(chrootA(t, srv)))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("x"))
+	require.NoError(t, err)
+
+	losses := 0
+	for range 5 {
+		callCtx, cancel := context.WithCancel(ctx)
+		armed.Store(&cancel)
+		_, err = c.GetData(callCtx, "/n")
+		cancel()
+		require.ErrorIs(t, err, context.Canceled)
+		if errors.Is(err, core.ErrConnectionLoss) {
+			losses++
+		}
+		// The client reconnects and serves the next call.
+		data, err := c.GetData(ctx, "/n")
+		require.NoError(t, err)
+		assert.Equal(t, "x", string(data))
+	}
+	t.Logf("%d of 5 calls saw the loss before the cancel", losses)
+}
+
+// cancelOnWriteB is a connection whose next write, once armed, cancels the
+// armed context and then fails, cutting the connection.
+type cancelOnWriteB struct {
+	net.Conn
+	armed *atomic.Pointer[context.CancelFunc]
+}
+
+func (c *cancelOnWriteB) Write(p []byte) (int, error) {
+	if cancel := c.armed.Swap(nil); cancel != nil {
+		(*cancel)()
+		_ = c.Conn.Close()
+		return 0, errors.New("cut by the test")
+	}
+	return c.Conn.Write(p)
 }

@@ -84,6 +84,7 @@ type conn struct {
 	polledOwnReads atomic.Int64
 	slowOwnReads   atomic.Int64 // own reads that ran out of time
 	gatherPauses   atomic.Int64 // reader pauses that gathered replies (gather.go)
+	writePauses    atomic.Int64 // writer pauses that gathered requests (gather.go)
 	// gather says the reader goroutine may pause to gather replies
 	// (WithGatherReplies).
 	gather bool
@@ -335,6 +336,7 @@ func (c *conn) writeLoop() {
 			// Let the callers that are about to queue do so, so that one
 			// write carries them all.
 			runtime.Gosched()
+			c.gatherRequests()
 			c.mu.Lock()
 			claimed := c.claimWriter()
 			c.mu.Unlock()

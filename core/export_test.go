@@ -64,6 +64,16 @@ func GatherPauses(c *Client) int64 {
 	return cn.gatherPauses.Load()
 }
 
+// WritePauses reports how often the live connection's writer goroutine
+// paused to gather requests (gather.go).
+func WritePauses(c *Client) int64 {
+	cn := c.live.Load()
+	if cn == nil {
+		return 0
+	}
+	return cn.writePauses.Load()
+}
+
 // HoldReadSlots takes every place for waiting in a blocking poll until
 // release is called: callers reading their own replies wait in the
 // network poller meanwhile.

@@ -12,12 +12,13 @@ import (
 )
 
 // With many requests in flight the reader goroutine pauses to gather
-// replies, and every caller still gets its own reply; one caller at a time
-// never makes it pause.
+// replies, and the writer goroutine to gather requests, and every caller
+// still gets its own reply; one caller at a time never makes either pause.
 func TestGatherRepliesUnderLoad(t *testing.T) {
 	c, _, _ := sharedA(t)
 	assert.Equal(t, runtime.GOOS == "linux", core.OwnsSocket(c), "on Linux the connection polls its socket itself by default")
 	pauses := loadGetsA(t, c)
+	assert.Positive(t, core.WritePauses(c), "64 callers keep enough requests in flight to gather them")
 	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
 		assert.Positive(t, pauses, "64 callers keep enough requests in flight to gather")
 	} else {
@@ -25,10 +26,12 @@ func TestGatherRepliesUnderLoad(t *testing.T) {
 	}
 }
 
-// WithGatherReplies(false): the reader never pauses, even under load.
+// WithGatherReplies(false): neither the reader nor the writer ever
+// pauses, even under load.
 func TestGatherRepliesOff(t *testing.T) {
 	c, _, _ := sharedA(t, core.WithGatherReplies(false))
 	assert.Zero(t, loadGetsA(t, c))
+	assert.Zero(t, core.WritePauses(c))
 }
 
 // WithOwnPolling(false) leaves the socket in Go's network poller, where
@@ -50,6 +53,7 @@ func TestGatherRepliesNotOverTLS(t *testing.T) {
 	c := startA(t, srv.SecureConnString(), core.WithTLS(srv.TLSConfig()), core.WithChroot(zktest.UniquePath(t)))
 	assert.False(t, core.OwnsSocket(c), "a TLS connection stays in the network poller")
 	assert.Zero(t, loadGetsA(t, c))
+	assert.Positive(t, core.WritePauses(c), "the writer gathers requests over TLS too")
 }
 
 // loadGetsA checks that one caller at a time never makes the reader pause,
@@ -69,6 +73,7 @@ func loadGetsA(t *testing.T, c *core.Client) int64 {
 		require.NoError(t, err)
 	}
 	assert.Zero(t, core.GatherPauses(c), "one request at a time is never held back")
+	assert.Zero(t, core.WritePauses(c), "nor is its write")
 
 	const goroutines, calls = 64, 300
 	inParallelA(t, goroutines, func(g int) error {

@@ -32,6 +32,27 @@ func TestGatherPause(t *testing.T) {
 	}
 }
 
+// The writer's pause is a share of the oldest request's wait, capped
+// lower than the reader's, and only with enough requests in flight.
+func TestGatherWritePause(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		inFlight int
+		waited   time.Duration
+		want     time.Duration
+	}{
+		{"a share of the oldest wait", 64, 400 * time.Microsecond, 100 * time.Microsecond},
+		{"at the threshold", gatherMinInFlight, 200 * time.Microsecond, 50 * time.Microsecond},
+		{"capped", 256, 40 * time.Millisecond, gatherMaxWritePause},
+		{"too few in flight", gatherMinInFlight - 1, time.Millisecond, 0},
+		{"nothing waited yet", 64, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, gatherWritePause(tc.inFlight, tc.waited))
+		})
+	}
+}
+
 // A read that fills the buffer may have left bytes in the socket; one that
 // does not has drained it, whether it waited in the network poller or in
 // a blocking poll. A connection that is not the standard library's own

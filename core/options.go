@@ -178,16 +178,19 @@ func WithRetryPolicy(p *RetryPolicy) Option {
 	})
 }
 
-// WithGatherReplies turns reply gathering on or off. With it on, when at
-// least 16 requests are in flight and the socket holds no more replies,
-// the reader waits a little (a quarter of the oldest request's wait so
-// far, at most 0.5 ms) before it reads again, so that replies are read and
-// handed to their callers in batches. In our benchmarks under load that
-// halved the client's CPU time per call or better, and throughput rose;
-// each call may wait up to that quarter longer. Turn it off when a call's
-// latency under load matters more than the client's CPU. It applies on
-// Linux, over plain TCP or Unix connections (not TLS, nor a custom
-// dialer's), with GOMAXPROCS 2 or more. Default: true.
+// WithGatherReplies turns the gathering of replies and requests under load
+// on or off. With it on, when at least 16 requests are in flight and the
+// socket holds no more replies, the reader waits a little (a quarter of
+// the oldest request's wait so far, at most 0.5 ms) before it reads again,
+// so that replies are read and handed to their callers in batches; and the
+// writer, before it writes what callers queued, waits the same quarter (at
+// most 0.2 ms), so that the requests those callers send next leave in one
+// write. In our benchmarks under load that halved the client's CPU time
+// per call or better, and throughput rose; each call may wait up to those
+// quarters longer. Turn it off when a call's latency under load matters
+// more than the client's CPU. The reader gathers on Linux, over plain TCP
+// or Unix connections (not TLS, nor a custom dialer's), with GOMAXPROCS 2
+// or more; the writer on every connection. Default: true.
 func WithGatherReplies(on bool) Option {
 	return optionFunc(func(c *config) { c.gatherReplies = on })
 }

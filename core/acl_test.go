@@ -238,6 +238,16 @@ func TestACLPredefined(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, core.ReadACLUnsafe, acl)
 	})
+	t.Run("default ACL kept as given", func(t *testing.T) {
+		given := []core.ACL{core.ReadACLUnsafe[0]}
+		ro := startA(t, srv.ConnString(), core.WithChroot(root), core.WithDefaultACL(given))
+		given[0] = core.OpenACLUnsafe[0] // changing the caller's slice changes nothing
+		_, err := ro.Create(ctx, "/by-default-kept", nil)
+		require.NoError(t, err)
+		acl, _, err := other.GetACL(ctx, "/by-default-kept")
+		require.NoError(t, err)
+		assert.Equal(t, core.ReadACLUnsafe, acl)
+	})
 }
 
 // The server refusing credentials is final: AddAuth fails with

@@ -61,6 +61,7 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 	if cfg.err != nil {
 		return nil, opError("NewClient", "", cfg.err)
 	}
+	cfg.defaultWireACL = toProtoACL(cfg.defaultACL)
 	addrs, root, err := parseServers(servers)
 	if err != nil {
 		return nil, opError("NewClient", "", err)

@@ -68,7 +68,9 @@ func (c *Client) checkCreate(path string, data []byte, o *createOptions) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize)
 	}
 	if o.acl == nil {
-		o.acl = c.cfg.defaultACL
+		// Validated by WithDefaultACL, converted by NewClient.
+		o.acl, o.wireACL = c.cfg.defaultACL, c.cfg.defaultWireACL
+		return nil
 	}
 	return validateACL(o.acl)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/zkit-go/zkit/core/proto"
 	"go.uber.org/zap"
 )
 
@@ -32,6 +33,9 @@ type config struct {
 	readTimeout    time.Duration
 	connectTimeout time.Duration
 	defaultACL     []ACL
+	// defaultWireACL is defaultACL as requests carry it, made once in
+	// NewClient so that a create does not convert it each time.
+	defaultWireACL []proto.ACL
 	retry          *RetryPolicy
 	allowReadOnly  bool
 	logger         *zap.Logger
@@ -160,7 +164,8 @@ func WithDefaultACL(acl []ACL) Option {
 			c.fail(fmt.Errorf("WithDefaultACL: %w", err))
 			return
 		}
-		c.defaultACL = acl
+		// A copy: the caller's slice may change after.
+		c.defaultACL = append([]ACL(nil), acl...)
 	})
 }
 

@@ -16,6 +16,7 @@ type createOptions struct {
 	container        bool
 	ttl              time.Duration
 	acl              []ACL
+	wireACL          []proto.ACL // acl as requests carry it, when made already
 	parents          bool
 	parentContainers bool
 	protected        bool
@@ -93,12 +94,20 @@ func (o *createOptions) opcodeAndFlags() (int32, int32) {
 	return proto.OpCreate2, flags
 }
 
+// requestACL returns the node's ACL as the request carries it.
+func (o *createOptions) requestACL() []proto.ACL {
+	if o.wireACL != nil {
+		return o.wireACL
+	}
+	return toProtoACL(o.acl)
+}
+
 // request builds the create request for the server path sp. A protected
 // create gets its "_c_<uuid>-" name here, and parent and prefix identify it
 // among its siblings.
 func (o *createOptions) request(sp string, data []byte) (req *proto.CreateRequest, parent, prefix string) {
 	op, flags := o.opcodeAndFlags()
-	req = &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: toProtoACL(o.acl), Flags: flags, TTL: o.ttl.Milliseconds()}
+	req = &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: o.requestACL(), Flags: flags, TTL: o.ttl.Milliseconds()}
 	if o.protected {
 		req.Path, parent, prefix = protectPath(sp)
 	}

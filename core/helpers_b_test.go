@@ -422,6 +422,7 @@ func countB(list []string, s string) int {
 // opGetData and friends name the opcodes the spy counts.
 const (
 	opGetData = proto.OpGetData
+	opSetData = proto.OpSetData
 	opCreate2 = proto.OpCreate2
 	opExists  = proto.OpExists
 	opMulti   = proto.OpMulti

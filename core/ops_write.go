@@ -298,10 +298,10 @@ func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...
 	}
 	version := c.writeVersion(opts, c.stats.version, sp)
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
-	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool) {
+	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetDataResponse{}
 		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false)
-		return newStat(&got.Stat), err == nil && got.Stat.Version == version+1 && bytes.Equal(got.Data, data)
+		return newStat(&got.Stat), err == nil && got.Stat.Version == version+1 && bytes.Equal(got.Data, data), err
 	})
 	if err != nil {
 		return nil, opError("setData", path, err)
@@ -313,8 +313,10 @@ func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...
 // versionedWrite sends a setData or setACL under the retry policy. A retry
 // after a loss in flight that meets ErrBadVersion asks applied whether the
 // node now shows exactly this write (the next version, with our content);
-// if so the first attempt went through and the call succeeds.
-func (c *Client) versionedWrite(ctx context.Context, req proto.Request, version int32, applied func(context.Context) (*Stat, bool)) (*Stat, error) {
+// if so the first attempt went through and the call succeeds. When that
+// read is lost too, the write's fate is still unknown: the loss goes back
+// to the policy, whose next attempt asks again.
+func (c *Client) versionedWrite(ctx context.Context, req proto.Request, version int32, applied func(context.Context) (*Stat, bool, error)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
@@ -328,9 +330,15 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, version 
 			lost = true
 		}
 		if lost && version >= 0 && errors.Is(err, ErrBadVersion) {
-			if got, ok := applied(ctx); ok {
+			got, ok, rerr := applied(ctx)
+			switch {
+			case ok:
 				st = got
 				return nil
+			case isLoss(rerr):
+				// The read back was lost too: the write's fate is still
+				// unknown, and the policy may try again, which asks again.
+				return rerr
 			}
 		}
 		return err
@@ -350,10 +358,10 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 	}
 	version := c.writeVersion(opts, c.stats.aclVersion, sp)
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
-	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool) {
+	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetACLResponse{}
 		_, err := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false)
-		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && slices.Equal(got.ACL, req.ACL)
+		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && slices.Equal(got.ACL, req.ACL), err
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

@@ -406,3 +406,28 @@ func (c *cancelOnWriteB) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
+
+// A versioned set whose reply is lost is sent again; the second attempt
+// meets ErrBadVersion, and the client reads the node back to learn whether
+// its first attempt went through. When that read is lost as well, the
+// call goes on under the policy, asks again, and succeeds, instead of
+// failing with ErrBadVersion for a write that was made.
+func TestRetryVersionedSetReadBackLost(t *testing.T) {
+	c, spy := spyClientB(t, core.RetryForever())
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/n", []byte("v0"))
+	require.NoError(t, err)
+
+	spy.cut(opSetData, 1)
+	spy.cut(opGetData, 1)
+	st, err := c.Set(ctx, "/n", []byte("v1"), 0)
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), st.Version)
+	assert.Len(t, spy.requests(opSetData), 3, "the write, a retry that met the new version, one more after the lost read")
+	assert.Len(t, spy.requests(opGetData), 2, "the lost read back, then the one that saw the write")
+
+	data, st, err := c.Get(ctx, "/n")
+	require.NoError(t, err)
+	assert.Equal(t, "v1", string(data))
+	assert.Equal(t, int32(1), st.Version, "written once")
+}

@@ -215,8 +215,13 @@ func (s *sockReader) Read(p []byte) (int, error) {
 
 // closeSocket closes nc. A standard connection's reading side is shut
 // first: that wakes a reader waiting in a blocking poll, which would
-// otherwise hold the socket open until its deadline.
+// otherwise hold the socket open until its deadline. A socket taken out
+// of the network poller wakes its waiters itself, once marked closed, so
+// that they report the close rather than an end of stream.
 func closeSocket(nc net.Conn) error {
+	if _, owned := nc.(ownedSocket); owned {
+		return nc.Close()
+	}
 	if sc, ok := standardConn(nc); ok {
 		_ = sc.CloseRead()
 	}

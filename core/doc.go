@@ -55,7 +55,7 @@
 // Under load, over the same plain connections, when the reader goroutine
 // has read everything the socket held and at least 16 requests are still
 // in flight, it pauses for a quarter of the oldest request's wait so far
-// (at most 0.5 ms, taking one of the same places, in a raw system call
+// (at most 1 ms, taking one of the same places, in a raw system call
 // too) before it reads again, so that replies arriving meanwhile are read,
 // handed over and answered in one batch. Each call may wait up to that
 // quarter longer; in our benchmarks the client spent half as much CPU per

@@ -40,8 +40,9 @@ const (
 	// gatherShare: the reader pauses for at most this fraction of the
 	// oldest in-flight request's wait so far.
 	gatherShare = 4
-	// gatherMaxPause bounds a pause.
-	gatherMaxPause = 500 * time.Microsecond
+	// gatherMaxPause bounds a pause: no longer than heldWaitFor, so that
+	// a pause stays hidden from the scheduler (sockReader.pause).
+	gatherMaxPause = time.Millisecond
 	// gatherMaxWritePause bounds the writer's pause.
 	gatherMaxWritePause = 200 * time.Microsecond
 )

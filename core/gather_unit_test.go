@@ -30,6 +30,7 @@ func TestGatherPause(t *testing.T) {
 			assert.Equal(t, tc.want, gatherPause(tc.inFlight, tc.waited, tc.drained))
 		})
 	}
+	assert.LessOrEqual(t, gatherMaxPause, heldWaitFor, "a pause stays a held wait")
 }
 
 // The writer's pause is a share of the oldest request's wait, capped

@@ -186,7 +186,7 @@ func WithRetryPolicy(p *RetryPolicy) Option {
 // WithGatherReplies turns the gathering of replies and requests under load
 // on or off. With it on, when at least 16 requests are in flight and the
 // socket holds no more replies, the reader waits a little (a quarter of
-// the oldest request's wait so far, at most 0.5 ms) before it reads again,
+// the oldest request's wait so far, at most 1 ms) before it reads again,
 // so that replies are read and handed to their callers in batches; and the
 // writer, before it writes what callers queued, waits the same quarter (at
 // most 0.2 ms), so that the requests those callers send next leave in one

@@ -14,8 +14,10 @@ import (
 // instead of two. Recipes use it to join a queue of contenders.
 //
 // Retries follow CreateStat's rules; after a connection loss a protected
-// create finds its node by its GUID and lists again. When the node is made
-// but the listing fails, it returns the node's path with the listing's error.
+// create finds its node by its GUID and lists again. Once the node is made,
+// what is left is a read, which the policy sends again after any loss.
+// When the node is made but the listing fails, it returns the node's path
+// with the listing's error.
 func (c *Client) CreateAndList(ctx context.Context, path string, data []byte, listPath string, opts ...CreateOption) (created string, children []string, err error) {
 	created, _, children, err = c.CreateAndListStat(ctx, path, data, listPath, opts...)
 	return created, children, err
@@ -65,8 +67,13 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		children []string
 	)
 	list := &proto.PathWatchRequest{Op: proto.OpGetChildren, Path: lp}
-	safe := !o.sequential || o.protected
-	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
+	safe := retryRule(!o.sequential || o.protected)
+	retryable := func(err error) bool {
+		// Once the node is made, only the listing is left: a read, which
+		// is always safe to send again.
+		return safe(err) || created != "" && retrySafe(err)
+	}
+	err := c.cfg.retry.run(ctx, c.waitReady, retryable, func(ctx context.Context) error {
 		if created != "" {
 			// The node is made; only the listing is left to do.
 			resp := &proto.ChildrenResponse{}

@@ -2,8 +2,10 @@ package core_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
+	"path"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -430,4 +432,94 @@ func TestRetryVersionedSetReadBackLost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v1", string(data))
 	assert.Equal(t, int32(1), st.Version, "written once")
+}
+
+// A sequential create paired with a listing: the create's reply comes, the
+// listing's is lost, and so is that of the listing sent again on the next
+// connection. The node is made, so only a read is left, which the policy
+// sends again until it succeeds, whatever the create's own retry rule.
+func TestRetryListingAfterCreateLost(t *testing.T) {
+	srv := zktest.Shared(t)
+	cutter := &replyCutterB{}
+	c := startA(t, srv.ConnString(), core.WithDialer(cutter.dial), core.WithChroot(chrootA(t, srv)),
+		core.WithRetryPolicy(core.RetryForever()))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/q", nil)
+	require.NoError(t, err)
+
+	cutter.deliver.Store(1) // the create's reply
+	cutter.cuts.Store(2)    // the pair's listing, then the listing sent again
+	created, _, children, err := c.CreateAndListStat(ctx, "/q/n-", nil, "/q", core.Ephemeral(), core.Sequential())
+	require.NoError(t, err)
+	assert.Zero(t, cutter.cuts.Load(), "both listings were cut")
+	assert.Equal(t, []string{path.Base(created)}, children)
+}
+
+// replyCutterB's connections cut themselves at a reply: after deliver
+// replies have come through (over all connections), each of the next cuts
+// replies is dropped with its connection.
+type replyCutterB struct {
+	deliver, cuts atomic.Int32
+}
+
+func (rc *replyCutterB) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &cutConnB{Conn: nc, rc: rc}, nil
+}
+
+// cutConnB hands its reader one whole frame at a time, so that it can
+// stop between two replies.
+type cutConnB struct {
+	net.Conn
+	rc        *replyCutterB
+	in, out   []byte // read and not yet framed; framed and not yet handed out
+	handshake bool   // the connect response has been handed out
+	dead      bool
+}
+
+func (c *cutConnB) Read(p []byte) (int, error) {
+	for len(c.out) == 0 {
+		if c.dead {
+			return 0, net.ErrClosed
+		}
+		if err := c.nextFrame(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.out)
+	c.out = c.out[n:]
+	return n, nil
+}
+
+// nextFrame reads one whole frame and lets it through, or cuts the
+// connection at it.
+func (c *cutConnB) nextFrame() error {
+	for len(c.in) < 4 || len(c.in) < 4+int(binary.BigEndian.Uint32(c.in)) {
+		buf := make([]byte, 4096)
+		n, err := c.Conn.Read(buf)
+		c.in = append(c.in, buf[:n]...)
+		if err != nil {
+			return err
+		}
+	}
+	size := 4 + int(binary.BigEndian.Uint32(c.in))
+	frame := append([]byte(nil), c.in[:size]...)
+	c.in = c.in[size:]
+	switch {
+	case !c.handshake:
+		c.handshake = true
+	case c.rc.cuts.Load() == 0:
+	case c.rc.deliver.Load() > 0:
+		c.rc.deliver.Add(-1)
+	default:
+		c.rc.cuts.Add(-1)
+		c.dead = true
+		return c.Conn.Close()
+	}
+	c.out = frame
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -208,7 +209,10 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if c.cfg.ownPolling {
+	if c.cfg.ownPolling && runtime.GOMAXPROCS(0) > 1 {
+		// With one proc, every wait of the reader that the scheduler
+		// hears of hands that proc to another thread and back; the
+		// network poller parks the goroutine instead, which costs less.
 		nc = ownSocket(nc)
 	}
 	// Closing the client (or the deadline) interrupts the handshake's I/O.

@@ -16,7 +16,8 @@ import (
 // still gets its own reply; one caller at a time never makes either pause.
 func TestGatherRepliesUnderLoad(t *testing.T) {
 	c, _, _ := sharedA(t)
-	assert.Equal(t, runtime.GOOS == "linux", core.OwnsSocket(c), "on Linux the connection polls its socket itself by default")
+	assert.Equal(t, runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1, core.OwnsSocket(c),
+		"on Linux, with more than one proc, the connection polls its socket itself by default")
 	pauses := loadGetsA(t, c)
 	assert.Positive(t, core.WritePauses(c), "64 callers keep enough requests in flight to gather them")
 	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
@@ -43,6 +44,20 @@ func TestOwnPollingOff(t *testing.T) {
 	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) > 1 {
 		assert.Positive(t, pauses)
 	}
+}
+
+// A connection made with one proc stays in the network poller, where
+// calls work as well.
+func TestOwnPollingNotWithOneProc(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c, _, _ := sharedA(t)
+	assert.False(t, core.OwnsSocket(c))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("x"))
+	require.NoError(t, err)
+	data, err := c.GetData(ctx, "/n")
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(data))
 }
 
 // A TLS connection's reads return a record at a time, so they never show

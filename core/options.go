@@ -208,8 +208,10 @@ func WithGatherReplies(on bool) Option {
 // the client's own poll waits for it; without that wake-up a synchronous
 // call cost about a fifth less client CPU in our benchmarks. In exchange,
 // an idle client keeps one thread blocked in its poll, as the Java and C
-// clients do. Turn it off to keep every wait in the network poller.
-// Default: true.
+// clients do. A connection made while GOMAXPROCS is 1 stays in the
+// poller: with one proc, each wait of the reader would hand the proc to
+// another thread and back, which cost more than the poller. Turn it off
+// to keep every wait in the network poller. Default: true.
 func WithOwnPolling(on bool) Option {
 	return optionFunc(func(c *config) { c.ownPolling = on })
 }

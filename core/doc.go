@@ -34,9 +34,9 @@
 // reader goroutine takes the socket back, so a server that closes the
 // connection is noticed within 5 ms.
 //
-// On Linux, a plain TCP or Unix connection leaves Go's network poller
-// once dialled: its reads and writes wait in poll system calls of their
-// own threads. The poller would wake one of the runtime's threads for
+// On Linux, a plain TCP or Unix connection made while GOMAXPROCS is above
+// one leaves Go's network poller once dialled: its reads and writes wait
+// in poll system calls of their own threads. The poller would wake one of the runtime's threads for
 // every packet, for nothing; without it a synchronous call costs about a
 // third less CPU in our benchmarks, and an idle client keeps one thread
 // blocked in its poll, as the Java and C clients do. WithOwnPolling(false)

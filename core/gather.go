@@ -52,10 +52,32 @@ const (
 // telling whether the last read emptied the socket (a read that filled
 // the buffer may have left more behind, which is read at once).
 func gatherPause(inFlight int, waited time.Duration, drained bool) time.Duration {
-	if !drained || inFlight < gatherMinInFlight || waited <= 0 {
+	if !drained {
 		return 0
 	}
-	return min(gatherMaxPause, waited/gatherShare)
+	return shareOfWait(inFlight, waited, gatherMaxPause)
+}
+
+// shareOfWait is a gathering pause: with at least gatherMinInFlight
+// requests out, a gatherShare of the oldest one's wait so far, at most
+// limit.
+func shareOfWait(inFlight int, waited, limit time.Duration) time.Duration {
+	if inFlight < gatherMinInFlight || waited <= 0 {
+		return 0
+	}
+	return min(limit, waited/gatherShare)
+}
+
+// oldestWait returns how many requests are in flight and how long the
+// oldest of them has waited.
+func (c *conn) oldestWait() (inFlight int, waited time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	inFlight = len(c.pending) - c.head
+	if inFlight > 0 {
+		waited = time.Duration(monoNow() - c.pending[c.head].sent)
+	}
+	return inFlight, waited
 }
 
 // gatherReplies pauses the reader goroutine, whose read buffer is empty,
@@ -66,13 +88,7 @@ func (c *conn) gatherReplies() {
 	if !c.gather || !c.sock.drained {
 		return
 	}
-	c.mu.Lock()
-	inFlight := len(c.pending) - c.head
-	var waited time.Duration
-	if inFlight > 0 {
-		waited = time.Duration(monoNow() - c.pending[c.head].sent)
-	}
-	c.mu.Unlock()
+	inFlight, waited := c.oldestWait()
 	if d := gatherPause(inFlight, waited, true); d > 0 && c.sock.pause(d) {
 		c.gatherPauses.Add(1)
 	}
@@ -82,10 +98,7 @@ func (c *conn) gatherReplies() {
 // writes what is queued, with inFlight requests out (the queued ones among
 // them) and the oldest sent waited ago.
 func gatherWritePause(inFlight int, waited time.Duration) time.Duration {
-	if inFlight < gatherMinInFlight || waited <= 0 {
-		return 0
-	}
-	return min(gatherMaxWritePause, waited/gatherShare)
+	return shareOfWait(inFlight, waited, gatherMaxWritePause)
 }
 
 // gatherRequests pauses the writer goroutine, about to write, for as long
@@ -94,14 +107,7 @@ func (c *conn) gatherRequests() {
 	if !c.gather {
 		return
 	}
-	c.mu.Lock()
-	inFlight := len(c.pending) - c.head
-	var waited time.Duration
-	if inFlight > 0 {
-		waited = time.Duration(monoNow() - c.pending[c.head].sent)
-	}
-	c.mu.Unlock()
-	if d := gatherWritePause(inFlight, waited); d > 0 {
+	if d := gatherWritePause(c.oldestWait()); d > 0 {
 		time.Sleep(d)
 		c.writePauses.Add(1)
 	}

@@ -42,13 +42,11 @@ const (
 // removes it from the poller. Any other connection, or one that cannot be
 // moved, comes back as it is.
 func ownSocket(nc net.Conn) net.Conn {
-	var sc syscall.Conn
-	switch conn := nc.(type) {
-	case *net.TCPConn:
-		sc = conn
-	case *net.UnixConn:
-		sc = conn
-	default:
+	if _, owned := nc.(ownedSocket); owned {
+		return nc
+	}
+	sc, ok := standardConn(nc)
+	if !ok {
 		return nc
 	}
 	raw, err := sc.SyscallConn()

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -311,4 +313,73 @@ func runCLI(t *testing.T, args ...string) (out, stdout string, rep cliReport) {
 		t.Fatal(err)
 	}
 	return out, so.String(), rep
+}
+
+// TestLocalServerJVMFlags starts a server as the CLI does without
+// --servers and checks that its JVM got serverJVMFlags after zktest's own,
+// so that the full JIT compiler and the larger heap are the ones in force.
+func TestLocalServerJVMFlags(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	srv, err := startServers(t.Context(), &Config{}, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if srv.info.JVMFlags != strings.Join(serverJVMFlags, " ") {
+		t.Errorf("setup names JVM flags %q", srv.info.JVMFlags)
+	}
+	// Other tests' servers run with zktest's flags only: the one started
+	// here is the JVM that names the full compiler at all.
+	var ours []string
+	for _, args := range javaCommandLines(t) {
+		if slices.Contains(args, "-XX:TieredStopAtLevel=4") {
+			ours = args
+		}
+	}
+	if ours == nil {
+		t.Fatal("no JVM runs with -XX:TieredStopAtLevel=4")
+	}
+	if got := lastWithPrefix(ours, "-XX:TieredStopAtLevel="); got != "-XX:TieredStopAtLevel=4" {
+		t.Errorf("the JVM's last compiler flag is %q: %q", got, ours)
+	}
+	if got := lastWithPrefix(ours, "-Xmx"); got != "-Xmx1g" {
+		t.Errorf("the JVM's last heap limit is %q: %q", got, ours)
+	}
+}
+
+// javaCommandLines returns the arguments of every java process.
+func javaCommandLines(t *testing.T) [][]string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		if filepath.Base(args[0]) == "java" {
+			out = append(out, args)
+		}
+	}
+	return out
+}
+
+// lastWithPrefix returns the last of args that starts with prefix.
+func lastWithPrefix(args []string, prefix string) string {
+	for i := len(args) - 1; i >= 0; i-- {
+		if strings.HasPrefix(args[i], prefix) {
+			return args[i]
+		}
+	}
+	return ""
 }

@@ -57,6 +57,8 @@ type ZooKeeper struct {
 	Local    bool   `json:"started_by_bench"`
 	Ensemble int    `json:"ensemble_size"`
 	Fsync    string `json:"fsync"`
+	// JVMFlags are the flags a local server's JVM got beyond zktest's.
+	JVMFlags string `json:"jvm_flags,omitempty"`
 }
 
 func machineInfo() Machine {
@@ -119,22 +121,29 @@ func startServers(ctx context.Context, cfg *Config, progress func(string, ...any
 	if cfg.Fsync {
 		fsync = "on"
 	}
-	opts := []zktest.Option{zktest.WithFsync(cfg.Fsync)}
+	opts := []zktest.Option{zktest.WithFsync(cfg.Fsync), zktest.WithJavaFlags(serverJVMFlags...)}
 	if cfg.Ensemble > 1 {
 		progress("starting a local ZooKeeper ensemble of %d (fsync %s)…", cfg.Ensemble, fsync)
 		e, err := zktest.NewEnsemble(ctx, cfg.Ensemble, opts...)
 		if err != nil {
 			return nil, err
 		}
-		return &servers{info: ZooKeeper{Servers: e.ConnString(), Local: true, Ensemble: cfg.Ensemble, Fsync: fsync}, close: e.Close}, nil
+		return &servers{info: ZooKeeper{Servers: e.ConnString(), Local: true, Ensemble: cfg.Ensemble, Fsync: fsync, JVMFlags: strings.Join(serverJVMFlags, " ")}, close: e.Close}, nil
 	}
 	progress("starting a local standalone ZooKeeper (fsync %s)…", fsync)
 	s, err := zktest.NewServer(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &servers{info: ZooKeeper{Servers: s.ConnString(), Local: true, Ensemble: 1, Fsync: fsync}, close: s.Close}, nil
+	return &servers{info: ZooKeeper{Servers: s.ConnString(), Local: true, Ensemble: 1, Fsync: fsync, JVMFlags: strings.Join(serverJVMFlags, " ")}, close: s.Close}, nil
 }
+
+// serverJVMFlags make a local server run as a production one does: zktest
+// starts its JVMs for a quick start (the client compiler only, a small
+// heap), which is right for tests but leaves the server spending twice the
+// CPU per request, so that a benchmark would mostly measure the server.
+// Later flags win, so these undo zktest's.
+var serverJVMFlags = []string{"-XX:TieredStopAtLevel=4", "-Xms512m", "-Xmx1g"}
 
 // describe asks the target server for its version and mode with srvr.
 func (s *servers) describe(ctx context.Context) error {

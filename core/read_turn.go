@@ -198,6 +198,7 @@ func (c *conn) readOwnFrames(ctx context.Context, r *request, deadline time.Time
 	defer c.sock.endBlocking()
 	if polled {
 		c.polledOwnReads.Add(1)
+		c.sock.waitBeforeRead() // the request has only just gone out
 	}
 	for len(r.done) == 0 && ctx.Err() == nil {
 		err := c.readFrame()

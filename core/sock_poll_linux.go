@@ -30,19 +30,9 @@ const (
 // and the deadline (or a failed wait) as os.ErrDeadlineExceeded.
 func (s *sockReader) readRaw(fd uintptr) bool {
 	for {
-		n, err := syscall.Read(int(fd), s.buf)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-		case err != nil:
-			s.n, s.err = 0, os.NewSyscallError("read", err)
-			return true
-		case n == 0:
-			s.n, s.err = 0, io.EOF
-			return true
-		default:
-			s.n, s.err = n, nil
+		if s.waitFirst {
+			s.waitFirst = false // waitBeforeRead: wait, then read
+		} else if s.readOnce(fd) {
 			return true
 		}
 		now := monoNow()
@@ -68,6 +58,27 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 			s.n, s.err = 0, os.ErrDeadlineExceeded
 			return true
 		}
+	}
+}
+
+// readOnce reads the socket into s.buf without waiting, and reports
+// whether it got a result: false when nothing was there (EAGAIN).
+func (s *sockReader) readOnce(fd uintptr) bool {
+	for {
+		n, err := syscall.Read(int(fd), s.buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			s.n, s.err = 0, os.NewSyscallError("read", err)
+		case n == 0:
+			s.n, s.err = 0, io.EOF
+		default:
+			s.n, s.err = n, nil
+		}
+		return true
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -66,4 +68,66 @@ func TestSockReaderCloseWakesHeldWait(t *testing.T) {
 	err := <-done
 	assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed), "read ended with %v", err)
 	s.endBlocking()
+}
+
+// After waitBeforeRead a blocking read waits for the socket first, so a
+// reply that comes later costs one read system call fewer: no read fails
+// with EAGAIN before the wait. The reads are counted in the thread's own
+// /proc io file, the read being made on a locked thread.
+func TestSockReaderWaitBeforeRead(t *testing.T) {
+	requireBlockingReads(t)
+	readFirst := blockingReadCalls(t, false)
+	waitFirst := blockingReadCalls(t, true)
+	assert.Equal(t, readFirst-1, waitFirst, "read system calls: %d reading first, %d waiting first", readFirst, waitFirst)
+}
+
+// blockingReadCalls counts the read system calls of one blocking read of a
+// reply that comes 20 ms after it started, waiting first or not, plus a
+// constant of the count's own.
+func blockingReadCalls(t *testing.T, waitFirst bool) int {
+	client, server := tcpPair(t)
+	s := newSockReaderSlots(client, slotsFor(1, 2))
+	require.True(t, s.blockUntil(time.Now().Add(time.Minute)))
+	defer s.endBlocking()
+	if waitFirst {
+		s.waitBeforeRead()
+	}
+	type result struct {
+		n, reads int
+		err      error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		before := threadReadCalls(t)
+		n, err := s.Read(make([]byte, 16))
+		done <- result{n, threadReadCalls(t) - before, err}
+	}()
+	time.Sleep(20 * time.Millisecond) // the reader waits by now
+	_, err := server.Write([]byte("reply"))
+	require.NoError(t, err)
+	r := <-done
+	require.NoError(t, r.err)
+	require.Equal(t, 5, r.n)
+	return r.reads
+}
+
+// threadReadCalls returns the read system calls the calling thread has
+// made (syscr of /proc/thread-self/io).
+func threadReadCalls(t *testing.T) int {
+	b, err := os.ReadFile("/proc/thread-self/io")
+	if err != nil {
+		t.Skipf("no per-thread io counters: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+			n, err := strconv.Atoi(v)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	t.Skip("no syscr in /proc/thread-self/io")
+	return 0
 }

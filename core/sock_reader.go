@@ -45,6 +45,9 @@ type sockReader struct {
 	// (monoNow); otherwise they wait as the connection does.
 	blocking bool
 	until    int64
+	// waitFirst makes the next blocking read wait for the socket before
+	// it reads (waitBeforeRead).
+	waitFirst bool
 	// heldFor is how long a blocking wait is held from the scheduler
 	// (heldWaitFor, or 0 when waits are never held); heldUntil (monoNow)
 	// ends the held part of the current one.
@@ -178,8 +181,15 @@ func (s *sockReader) blockUntil(deadline time.Time) bool {
 	return true
 }
 
+// waitBeforeRead makes the next blocking read wait in its poll before it
+// reads: a caller that has just sent its request knows that the reply is
+// not in yet, so a first read would only fail with EAGAIN, one system call
+// of the three a synchronous call would otherwise make to read.
+func (s *sockReader) waitBeforeRead() { s.waitFirst = s.blocking }
+
 // endBlocking returns the reads to the connection's own wait.
 func (s *sockReader) endBlocking() {
+	s.waitFirst = false
 	if s.blocking {
 		s.blocking = false
 		s.slots.give()

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -82,11 +83,17 @@ func TestSockReaderWaitBeforeRead(t *testing.T) {
 }
 
 // blockingReadCalls counts the read system calls of one blocking read of a
-// reply that comes 20 ms after it started, waiting first or not, plus a
-// constant of the count's own.
+// reply written once the reading thread waits in its poll, waiting first
+// or not, plus a constant of the count's own.
 func blockingReadCalls(t *testing.T, waitFirst bool) int {
+	if _, err := threadReadCalls(); err != nil {
+		t.Skipf("no per-thread io counters: %v", err)
+	}
 	client, server := tcpPair(t)
 	s := newSockReaderSlots(client, slotsFor(1, 2))
+	// No held part: a held wait that timed out before the reply came
+	// would read once more before it waits again.
+	s.heldFor = 0
 	require.True(t, s.blockUntil(time.Now().Add(time.Minute)))
 	defer s.endBlocking()
 	if waitFirst {
@@ -96,15 +103,22 @@ func blockingReadCalls(t *testing.T, waitFirst bool) int {
 		n, reads int
 		err      error
 	}
+	tids := make(chan int, 1)
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		before := threadReadCalls(t)
+		tids <- syscall.Gettid()
+		before, err := threadReadCalls()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
 		n, err := s.Read(make([]byte, 16))
-		done <- result{n, threadReadCalls(t) - before, err}
+		after, cerr := threadReadCalls()
+		done <- result{n, after - before, errors.Join(err, cerr)}
 	}()
-	time.Sleep(20 * time.Millisecond) // the reader waits by now
+	waitInPoll(t, <-tids)
 	_, err := server.Write([]byte("reply"))
 	require.NoError(t, err)
 	r := <-done
@@ -113,21 +127,38 @@ func blockingReadCalls(t *testing.T, waitFirst bool) int {
 	return r.reads
 }
 
+// waitInPoll returns once thread tid of this process is blocked in ppoll.
+func waitInPoll(t *testing.T, tid int) {
+	t.Helper()
+	file := fmt.Sprintf("/proc/self/task/%d/syscall", tid)
+	want := strconv.Itoa(syscall.SYS_PPOLL)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Skipf("cannot tell the thread's system call: %v", err)
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 && f[0] == want {
+			return
+		}
+	}
+	t.Fatal("the reading thread never waited in ppoll")
+}
+
 // threadReadCalls returns the read system calls the calling thread has
 // made (syscr of /proc/thread-self/io).
-func threadReadCalls(t *testing.T) int {
+func threadReadCalls() (int, error) {
 	b, err := os.ReadFile("/proc/thread-self/io")
 	if err != nil {
-		t.Skipf("no per-thread io counters: %v", err)
+		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
-			n, err := strconv.Atoi(v)
-			if err == nil {
-				return n
-			}
+			return strconv.Atoi(v)
 		}
 	}
-	t.Skip("no syscr in /proc/thread-self/io")
-	return 0
+	return 0, errors.New("no syscr in /proc/thread-self/io")
 }
+
+// ThreadReadCalls lets the external tests count the read system calls of
+// a locked thread.
+var ThreadReadCalls = threadReadCalls

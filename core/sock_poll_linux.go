@@ -29,10 +29,13 @@ const (
 // comes back as an *os.SyscallError, the end of the stream as io.EOF,
 // and the deadline (or a failed wait) as os.ErrDeadlineExceeded.
 func (s *sockReader) readRaw(fd uintptr) bool {
+	// Read only when the socket may hold something: not right after a
+	// request went out (waitBeforeRead), nor after a wait that ended
+	// without the socket readable (its held part over, or a signal).
+	read := !s.waitFirst
+	s.waitFirst = false
 	for {
-		if s.waitFirst {
-			s.waitFirst = false // waitBeforeRead: wait, then read
-		} else if s.readOnce(fd) {
+		if read && s.readOnce(fd) {
 			return true
 		}
 		now := monoNow()
@@ -45,7 +48,7 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 		if held > 0 {
 			left = min(left, held)
 		}
-		interrupted, err := waitReadable(fd, time.Duration(left), held > 0)
+		ready, interrupted, err := waitReadable(fd, time.Duration(left), held > 0)
 		if interrupted {
 			// The runtime signals a thread it wants back (to preempt
 			// the goroutine, or stop the world): the rest of the wait
@@ -58,6 +61,7 @@ func (s *sockReader) readRaw(fd uintptr) bool {
 			s.n, s.err = 0, os.ErrDeadlineExceeded
 			return true
 		}
+		read = ready
 	}
 }
 
@@ -82,26 +86,27 @@ func (s *sockReader) readOnce(fd uintptr) bool {
 	}
 }
 
-// waitReadable blocks the thread in ppoll until fd is readable, or
-// timeout passes, or a signal interrupts it (interrupted). A held wait is
-// hidden from the scheduler (see sockReader).
-func waitReadable(fd uintptr, timeout time.Duration, held bool) (interrupted bool, err error) {
+// waitReadable blocks the thread in ppoll until fd is readable or has
+// failed (ready), or timeout passes, or a signal interrupts it
+// (interrupted). A held wait is hidden from the scheduler (see
+// sockReader).
+func waitReadable(fd uintptr, timeout time.Duration, held bool) (ready, interrupted bool, err error) {
 	pfd := pollFD{fd: int32(fd), events: pollIn}
 	ts := syscall.NsecToTimespec(int64(timeout))
 	switch errno := ppoll(&pfd, &ts, held); errno {
 	case 0:
-		return false, nil
+		return pfd.revents != 0, false, nil
 	case syscall.EINTR:
-		return true, nil
+		return false, true, nil
 	default:
-		return false, errno
+		return false, false, errno
 	}
 }
 
 // ppoll waits on pfd (none when nil) for ts, in a system call held from
-// the scheduler (a raw one) or not. The pointers become addresses only
-// in the system call's own argument list, where Go keeps what they point
-// to in place.
+// the scheduler (a raw one) or not; pfd.revents tells what is ready. The
+// pointers become addresses only in the system call's own argument list,
+// where Go keeps what they point to in place.
 func ppoll(pfd *pollFD, ts *syscall.Timespec, held bool) syscall.Errno {
 	var nfds uintptr
 	if pfd != nil {

@@ -73,27 +73,31 @@ func TestSockReaderCloseWakesHeldWait(t *testing.T) {
 
 // After waitBeforeRead a blocking read waits for the socket first, so a
 // reply that comes later costs one read system call fewer: no read fails
-// with EAGAIN before the wait. The reads are counted in the thread's own
+// with EAGAIN before the wait. Nor does one follow a wait whose held part
+// ended with nothing come. The reads are counted in the thread's own
 // /proc io file, the read being made on a locked thread.
 func TestSockReaderWaitBeforeRead(t *testing.T) {
 	requireBlockingReads(t)
-	readFirst := blockingReadCalls(t, false)
-	waitFirst := blockingReadCalls(t, true)
+	readFirst := blockingReadCalls(t, false, 0, 0)
+	waitFirst := blockingReadCalls(t, true, 0, 0)
 	assert.Equal(t, readFirst-1, waitFirst, "read system calls: %d reading first, %d waiting first", readFirst, waitFirst)
+	// The reply comes 20 ms after the read started waiting, long after
+	// the held part (1 ms) ended.
+	heldOver := blockingReadCalls(t, true, time.Millisecond, 20*time.Millisecond)
+	assert.Equal(t, waitFirst, heldOver, "read system calls: %d with a reply in the held wait, %d after it", waitFirst, heldOver)
 }
 
-// blockingReadCalls counts the read system calls of one blocking read of a
-// reply written once the reading thread waits in its poll, waiting first
-// or not, plus a constant of the count's own.
-func blockingReadCalls(t *testing.T, waitFirst bool) int {
+// blockingReadCalls counts the read system calls of one blocking read,
+// waiting first or not, with its waits held for held, of a reply written
+// delay after the reading thread started waiting in its poll; plus a
+// constant of the count's own.
+func blockingReadCalls(t *testing.T, waitFirst bool, held, delay time.Duration) int {
 	if _, err := threadReadCalls(); err != nil {
 		t.Skipf("no per-thread io counters: %v", err)
 	}
 	client, server := tcpPair(t)
 	s := newSockReaderSlots(client, slotsFor(1, 2))
-	// No held part: a held wait that timed out before the reply came
-	// would read once more before it waits again.
-	s.heldFor = 0
+	s.heldFor = held
 	require.True(t, s.blockUntil(time.Now().Add(time.Minute)))
 	defer s.endBlocking()
 	if waitFirst {
@@ -119,6 +123,7 @@ func blockingReadCalls(t *testing.T, waitFirst bool) int {
 		done <- result{n, after - before, errors.Join(err, cerr)}
 	}()
 	waitInPoll(t, <-tids)
+	time.Sleep(delay)
 	_, err := server.Write([]byte("reply"))
 	require.NoError(t, err)
 	r := <-done

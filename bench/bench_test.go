@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -322,6 +323,9 @@ func TestLocalServerJVMFlags(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
+	if os.Getenv("ZK_SERVERS") != "" {
+		t.Skip("ZK_SERVERS is set: the tests use outside servers, and start none")
+	}
 	srv, err := startServers(t.Context(), &Config{}, func(string, ...any) {})
 	if err != nil {
 		t.Fatal(err)
@@ -334,34 +338,47 @@ func TestLocalServerJVMFlags(t *testing.T) {
 	if srv.info.JVMFlags != strings.Join(serverJVMFlags, " ") {
 		t.Errorf("setup names JVM flags %q", srv.info.JVMFlags)
 	}
-	// Other tests' servers run with zktest's flags only: the one started
-	// here is the JVM that names the full compiler at all.
-	var ours []string
-	for _, args := range javaCommandLines(t) {
+	// This process's other servers run with zktest's flags only: the one
+	// started here is its JVM that names the full compiler at all.
+	var ours [][]string
+	for _, args := range childJavaCommandLines(t) {
 		if slices.Contains(args, "-XX:TieredStopAtLevel=4") {
-			ours = args
+			ours = append(ours, args)
 		}
 	}
-	if ours == nil {
-		t.Fatal("no JVM runs with -XX:TieredStopAtLevel=4")
+	if len(ours) != 1 {
+		t.Fatalf("%d JVMs of this process run with -XX:TieredStopAtLevel=4, want 1", len(ours))
 	}
-	if got := lastWithPrefix(ours, "-XX:TieredStopAtLevel="); got != "-XX:TieredStopAtLevel=4" {
-		t.Errorf("the JVM's last compiler flag is %q: %q", got, ours)
+	args := ours[0]
+	if got := lastWithPrefix(args, "-XX:TieredStopAtLevel="); got != "-XX:TieredStopAtLevel=4" {
+		t.Errorf("the JVM's last compiler flag is %q: %q", got, args)
 	}
-	if got := lastWithPrefix(ours, "-Xmx"); got != "-Xmx1g" {
-		t.Errorf("the JVM's last heap limit is %q: %q", got, ours)
+	if got := lastWithPrefix(args, "-Xmx"); got != "-Xmx1g" {
+		t.Errorf("the JVM's last heap limit is %q: %q", got, args)
 	}
 }
 
-// javaCommandLines returns the arguments of every java process.
-func javaCommandLines(t *testing.T) [][]string {
+// childJavaCommandLines returns the arguments of every java process whose
+// parent is this one.
+func childJavaCommandLines(t *testing.T) [][]string {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
+	self := strconv.Itoa(os.Getpid())
 	var out [][]string
 	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The fields after the command's closing parenthesis (the
+		// command may hold one itself): state, ppid.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		if f := strings.Fields(rest); len(f) < 2 || f[1] != self {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err != nil || len(b) == 0 {
 			continue

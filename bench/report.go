@@ -82,7 +82,7 @@ func writeText(w io.Writer, rep *Report) {
 		fmtBytes(float64(s.Machine.Memory)), s.Machine.GoVersion, s.Machine.OS, s.Machine.Arch, s.Machine.Kernel)
 	fmt.Fprintf(w, "zookeeper: %s, %s, fsync %s, clients on %s\n", shortVersion(s.ZooKeeper.Version), s.ZooKeeper.Mode, s.ZooKeeper.Fsync, s.ZooKeeper.Target)
 	if s.ZooKeeper.JVMFlags != "" {
-		fmt.Fprintf(w, "server JVM: %s\n", s.ZooKeeper.JVMFlags)
+		fmt.Fprintf(w, "jvm:       %s\n", s.ZooKeeper.JVMFlags)
 	}
 	peer := s.Peer
 	if peer == "" {

@@ -138,11 +138,12 @@ func startServers(ctx context.Context, cfg *Config, progress func(string, ...any
 	return &servers{info: ZooKeeper{Servers: s.ConnString(), Local: true, Ensemble: 1, Fsync: fsync, JVMFlags: strings.Join(serverJVMFlags, " ")}, close: s.Close}, nil
 }
 
-// serverJVMFlags make a local server run as a production one does: zktest
+// serverJVMFlags bring a local server closer to a production one: zktest
 // starts its JVMs for a quick start (the client compiler only, a small
 // heap), which is right for tests but leaves the server spending twice the
 // CPU per request, so that a benchmark would mostly measure the server.
-// Later flags win, so these undo zktest's.
+// Later flags win, so these undo zktest's compiler and heap settings; its
+// other flags (the serial collector among them) stay.
 var serverJVMFlags = []string{"-XX:TieredStopAtLevel=4", "-Xms512m", "-Xmx1g"}
 
 // describe asks the target server for its version and mode with srvr.

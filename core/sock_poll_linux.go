@@ -25,13 +25,13 @@ const (
 )
 
 // readRaw is the callback of a blocking read: it reads the socket,
-// waiting in ppoll while nothing is there, until s.until. A read error
-// comes back as an *os.SyscallError, the end of the stream as io.EOF,
-// and the deadline (or a failed wait) as os.ErrDeadlineExceeded.
+// waiting in ppoll while nothing is there, until s.until. It reads only
+// when the socket may hold something: not right after a request went out
+// (waitBeforeRead), nor after a wait that ended with the socket still
+// empty (its held part over, or a signal). A read error comes back as an
+// *os.SyscallError, the end of the stream as io.EOF, and the deadline (or
+// a failed wait) as os.ErrDeadlineExceeded.
 func (s *sockReader) readRaw(fd uintptr) bool {
-	// Read only when the socket may hold something: not right after a
-	// request went out (waitBeforeRead), nor after a wait that ended
-	// without the socket readable (its held part over, or a signal).
 	read := !s.waitFirst
 	s.waitFirst = false
 	for {

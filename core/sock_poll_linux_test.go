@@ -109,7 +109,9 @@ func blockingReadCalls(t *testing.T, waitFirst bool, held, delay time.Duration) 
 	}
 	tids := make(chan int, 1)
 	done := make(chan result, 1)
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		tids <- syscall.Gettid()
@@ -121,6 +123,16 @@ func blockingReadCalls(t *testing.T, waitFirst bool, held, delay time.Duration) 
 		n, err := s.Read(make([]byte, 16))
 		after, cerr := threadReadCalls()
 		done <- result{n, after - before, errors.Join(err, cerr)}
+	}()
+	// Should the test end early, the read must end before endBlocking
+	// runs: closing the socket wakes its poll.
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			_ = closeSocket(client)
+			<-exited
+		}
 	}()
 	waitInPoll(t, <-tids)
 	time.Sleep(delay)

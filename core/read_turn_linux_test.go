@@ -21,15 +21,9 @@ func TestOwnReadWaitsBeforeReading(t *testing.T) {
 		t.Skip("with one proc no caller waits in a blocking poll")
 	}
 	srv := zktest.Shared(t)
-	root := chrootA(t, srv)
-	c := startA(t, srv.ConnString(), core.WithChroot(root))
-	ctx := ctxA(t)
-	_, err := c.Create(ctx, "/n", []byte("v"))
-	require.NoError(t, err)
-
+	c, ctx := ownReadClient(t, srv, chrootA(t, srv))
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	core.ForgetSlowOwnReads(c)
 	// Reading the io file takes reads of its own: count them between two
 	// readings with nothing in between.
 	first, err := core.ThreadReadCalls()

@@ -20,11 +20,7 @@ import (
 func TestReadTurnCallerReadsOwnReply(t *testing.T) {
 	srv := zktest.Shared(t)
 	root := chrootA(t, srv)
-	c := startA(t, srv.ConnString(), core.WithChroot(root))
-	ctx := ctxA(t)
-	_, err := c.Create(ctx, "/n", []byte("v"))
-	require.NoError(t, err)
-	core.ForgetSlowOwnReads(c)
+	c, ctx := ownReadClient(t, srv, root)
 	before := core.OwnReads(c)
 	// On a loaded machine a reply can take longer than a caller reads
 	// (2 ms), and the next 64 calls then leave theirs to the reader
@@ -50,6 +46,19 @@ func TestReadTurnCallerReadsOwnReply(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no event")
 	}
+}
+
+// ownReadClient starts a client under root with a node /n holding "v",
+// its slow own reads forgotten, so that its next callers read their own
+// replies.
+func ownReadClient(t *testing.T, srv *zktest.Server, root string) (*core.Client, context.Context) {
+	t.Helper()
+	c := startA(t, srv.ConnString(), core.WithChroot(root))
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("v"))
+	require.NoError(t, err)
+	core.ForgetSlowOwnReads(c)
+	return c, ctx
 }
 
 // Replies slower than a caller's own read, large ones among them, reach

@@ -362,6 +362,8 @@ func (d *OpsData) targets(wire *WireData) []Target {
 			Pass: v >= 1, Detail: "worst at " + goroutines(pt.Concurrency)}
 		if !hasPeer {
 			t.Skipped = noPeer
+		} else {
+			t.Detail += spreadNote(pt.Zkit, pt.Peer, fmtRatio)
 		}
 		ts = append(ts, t)
 	}
@@ -376,9 +378,12 @@ func (d *OpsData) targets(wire *WireData) []Target {
 			t.Display = fmtPct(last.ZkitOfWire)
 			t.Pass = last.ZkitOfWire >= 0.95
 			t.Detail = fmt.Sprintf("%s vs %d in flight", goroutines(last.Concurrency), wire.Window)
+			w := wire.result(op)
 			if last.Wire != nil {
+				w = last.Wire
 				t.Detail += fmt.Sprintf(", the wire run alternately with the libraries: %s op/s", fmtCount(last.Wire.Throughput))
 			}
+			t.Detail += spreadNote(last.Zkit, w, fmtPct)
 		}
 		ts = append(ts, t)
 	}

@@ -423,6 +423,7 @@ func countB(list []string, s string) int {
 const (
 	opGetData = proto.OpGetData
 	opSetData = proto.OpSetData
+	opCreate  = proto.OpCreate
 	opCreate2 = proto.OpCreate2
 	opExists  = proto.OpExists
 	opMulti   = proto.OpMulti

@@ -19,13 +19,18 @@ import (
 // When the node is made but the listing fails, it returns the node's path
 // with the listing's error.
 func (c *Client) CreateAndList(ctx context.Context, path string, data []byte, listPath string, opts ...CreateOption) (created string, children []string, err error) {
-	created, _, children, err = c.CreateAndListStat(ctx, path, data, listPath, opts...)
+	created, _, children, err = c.createAndList(ctx, path, data, listPath, false, opts)
 	return created, children, err
 }
 
-// CreateAndListStat is CreateAndList that also returns the new node's Stat.
+// CreateAndListStat is CreateAndList that also returns the new node's Stat
+// (a plain create goes as create2, as with CreateStat).
 func (c *Client) CreateAndListStat(ctx context.Context, path string, data []byte, listPath string, opts ...CreateOption) (created string, stat *Stat, children []string, err error) {
-	var o createOptions
+	return c.createAndList(ctx, path, data, listPath, true, opts)
+}
+
+func (c *Client) createAndList(ctx context.Context, path string, data []byte, listPath string, withStat bool, opts []CreateOption) (created string, stat *Stat, children []string, err error) {
+	o := createOptions{withStat: withStat}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -41,7 +46,7 @@ func (c *Client) CreateAndListStat(ctx context.Context, path string, data []byte
 		created, stat, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
 		if err == nil {
 			if !o.sequential {
-				c.stats.put(created, stat)
+				c.stats.putNew(created, stat)
 			}
 			return c.root.fromServer(created), stat, children, nil
 		}
@@ -98,17 +103,17 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 				return nil
 			}
 		}
-		cresp := &proto.Create2Response{}
+		cresp := &createReply{op: req.Op}
 		lresp := &proto.ChildrenResponse{}
 		createErr, listErr := c.callPair(ctx, req, cresp, list, lresp)
 		switch {
 		case createErr == nil && listErr == nil:
-			stat = newStat(&cresp.Stat)
-			created, children = cresp.Path, lresp.Children
+			created, stat = cresp.result()
+			children = lresp.Children
 			return nil
 		case createErr == nil:
 			// The node exists; only the listing failed.
-			created, stat = cresp.Path, newStat(&cresp.Stat)
+			created, stat = cresp.result()
 			resp := &proto.ChildrenResponse{}
 			if _, err := c.call(ctx, list, resp, nil, false); err != nil {
 				if o.protected {

@@ -16,18 +16,24 @@ func errIsNoNode(err error) bool { return errors.Is(err, ErrNoNode) }
 // Create makes a node at path with data and returns its path (with the
 // sequence suffix of a sequential node), relative to the chroot.
 func (c *Client) Create(ctx context.Context, path string, data []byte, opts ...CreateOption) (string, error) {
-	p, _, err := c.CreateStat(ctx, path, data, opts...)
+	p, _, err := c.create(ctx, path, data, false, opts)
 	return p, err
 }
 
-// CreateStat is Create that also returns the new node's Stat.
+// CreateStat is Create that also returns the new node's Stat. A plain
+// create goes to the server as create2, whose reply carries the Stat;
+// Create sends the plain create request, whose reply does not.
 //
 // Retries after a connection loss: a protected create finds its node by
 // its GUID; a plain sequential create is never retried, since it could make
 // a second node; any other create is retried, and a retry that finds the
 // node reports ErrNodeExists unless it is an ephemeral node of this session.
 func (c *Client) CreateStat(ctx context.Context, path string, data []byte, opts ...CreateOption) (string, *Stat, error) {
-	var o createOptions
+	return c.create(ctx, path, data, true, opts)
+}
+
+func (c *Client) create(ctx context.Context, path string, data []byte, withStat bool, opts []CreateOption) (string, *Stat, error) {
+	o := createOptions{withStat: withStat}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -41,7 +47,7 @@ func (c *Client) CreateStat(ctx context.Context, path string, data []byte, opts 
 			if !o.sequential {
 				// A sequential node's name is new every time: caching it
 				// would only push out paths that are read again.
-				c.stats.put(created, st)
+				c.stats.putNew(created, st)
 			}
 			return c.root.fromServer(created), st, nil
 		}
@@ -94,11 +100,11 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *crea
 				return nil
 			}
 		}
-		resp := &proto.Create2Response{}
+		resp := &createReply{op: req.Op}
 		_, err := c.call(ctx, req, resp, nil, false)
 		switch {
 		case err == nil:
-			created, stat = resp.Path, newStat(&resp.Stat)
+			created, stat = resp.result()
 			return nil
 		case lostInFlight(err):
 			lost = true

@@ -20,6 +20,9 @@ type createOptions struct {
 	parents          bool
 	parentContainers bool
 	protected        bool
+	// withStat: the caller wants the new node's Stat (CreateStat), so a
+	// plain create goes as create2, whose reply carries it.
+	withStat bool
 }
 
 // Ephemeral makes a node that lives as long as the creating session.
@@ -91,7 +94,10 @@ func (o *createOptions) opcodeAndFlags() (int32, int32) {
 	if o.sequential {
 		flags |= proto.FlagSequential
 	}
-	return proto.OpCreate2, flags
+	if o.withStat {
+		return proto.OpCreate2, flags
+	}
+	return proto.OpCreate, flags
 }
 
 // requestACL returns the node's ACL as the request carries it.

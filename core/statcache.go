@@ -25,7 +25,24 @@ func newStatCache(size int) *statCache {
 }
 
 func (s *statCache) put(path string, st *Stat) {
-	if s.size == 0 || st == nil {
+	if st != nil {
+		s.putVersions(path, st.Version, st.ACLVersion)
+	}
+}
+
+// putNew records a node this client has just created, from its Stat when
+// the reply carried one. A plain create's reply does not, and a new node
+// is at data and ACL version 0.
+func (s *statCache) putNew(path string, st *Stat) {
+	if st == nil {
+		s.putVersions(path, 0, 0)
+		return
+	}
+	s.put(path, st)
+}
+
+func (s *statCache) putVersions(path string, version, aclVersion int32) {
+	if s.size == 0 {
 		return
 	}
 	s.mu.Lock()
@@ -39,7 +56,7 @@ func (s *statCache) put(path string, st *Stat) {
 			s.next = (s.next + 1) % s.size
 		}
 	}
-	s.items[path] = cachedVersions{version: st.Version, aclVersion: st.ACLVersion}
+	s.items[path] = cachedVersions{version: version, aclVersion: aclVersion}
 }
 
 // version returns the cached data version, or -1 (any) when unknown.

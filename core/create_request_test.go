@@ -1,0 +1,122 @@
+package core_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// TestCreateRequestKinds: each form of create sends the request the server
+// expects for it. A plain Create sends create, whose reply carries the path
+// only; the Stat forms send create2; a container and a TTL node their own
+// requests, whatever the form. Each form returns the node the server made,
+// and a Stat exactly where one was asked for and the reply carried it.
+func TestCreateRequestKinds(t *testing.T) {
+	srv := zktest.Shared(t)
+	spy := newWireSpy()
+	c := startClientB(t, srv.Addr(), core.WithChroot(chrootB(t, srv.ConnString())), core.WithDialer(spy.dialer()))
+	ctx := ctxB(t, waitB)
+
+	sent := func(t *testing.T, do func() error) []int32 {
+		t.Helper()
+		before := map[int32]int{}
+		kinds := []int32{proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL}
+		for _, op := range kinds {
+			before[op] = len(spy.requests(op))
+		}
+		require.NoError(t, do())
+		var ops []int32
+		for _, op := range kinds {
+			for range len(spy.requests(op)) - before[op] {
+				ops = append(ops, op)
+			}
+		}
+		return ops
+	}
+
+	t.Run("Create", func(t *testing.T) {
+		ops := sent(t, func() error {
+			p, err := c.Create(ctx, "/plain", []byte("x"))
+			assert.Equal(t, "/plain", p)
+			return err
+		})
+		assert.Equal(t, []int32{proto.OpCreate}, ops)
+	})
+	t.Run("CreateStat", func(t *testing.T) {
+		ops := sent(t, func() error {
+			p, st, err := c.CreateStat(ctx, "/withstat", []byte("xy"))
+			require.NoError(t, err)
+			assert.Equal(t, "/withstat", p)
+			require.NotNil(t, st)
+			assert.Equal(t, int32(2), st.DataLength)
+			assert.NotZero(t, st.CreatedZxid)
+			return nil
+		})
+		assert.Equal(t, []int32{proto.OpCreate2}, ops)
+	})
+	t.Run("CreateAndList", func(t *testing.T) {
+		_, err := c.Create(ctx, "/q", nil)
+		require.NoError(t, err)
+		ops := sent(t, func() error {
+			p, kids, err := c.CreateAndList(ctx, "/q/n-", nil, "/q", core.Ephemeral(), core.Sequential())
+			require.NoError(t, err)
+			assert.Regexp(t, `^/q/n-[0-9]{10}$`, p)
+			assert.Len(t, kids, 1)
+			return nil
+		})
+		assert.Equal(t, []int32{proto.OpCreate}, ops)
+	})
+	t.Run("CreateAndListStat", func(t *testing.T) {
+		ops := sent(t, func() error {
+			_, st, kids, err := c.CreateAndListStat(ctx, "/q/n-", nil, "/q", core.Ephemeral(), core.Sequential())
+			require.NoError(t, err)
+			require.NotNil(t, st)
+			assert.Equal(t, c.Session().ID(), st.EphemeralOwner)
+			assert.Len(t, kids, 2)
+			return nil
+		})
+		assert.Equal(t, []int32{proto.OpCreate2}, ops)
+	})
+	t.Run("Container", func(t *testing.T) {
+		ops := sent(t, func() error {
+			_, err := c.Create(ctx, "/box", nil, core.Container())
+			return err
+		})
+		assert.Equal(t, []int32{proto.OpCreateContainer}, ops)
+	})
+	t.Run("TTL", func(t *testing.T) {
+		ops := sent(t, func() error {
+			_, st, err := c.CreateStat(ctx, "/ttl", nil, core.WithTTL(time.Minute))
+			require.NotNil(t, st)
+			return err
+		})
+		assert.Equal(t, []int32{proto.OpCreateTTL}, ops)
+	})
+}
+
+// TestCreateCachesNewVersions: a plain create's reply carries no Stat, yet
+// the client knows a new node's data and ACL versions (0), so non-forced
+// writes after it are made against them.
+func TestCreateCachesNewVersions(t *testing.T) {
+	c, srv, root := sharedA(t)
+	other := rootA(t, srv)
+	ctx := ctxA(t)
+
+	_, err := c.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+	st, err := c.SetData(ctx, "/n", []byte("v1"))
+	require.NoError(t, err, "made against the cached version 0")
+	assert.Equal(t, int32(1), st.Version)
+
+	_, err = c.Create(ctx, "/m", nil)
+	require.NoError(t, err)
+	_, err = other.SetACL(ctx, root+"/m", core.OpenACLUnsafe, core.Force())
+	require.NoError(t, err)
+	_, err = c.SetACL(ctx, "/m", core.OpenACLUnsafe)
+	requireErrA(t, err, core.ErrBadVersion, "setACL", "/m")
+}

@@ -60,40 +60,54 @@ func TestCreateRequestKinds(t *testing.T) {
 		assert.Equal(t, []int32{proto.OpCreate2}, ops)
 	})
 	t.Run("CreateAndList", func(t *testing.T) {
-		_, err := c.Create(ctx, "/q", nil)
+		_, err := c.Create(ctx, "/q1", nil)
 		require.NoError(t, err)
 		ops := sent(t, func() error {
-			p, kids, err := c.CreateAndList(ctx, "/q/n-", nil, "/q", core.Ephemeral(), core.Sequential())
+			p, kids, err := c.CreateAndList(ctx, "/q1/n-", nil, "/q1", core.Ephemeral(), core.Sequential())
 			require.NoError(t, err)
-			assert.Regexp(t, `^/q/n-[0-9]{10}$`, p)
+			assert.Regexp(t, `^/q1/n-[0-9]{10}$`, p)
 			assert.Len(t, kids, 1)
 			return nil
 		})
 		assert.Equal(t, []int32{proto.OpCreate}, ops)
 	})
 	t.Run("CreateAndListStat", func(t *testing.T) {
+		_, err := c.Create(ctx, "/q2", nil)
+		require.NoError(t, err)
 		ops := sent(t, func() error {
-			_, st, kids, err := c.CreateAndListStat(ctx, "/q/n-", nil, "/q", core.Ephemeral(), core.Sequential())
+			_, st, kids, err := c.CreateAndListStat(ctx, "/q2/n-", nil, "/q2", core.Ephemeral(), core.Sequential())
 			require.NoError(t, err)
 			require.NotNil(t, st)
 			assert.Equal(t, c.Session().ID(), st.EphemeralOwner)
-			assert.Len(t, kids, 2)
+			assert.Len(t, kids, 1)
 			return nil
 		})
 		assert.Equal(t, []int32{proto.OpCreate2}, ops)
 	})
+	// A container and a TTL node send their own request from either
+	// method, and the Stat their replies carry is decoded.
 	t.Run("Container", func(t *testing.T) {
 		ops := sent(t, func() error {
-			_, err := c.Create(ctx, "/box", nil, core.Container())
+			_, err := c.Create(ctx, "/box1", nil, core.Container())
 			return err
+		})
+		assert.Equal(t, []int32{proto.OpCreateContainer}, ops)
+		ops = sent(t, func() error {
+			_, st, err := c.CreateStat(ctx, "/box2", []byte("abc"), core.Container())
+			require.NoError(t, err)
+			assert.NotZero(t, st.CreatedZxid)
+			assert.Equal(t, int32(3), st.DataLength)
+			return nil
 		})
 		assert.Equal(t, []int32{proto.OpCreateContainer}, ops)
 	})
 	t.Run("TTL", func(t *testing.T) {
 		ops := sent(t, func() error {
-			_, st, err := c.CreateStat(ctx, "/ttl", nil, core.WithTTL(time.Minute))
-			require.NotNil(t, st)
-			return err
+			_, st, err := c.CreateStat(ctx, "/ttl", []byte("abcd"), core.WithTTL(time.Minute))
+			require.NoError(t, err)
+			assert.NotZero(t, st.CreatedZxid)
+			assert.Equal(t, int32(4), st.DataLength)
+			return nil
 		})
 		assert.Equal(t, []int32{proto.OpCreateTTL}, ops)
 	})
@@ -112,6 +126,13 @@ func TestCreateCachesNewVersions(t *testing.T) {
 	st, err := c.SetData(ctx, "/n", []byte("v1"))
 	require.NoError(t, err, "made against the cached version 0")
 	assert.Equal(t, int32(1), st.Version)
+
+	_, err = c.Create(ctx, "/o", nil)
+	require.NoError(t, err)
+	_, err = other.Set(ctx, root+"/o", []byte("theirs"), -1)
+	require.NoError(t, err)
+	_, err = c.SetData(ctx, "/o", []byte("mine"))
+	requireErrA(t, err, core.ErrBadVersion, "setData", "/o")
 
 	_, err = c.Create(ctx, "/m", nil)
 	require.NoError(t, err)

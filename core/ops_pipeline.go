@@ -7,7 +7,7 @@ import (
 	"github.com/zkit-go/zkit/core/proto"
 )
 
-// CreateAndList creates a node like CreateStat and lists the children of
+// CreateAndList creates a node like Create and lists the children of
 // listPath with a request pipelined right behind the create, without
 // waiting for the create's reply. The server answers a session's requests
 // in order, so the listing already includes the new node: one round trip

@@ -14,15 +14,18 @@ import (
 func errIsNoNode(err error) bool { return errors.Is(err, ErrNoNode) }
 
 // Create makes a node at path with data and returns its path (with the
-// sequence suffix of a sequential node), relative to the chroot.
+// sequence suffix of a sequential node), relative to the chroot. It
+// retries as CreateStat says.
 func (c *Client) Create(ctx context.Context, path string, data []byte, opts ...CreateOption) (string, error) {
 	p, _, err := c.create(ctx, path, data, false, opts)
 	return p, err
 }
 
-// CreateStat is Create that also returns the new node's Stat. A plain
-// create goes to the server as create2, whose reply carries the Stat;
-// Create sends the plain create request, whose reply does not.
+// CreateStat is Create that also returns the new node's Stat. A node that
+// is neither a container nor a TTL node goes to the server as create2,
+// whose reply carries the Stat; Create sends the plain create request,
+// whose reply does not. Containers and TTL nodes have requests of their
+// own, whose replies carry a Stat, whichever method sends them.
 //
 // Retries after a connection loss: a protected create finds its node by
 // its GUID; a plain sequential create is never retried, since it could make

@@ -40,7 +40,9 @@ type Result struct {
 	Created []string
 	Updated []string
 	Deleted []string
-	// Stats holds the Stat each create or setData returned, by path.
+	// Stats holds, by path, the Stat of each setData, and of each create
+	// whose result carried one: a server answers most creates inside a
+	// transaction with the path alone.
 	Stats map[string]*Stat
 }
 

@@ -122,20 +122,23 @@ func startServers(ctx context.Context, cfg *Config, progress func(string, ...any
 		fsync = "on"
 	}
 	opts := []zktest.Option{zktest.WithFsync(cfg.Fsync), zktest.WithJavaFlags(serverJVMFlags...)}
+	info := ZooKeeper{Local: true, Ensemble: 1, Fsync: fsync, JVMFlags: strings.Join(serverJVMFlags, " ")}
 	if cfg.Ensemble > 1 {
 		progress("starting a local ZooKeeper ensemble of %d (fsync %s)…", cfg.Ensemble, fsync)
 		e, err := zktest.NewEnsemble(ctx, cfg.Ensemble, opts...)
 		if err != nil {
 			return nil, err
 		}
-		return &servers{info: ZooKeeper{Servers: e.ConnString(), Local: true, Ensemble: cfg.Ensemble, Fsync: fsync, JVMFlags: strings.Join(serverJVMFlags, " ")}, close: e.Close}, nil
+		info.Servers, info.Ensemble = e.ConnString(), cfg.Ensemble
+		return &servers{info: info, close: e.Close}, nil
 	}
 	progress("starting a local standalone ZooKeeper (fsync %s)…", fsync)
 	s, err := zktest.NewServer(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &servers{info: ZooKeeper{Servers: s.ConnString(), Local: true, Ensemble: 1, Fsync: fsync, JVMFlags: strings.Join(serverJVMFlags, " ")}, close: s.Close}, nil
+	info.Servers = s.ConnString()
+	return &servers{info: info, close: s.Close}, nil
 }
 
 // serverJVMFlags bring a local server closer to a production one: zktest

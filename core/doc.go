@@ -56,7 +56,8 @@
 // has read everything the socket held and at least 16 requests are still
 // in flight, it pauses for a quarter of the oldest request's wait so far
 // (at most 1 ms, taking one of the same places, in a raw system call
-// too) before it reads again, so that replies arriving meanwhile are read,
+// too, or asleep in the scheduler when no place is free or there is one
+// proc) before it reads again, so that replies arriving meanwhile are read,
 // handed over and answered in one batch. Each call may wait up to that
 // quarter longer; in our benchmarks the client spent half as much CPU per
 // call or less, and throughput rose, as the server got the CPU back. On

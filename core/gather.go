@@ -27,12 +27,14 @@ import "time"
 // it needs no place among the blocking waits and applies to every
 // connection.
 //
-// Only the standard library's TCP and Unix connections gather replies: a TLS
-// connection's reads return a record at a time, so they never tell that
-// the socket is drained (sockReader.drained). The pause blocks the
-// reader's thread (sockReader.pause), so it takes a place among the
-// blocking waits: with one proc, with none free, or off Linux, replies
-// are not gathered. WithGatherReplies(false) turns it off.
+// Replies are gathered on Linux, over the standard library's TCP and Unix
+// connections only: elsewhere a read never tells that the socket is
+// drained (sockReader.drained), and a TLS connection's reads return a
+// record at a time. The pause blocks the reader's thread (sockReader.pause) when it can take a
+// place among the blocking waits, which costs the least. With one proc,
+// or with no place free, the reader goroutine sleeps in the scheduler
+// instead: that costs a timer, and the callers it has just answered run
+// meanwhile. WithGatherReplies(false) turns it off.
 const (
 	// gatherMinInFlight is the fewest requests in flight that make the
 	// reader pause. Below it, a pause would leave the server idle.
@@ -89,9 +91,16 @@ func (c *conn) gatherReplies() {
 		return
 	}
 	inFlight, waited := c.oldestWait()
-	if d := gatherPause(inFlight, waited, true); d > 0 && c.sock.pause(d) {
-		c.gatherPauses.Add(1)
+	d := gatherPause(inFlight, waited, true)
+	if d <= 0 {
+		return
 	}
+	if !c.sock.pause(d) {
+		// No thread may block: the goroutine sleeps in the scheduler,
+		// and the callers it has answered run meanwhile.
+		time.Sleep(d)
+	}
+	c.gatherPauses.Add(1)
 }
 
 // gatherWritePause returns how long the writer goroutine waits before it

@@ -194,8 +194,8 @@ func WithRetryPolicy(p *RetryPolicy) Option {
 // per call or better, and throughput rose; each call may wait up to those
 // quarters longer. Turn it off when a call's latency under load matters
 // more than the client's CPU. The reader gathers on Linux, over plain TCP
-// or Unix connections (not TLS, nor a custom dialer's), with GOMAXPROCS 2
-// or more; the writer on every connection. Default: true.
+// or Unix connections (not TLS, nor a custom dialer's); the writer on
+// every connection. Default: true.
 func WithGatherReplies(on bool) Option {
 	return optionFunc(func(c *config) { c.gatherReplies = on })
 }

@@ -52,12 +52,13 @@
 // proc), so the rest of the program keeps a proc; the others wait as the
 // reader goroutine does.
 //
-// Under load, over the same plain connections, when the reader goroutine
-// has read everything the socket held and at least 16 requests are still
-// in flight, it pauses for a quarter of the oldest request's wait so far
-// (at most 1 ms, taking one of the same places, in a raw system call
-// too, or asleep in the scheduler when no place is free or there is one
-// proc) before it reads again, so that replies arriving meanwhile are read,
+// Under load, over any plain TCP or Unix connection on Linux, in the
+// network poller or out of it, when the reader goroutine has read
+// everything the socket held and at least 16 requests are still in
+// flight, it pauses for a quarter of the oldest request's wait so far (at
+// most 1 ms: in a blocking poll taking one of the same places, held from
+// the scheduler too, or asleep in the scheduler when no place is free or
+// there is one proc) before it reads again, so that replies arriving meanwhile are read,
 // handed over and answered in one batch. Each call may wait up to that
 // quarter longer; in our benchmarks the client spent half as much CPU per
 // call or less, and throughput rose, as the server got the CPU back. On

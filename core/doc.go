@@ -58,9 +58,9 @@
 // flight, it pauses for a quarter of the oldest request's wait so far (at
 // most 1 ms: in a blocking poll taking one of the same places, held from
 // the scheduler too, or asleep in the scheduler when no place is free or
-// there is one proc) before it reads again, so that replies arriving meanwhile are read,
-// handed over and answered in one batch. Each call may wait up to that
-// quarter longer; in our benchmarks the client spent half as much CPU per
+// there is one proc) before it reads again, so that replies arriving
+// meanwhile are read, handed over and answered in one batch. Each call may
+// wait up to that quarter longer; in our benchmarks the client spent half as much CPU per
 // call or less, and throughput rose, as the server got the CPU back. On
 // every connection, with 16 or more requests in flight, the writer
 // goroutine likewise waits a quarter of the oldest request's wait (at most

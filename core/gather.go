@@ -30,11 +30,12 @@ import "time"
 // Replies are gathered on Linux, over the standard library's TCP and Unix
 // connections only: elsewhere a read never tells that the socket is
 // drained (sockReader.drained), and a TLS connection's reads return a
-// record at a time. The pause blocks the reader's thread (sockReader.pause) when it can take a
-// place among the blocking waits, which costs the least. With one proc,
-// or with no place free, the reader goroutine sleeps in the scheduler
-// instead: that costs a timer, and the callers it has just answered run
-// meanwhile. WithGatherReplies(false) turns it off.
+// record at a time. The pause blocks the reader's thread
+// (sockReader.pause) when it can take a place among the blocking waits,
+// which costs the least. With one proc, or with no place free, the reader
+// goroutine sleeps in the scheduler instead: that costs a timer, and the
+// callers it has just answered run meanwhile. WithGatherReplies(false)
+// turns it off.
 const (
 	// gatherMinInFlight is the fewest requests in flight that make the
 	// reader pause. Below it, a pause would leave the server idle.

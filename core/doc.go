@@ -36,9 +36,9 @@
 //
 // On Linux, a plain TCP or Unix connection made while GOMAXPROCS is above
 // one leaves Go's network poller once dialled: its reads and writes wait
-// in poll system calls of their own threads. The poller would wake one of the runtime's threads for
-// every packet, for nothing; without it a synchronous call costs about a
-// third less CPU in our benchmarks, and an idle client keeps one thread
+// in poll system calls of their own threads. The poller would wake one of
+// the runtime's threads for every packet, for nothing; without it a
+// synchronous call costs about a third less CPU in our benchmarks, and an idle client keeps one thread
 // blocked in its poll, as the Java and C clients do. WithOwnPolling(false)
 // keeps the connection in the poller. A caller reading its own reply
 // waits for it in a blocking poll of its own thread either way, which
@@ -60,8 +60,9 @@
 // the scheduler too, or asleep in the scheduler when no place is free or
 // there is one proc) before it reads again, so that replies arriving
 // meanwhile are read, handed over and answered in one batch. Each call may
-// wait up to that quarter longer; in our benchmarks the client spent half as much CPU per
-// call or less, and throughput rose, as the server got the CPU back. On
+// wait up to that quarter longer; in our benchmarks the client spent half
+// as much CPU per call or less, and throughput rose, as the server got the
+// CPU back. On
 // every connection, with 16 or more requests in flight, the writer
 // goroutine likewise waits a quarter of the oldest request's wait (at most
 // 0.2 ms, asleep in the scheduler) before it writes what callers queued,

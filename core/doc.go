@@ -38,9 +38,9 @@
 // one leaves Go's network poller once dialled: its reads and writes wait
 // in poll system calls of their own threads. The poller would wake one of
 // the runtime's threads for every packet, for nothing; without it a
-// synchronous call costs about a third less CPU in our benchmarks, and an idle client keeps one thread
-// blocked in its poll, as the Java and C clients do. WithOwnPolling(false)
-// keeps the connection in the poller. A caller reading its own reply
+// synchronous call costs about a third less CPU in our benchmarks, and an
+// idle client keeps one thread blocked in its poll, as the Java and C
+// clients do. WithOwnPolling(false) keeps the connection in the poller. A caller reading its own reply
 // waits for it in a blocking poll of its own thread either way, which
 // takes about a sixth off a call's CPU time next to the network poller.
 // For its first millisecond the wait is a raw system call, which the

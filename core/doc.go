@@ -35,22 +35,22 @@
 // connection is noticed within 5 ms.
 //
 // On Linux, a plain TCP or Unix connection made while GOMAXPROCS is above
-// one leaves Go's network poller once dialled: its reads and writes wait
-// in poll system calls of their own threads. The poller would wake one of
-// the runtime's threads for every packet, for nothing; without it a
-// synchronous call costs about a third less CPU in our benchmarks, and an
-// idle client keeps one thread blocked in its poll, as the Java and C
-// clients do. WithOwnPolling(false) keeps the connection in the poller. A caller reading its own reply
-// waits for it in a blocking poll of its own thread either way, which
-// takes about a sixth off a call's CPU time next to the network poller.
-// For its first millisecond the wait is a raw system call, which the
-// scheduler does not see, as if the goroutine computed: that takes off a
-// quarter to a third of a call's CPU time in our measurements. A signal
-// from the runtime (preemption, a stop of the world) ends that part at
-// once; with GODEBUG asyncpreemptoff=1 no wait is held. At most 8 threads
-// of a process wait so at once, and fewer than GOMAXPROCS (none with one
-// proc), so the rest of the program keeps a proc; the others wait as the
-// reader goroutine does.
+// one leaves Go's network poller once dialled: its reads and writes wait in
+// poll system calls of their own threads. The poller would wake one of the
+// runtime's threads for every packet, for nothing; without it a synchronous
+// call costs about a third less CPU in our benchmarks, and an idle client
+// keeps one thread blocked in its poll, as the Java and C clients do.
+// WithOwnPolling(false) keeps the connection in the poller. A caller
+// reading its own reply waits for it in a blocking poll of its own thread
+// either way, which takes about a sixth off a call's CPU time next to the
+// network poller. For its first millisecond the wait is a raw system call,
+// which the scheduler does not see, as if the goroutine computed: that
+// takes off a quarter to a third of a call's CPU time in our measurements.
+// A signal from the runtime (preemption, a stop of the world) ends that
+// part at once; with GODEBUG asyncpreemptoff=1 no wait is held. At most 8
+// threads of a process wait so at once, and fewer than GOMAXPROCS (none
+// with one proc), so the rest of the program keeps a proc; the others wait
+// as the reader goroutine does.
 //
 // Under load, over any plain TCP or Unix connection on Linux, in the
 // network poller or out of it, when the reader goroutine has read

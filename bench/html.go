@@ -64,7 +64,7 @@ code { font-size: 13px; background: #eef2f7; padding: 1px 5px; border-radius: 4p
 <p class="sub">Benchmark of {{date .Setup}} · same server, same run · <code>{{.Setup.Command}}</code>{{if .Setup.Quick}} · <b>quick smoke run: figures are indicative only</b>{{end}}</p>
 <div class="setup">
 <div><b>Machine</b>{{.Setup.Machine.CPUs}} CPUs · {{bytes .Setup.Machine.Memory}} RAM<br>{{.Setup.Machine.CPUModel}}</div>
-<div><b>Software</b>{{.Setup.Machine.GoVersion}} · {{.Setup.Machine.OS}}/{{.Setup.Machine.Arch}} · kernel {{.Setup.Machine.Kernel}}</div>
+<div><b>Software</b>{{.Setup.Machine.GoVersion}} · {{.Setup.Machine.OS}}/{{.Setup.Machine.Arch}} · kernel {{.Setup.Machine.Kernel}}{{with .Setup.Machine.CPUIdle}}<br>cpuidle: {{.}}{{end}}</div>
 <div><b>ZooKeeper</b>{{short .Setup.ZooKeeper.Version}} · {{.Setup.ZooKeeper.Mode}} · fsync {{.Setup.ZooKeeper.Fsync}}<br>clients on {{.Setup.ZooKeeper.Target}}{{if .Setup.ZooKeeper.Local}} (started by the bench){{end}}{{with .Setup.ZooKeeper.JVMFlags}}<br>server JVM {{.}}{{end}}</div>
 <div><b>Clients</b>zkit {{.Setup.Zkit}}<br>{{if .Setup.Peer}}{{.Setup.Peer}}{{else}}no peer (--no-peer){{end}}</div>
 <div><b>Run</b>{{dur .Setup.Seconds}} · {{.Setup.Repeat}} run(s) per point (median kept) · {{.Setup.DataSize}} B per node</div>

@@ -80,6 +80,9 @@ func writeText(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "command:   %s\n", s.Command)
 	fmt.Fprintf(w, "machine:   %d CPUs (%s), %s RAM, %s %s/%s, kernel %s\n", s.Machine.CPUs, s.Machine.CPUModel,
 		fmtBytes(float64(s.Machine.Memory)), s.Machine.GoVersion, s.Machine.OS, s.Machine.Arch, s.Machine.Kernel)
+	if s.Machine.CPUIdle != "" {
+		fmt.Fprintf(w, "cpuidle:   %s\n", s.Machine.CPUIdle)
+	}
 	fmt.Fprintf(w, "zookeeper: %s, %s, fsync %s, clients on %s\n", shortVersion(s.ZooKeeper.Version), s.ZooKeeper.Mode, s.ZooKeeper.Fsync, s.ZooKeeper.Target)
 	if s.ZooKeeper.JVMFlags != "" {
 		fmt.Fprintf(w, "jvm:       %s\n", s.ZooKeeper.JVMFlags)

@@ -45,6 +45,8 @@ type Machine struct {
 	OS        string `json:"os"`
 	Arch      string `json:"arch"`
 	Kernel    string `json:"kernel"`
+	// CPUIdle is how idle CPUs wait (cpuIdle); empty when unknown.
+	CPUIdle string `json:"cpu_idle,omitempty"`
 }
 
 // ZooKeeper describes the servers.
@@ -67,6 +69,7 @@ func machineInfo() Machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	m.CPUIdle = cpuIdle()
 	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
 		kb, _ := strconv.ParseUint(strings.Fields(v)[0], 10, 64)
 		m.Memory = kb * 1024

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -24,13 +22,7 @@ var sysDir = "/sys"
 // idle CPU polls before it halts: "haltpoll, polls 0s before halting".
 // Empty where the kernel does not tell (not Linux, or no cpuidle).
 func cpuIdle() string {
-	read := func(path string) string {
-		b, err := os.ReadFile(filepath.Join(sysDir, path))
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(b))
-	}
+	read := func(path string) string { return fileText(filepath.Join(sysDir, path)) }
 	driver := read("devices/system/cpu/cpuidle/current_driver")
 	if driver == "" || driver == "none" {
 		return ""

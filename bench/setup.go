@@ -65,9 +65,7 @@ type ZooKeeper struct {
 
 func machineInfo() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
+	m.Kernel = fileText("/proc/sys/kernel/osrelease")
 	m.CPUModel = procField("/proc/cpuinfo", "model name")
 	m.CPUIdle = cpuIdle()
 	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
@@ -75,6 +73,16 @@ func machineInfo() Machine {
 		m.Memory = kb * 1024
 	}
 	return m
+}
+
+// fileText returns a one-value kernel file's content without its newline,
+// or "" when it cannot be read.
+func fileText(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // procField returns the value of the first "key: value" line of a /proc file.

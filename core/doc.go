@@ -62,10 +62,9 @@
 // meanwhile are read, handed over and answered in one batch. Each call may
 // wait up to that quarter longer; in our benchmarks the client spent half
 // as much CPU per call or less, and throughput rose, as the server got the
-// CPU back. On
-// every connection, with 16 or more requests in flight, the writer
-// goroutine likewise waits a quarter of the oldest request's wait (at most
-// 0.2 ms, asleep in the scheduler) before it writes what callers queued,
-// so that the callers one batch of replies answered send their next
-// requests in one write. WithGatherReplies(false) turns both off.
+// CPU back. On every connection, with 16 or more requests in flight, the
+// writer goroutine likewise waits a quarter of the oldest request's wait
+// (at most 0.2 ms, asleep in the scheduler) before it writes what callers
+// queued, so that the callers one batch of replies answered send their
+// next requests in one write. WithGatherReplies(false) turns both off.
 package core

@@ -166,11 +166,30 @@ func (c *Client) ensureServerPath(ctx context.Context, sp string) error {
 	return c.ensureServerPathWith(ctx, sp, false, nil)
 }
 
+// parentWalks bounds how often ensureServerPathWith walks a path again
+// after an ancestor vanished under it.
+const parentWalks = 5
+
+// ensureServerPathWith creates the missing nodes of sp, from the top. An
+// ancestor it found can vanish before it creates the next node below it:
+// an emptied container that the server removes at its next check, or an
+// empty node that another client deletes. The create then fails with
+// ErrNoNode, and the walk starts again from the top.
 func (c *Client) ensureServerPathWith(ctx context.Context, sp string, containers bool, acl []ACL) error {
 	if acl == nil {
 		acl = c.cfg.defaultACL
 	}
 	o := createOptions{container: containers, acl: acl}
+	for walk := 1; ; walk++ {
+		err := c.walkServerPath(ctx, sp, &o)
+		if !errors.Is(err, ErrNoNode) || walk == parentWalks {
+			return err
+		}
+	}
+}
+
+// walkServerPath creates, with o, each node of sp that does not exist.
+func (c *Client) walkServerPath(ctx context.Context, sp string, o *createOptions) error {
 	for i := 1; i <= len(sp); i++ {
 		if i < len(sp) && sp[i] != '/' {
 			continue
@@ -184,7 +203,7 @@ func (c *Client) ensureServerPathWith(ctx context.Context, sp string, containers
 		} else if st != nil {
 			continue
 		}
-		if _, _, err := c.createOnce(ctx, prefix, nil, &o); err != nil && !errors.Is(err, ErrNodeExists) {
+		if _, _, err := c.createOnce(ctx, prefix, nil, o); err != nil && !errors.Is(err, ErrNodeExists) {
 			return err
 		}
 	}

@@ -225,7 +225,13 @@ func (c *Client) existsServer(ctx context.Context, sp string) (*Stat, error) {
 	return newStat(&resp.Stat), nil
 }
 
+// writeVersion is the version a write option in opts chose, or else the
+// one cached for sp.
 func (c *Client) writeVersion(opts []WriteOption, cached func(string) int32, sp string) int32 {
+	if len(opts) == 0 {
+		// Applying options puts o on the heap: skip it when there are none.
+		return cached(sp)
+	}
 	var o writeOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -311,7 +317,11 @@ func joinPath(parent, child string) string {
 // that meets ErrBadVersion counts as success when the node is now at
 // version+1 with exactly this data.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
-	return c.SetData(ctx, path, data, WithVersion(version))
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return nil, opError("setData", path, err)
+	}
+	return c.setData(ctx, path, sp, data, version)
 }
 
 // SetData replaces path's data. Without options it writes at the version
@@ -321,10 +331,15 @@ func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...
 	if err != nil {
 		return nil, opError("setData", path, err)
 	}
+	return c.setData(ctx, path, sp, data, c.writeVersion(opts, c.stats.version, sp))
+}
+
+// setData is Set and SetData at a chosen version, with path already
+// turned into the server's path sp.
+func (c *Client) setData(ctx context.Context, path, sp string, data []byte, version int32) (*Stat, error) {
 	if len(data) > c.cfg.maxDataSize {
 		return nil, opError("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize))
 	}
-	version := c.writeVersion(opts, c.stats.version, sp)
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
 	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetDataResponse{}

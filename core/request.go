@@ -62,11 +62,15 @@ func (e *notSentError) Error() string {
 	return "zk: not connected"
 }
 
-func (e *notSentError) Is(target error) bool { return target == ErrConnectionLoss }
+func (e *notSentError) Is(target error) bool {
+	return target == ErrConnectionLoss || target == errNotSent
+}
 
 func (e *notSentError) Unwrap() error { return e.cause }
 
-func isNotSent(err error) bool {
-	var ns *notSentError
-	return errors.As(err, &ns)
-}
+// errNotSent is matched by a notSentError alone: asking errors.Is for it
+// costs no allocation, where errors.As would put its target on the heap on
+// every call, the successful ones too.
+var errNotSent = errors.New("zk: not sent")
+
+func isNotSent(err error) bool { return errors.Is(err, errNotSent) }

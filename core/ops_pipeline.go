@@ -45,9 +45,6 @@ func (c *Client) createAndList(ctx context.Context, path string, data []byte, li
 	for tries := 0; ; tries++ {
 		created, stat, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
 		if err == nil {
-			if !o.sequential {
-				c.stats.putNew(created, stat)
-			}
 			return c.root.fromServer(created), stat, children, nil
 		}
 		if created != "" {
@@ -69,6 +66,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		lost     bool
 		created  string
 		stat     *Stat
+		zxid     int64 // the create's, for the stat cache
 		children []string
 	)
 	list := &proto.PathWatchRequest{Op: proto.OpGetChildren, Path: lp}
@@ -105,7 +103,8 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		}
 		cresp := &createReply{op: req.Op}
 		lresp := &proto.ChildrenResponse{}
-		createErr, listErr := c.callPair(ctx, req, cresp, list, lresp)
+		var createErr, listErr error
+		zxid, createErr, listErr = c.callPair(ctx, req, cresp, list, lresp)
 		switch {
 		case createErr == nil && listErr == nil:
 			created, stat = cresp.result()
@@ -128,30 +127,34 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		}
 		return createErr
 	})
+	if created != "" && !o.sequential {
+		c.stats.putNew(created, zxid, stat)
+	}
 	return created, stat, children, err
 }
 
-// callPair sends two requests back to back on the live connection and
-// waits for both replies.
-func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (error, error) {
+// callPair sends two requests back to back on the live connection, waits
+// for both replies, and returns the zxid of the first one's reply with each
+// one's outcome.
+func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (zxid1 int64, err1, err2 error) {
 	tied := tiedSession(ctx)
 	if err := stoppedBy(ctx, tied); err != nil {
-		return err, err
+		return 0, err, err
 	}
 	cn := c.live.Load()
 	if cn == nil {
 		err := &notSentError{}
-		return err, err
+		return 0, err, err
 	}
 	if err := sessionMismatch(tied, cn); err != nil {
-		return err, err
+		return 0, err, err
 	}
 	r1, r2 := newRequest(resp1), newRequest(resp2)
 	own, err := cn.sendPairOwn(req1, r1, req2, r2)
 	if err != nil {
 		r1.release()
 		r2.release()
-		return err, err
+		return 0, err, err
 	}
 	if own {
 		cn.readOwn(ctx, r2)
@@ -165,16 +168,16 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		err := stoppedBy(ctx, tied)
 		select {
 		case <-r1.done:
-			err1 := r1.err
+			zxid1, err1 = r1.zxid, r1.err
 			r1.release()
-			return err1, err
+			return zxid1, err1, err
 		default:
-			return err, err
+			return 0, err, err
 		}
 	}
 	<-r1.done
-	err1, err2 := r1.err, r2.err
+	zxid1, err1, err2 = r1.zxid, r1.err, r2.err
 	r1.release()
 	r2.release()
-	return err1, err2
+	return zxid1, err1, err2
 }

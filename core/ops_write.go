@@ -45,12 +45,12 @@ func (c *Client) create(ctx context.Context, path string, data []byte, withStat 
 	}
 	sp := c.root.toServer(path)
 	for tries := 0; ; tries++ {
-		created, st, err := c.createOnce(ctx, sp, data, &o)
+		created, st, zxid, err := c.createOnce(ctx, sp, data, &o)
 		if err == nil {
 			if !o.sequential {
 				// A sequential node's name is new every time: caching it
 				// would only push out paths that are read again.
-				c.stats.putNew(created, st)
+				c.stats.putNew(created, zxid, st)
 			}
 			return c.root.fromServer(created), st, nil
 		}
@@ -84,15 +84,11 @@ func (c *Client) checkCreate(path string, data []byte, o *createOptions) error {
 	return validateACL(o.acl)
 }
 
-func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *createOptions) (string, *Stat, error) {
+func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *createOptions) (created string, stat *Stat, zxid int64, err error) {
 	req, parent, prefix := o.request(sp, data)
-	var (
-		lost    bool
-		created string
-		stat    *Stat
-	)
+	lost := false
 	safe := !o.sequential || o.protected
-	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
+	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
 		if lost && o.protected {
 			p, st, err := c.findProtected(ctx, parent, prefix, o.ephemeral)
 			if err != nil {
@@ -104,7 +100,8 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *crea
 			}
 		}
 		resp := &createReply{op: req.Op}
-		_, err := c.call(ctx, req, resp, nil, false)
+		var err error
+		zxid, err = c.call(ctx, req, resp, nil, false)
 		switch {
 		case err == nil:
 			created, stat = resp.result()
@@ -119,7 +116,7 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *crea
 		}
 		return err
 	})
-	return created, stat, err
+	return created, stat, zxid, err
 }
 
 // ownEphemeral reports whether path is an ephemeral node of this session.
@@ -203,7 +200,7 @@ func (c *Client) walkServerPath(ctx context.Context, sp string, o *createOptions
 		} else if st != nil {
 			continue
 		}
-		if _, _, err := c.createOnce(ctx, prefix, nil, o); err != nil && !errors.Is(err, ErrNodeExists) {
+		if _, _, _, err := c.createOnce(ctx, prefix, nil, o); err != nil && !errors.Is(err, ErrNodeExists) {
 			return err
 		}
 	}
@@ -256,9 +253,13 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 	}
 	version := c.writeVersion(opts, c.stats.version, sp)
 	req := &proto.DeleteRequest{Path: sp, Version: version}
-	lost := false
+	var (
+		lost bool
+		zxid int64
+	)
 	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
-		_, err := c.call(ctx, req, &proto.EmptyResponse{}, nil, false)
+		var err error
+		zxid, err = c.call(ctx, req, &proto.EmptyResponse{}, nil, false)
 		if lostInFlight(err) {
 			lost = true
 		}
@@ -268,7 +269,7 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 		return err
 	})
 	if err == nil {
-		c.stats.forget(sp)
+		c.stats.forget(sp, zxid)
 	}
 	return opError("delete", path, err)
 }

@@ -7,6 +7,12 @@ import "sync"
 // paths; when full it forgets the oldest insertion. A ring of the inserted
 // paths bounds it: every cached path has a slot, and a new path takes the
 // oldest slot.
+//
+// Callers record what their replies said in their own goroutines, so the
+// records of two calls on one path can arrive in either order. Each record
+// carries when the state it saw was made (cacheStamp), and an older one
+// never replaces a newer: a Get answered before a SetData cannot put back
+// the version the SetData moved past.
 type statCache struct {
 	mu    sync.Mutex
 	size  int
@@ -16,54 +22,84 @@ type statCache struct {
 }
 
 type cachedVersions struct {
+	stamp      cacheStamp
 	version    int32
 	aclVersion int32
+	gone       bool // deleted: the versions are unknown
+}
+
+// cacheStamp orders the states of one path: the zxid that last changed its
+// data (a new node's creation, which is later than anything of an earlier
+// node at that path), then its ACL version, which a SetACL raises without
+// a new data zxid.
+type cacheStamp struct {
+	zxid       int64
+	aclVersion int32
+}
+
+func (a cacheStamp) before(b cacheStamp) bool {
+	return a.zxid < b.zxid || a.zxid == b.zxid && a.aclVersion < b.aclVersion
+}
+
+func statStamp(st *Stat) cacheStamp {
+	return cacheStamp{zxid: st.LastModifiedZxid, aclVersion: st.ACLVersion}
 }
 
 func newStatCache(size int) *statCache {
 	return &statCache{size: size, items: make(map[string]cachedVersions)}
 }
 
+// put records the versions in st, a Stat of path a reply carried.
 func (s *statCache) put(path string, st *Stat) {
 	if st != nil {
-		s.putVersions(path, st.Version, st.ACLVersion)
+		s.record(path, cachedVersions{stamp: statStamp(st), version: st.Version, aclVersion: st.ACLVersion})
 	}
 }
 
-// putNew records a node this client has just created, from its Stat when
-// the reply carried one. A plain create's reply does not, and a new node
-// is at data and ACL version 0.
-func (s *statCache) putNew(path string, st *Stat) {
+// putNew records a node this client has just created, in the reply at
+// zxid, from its Stat when the reply carried one. A plain create's reply
+// does not; a new node is at data and ACL version 0, and zxid made it.
+func (s *statCache) putNew(path string, zxid int64, st *Stat) {
 	if st == nil {
-		s.putVersions(path, 0, 0)
+		s.record(path, cachedVersions{stamp: cacheStamp{zxid: zxid}})
 		return
 	}
 	s.put(path, st)
 }
 
-func (s *statCache) putVersions(path string, version, aclVersion int32) {
+// forget records that path was deleted, in the reply at zxid. Records of
+// one zxid (a transaction's) replace each other in the order they come.
+func (s *statCache) forget(path string, zxid int64) {
+	s.record(path, cachedVersions{stamp: cacheStamp{zxid: zxid}, gone: true})
+}
+
+func (s *statCache) record(path string, v cachedVersions) {
 	if s.size == 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.items[path]; !ok {
-		if len(s.ring) < s.size {
-			s.ring = append(s.ring, path)
-		} else {
-			delete(s.items, s.ring[s.next])
-			s.ring[s.next] = path
-			s.next = (s.next + 1) % s.size
-		}
+	old, ok := s.items[path]
+	switch {
+	case ok && v.stamp.before(old.stamp):
+		return // a later state is in already
+	case !ok && v.gone:
+		return // nothing to forget
+	case !ok && len(s.ring) < s.size:
+		s.ring = append(s.ring, path)
+	case !ok:
+		delete(s.items, s.ring[s.next])
+		s.ring[s.next] = path
+		s.next = (s.next + 1) % s.size
 	}
-	s.items[path] = cachedVersions{version: version, aclVersion: aclVersion}
+	s.items[path] = v
 }
 
 // version returns the cached data version, or -1 (any) when unknown.
 func (s *statCache) version(path string) int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.items[path]; ok {
+	if v, ok := s.items[path]; ok && !v.gone {
 		return v.version
 	}
 	return -1
@@ -73,16 +109,10 @@ func (s *statCache) version(path string) int32 {
 func (s *statCache) aclVersion(path string) int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.items[path]; ok {
+	if v, ok := s.items[path]; ok && !v.gone {
 		return v.aclVersion
 	}
 	return -1
-}
-
-func (s *statCache) forget(path string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.items, path)
 }
 
 func (s *statCache) clear() {

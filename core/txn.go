@@ -147,7 +147,10 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	// Each attempt decodes into a response of its own, kept only when the
 	// server's answer came in: an attempt cut short by ctx leaves its
 	// request queued, and a late reply is still written into its response.
-	var resp *proto.MultiResponse
+	var (
+		resp *proto.MultiResponse
+		zxid int64 // the reply's: the transaction's, for the stat cache
+	)
 	c := t.client
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(false), func(ctx context.Context) error {
 		attempt := &proto.MultiResponse{}
@@ -155,10 +158,10 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 		// may attempt be read. A call that stopped waiting (ctx, or its
 		// session) leaves the reply to come, and attempt to the reader.
 		var decoded atomic.Bool
-		_, err := c.call(ctx, req, attempt, func(*request) { decoded.Store(true) }, true)
+		z, err := c.call(ctx, req, attempt, func(*request) { decoded.Store(true) }, true)
 		resp = nil
 		if decoded.Load() && answeredInFull(err) {
-			resp = attempt
+			resp, zxid = attempt, z
 		}
 		return err
 	})
@@ -176,7 +179,7 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, opError("commit", "", err)
 	}
-	return t.result(resp.Results), nil
+	return t.result(resp.Results, zxid), nil
 }
 
 // answeredInFull reports whether a multi call ended with the server's
@@ -229,7 +232,7 @@ func (t *Transaction) failure(results []proto.MultiResult) error {
 	return &OpError{Index: index, Op: txnOpNames[op.kind], Path: op.path, Err: errs[index], Results: errs}
 }
 
-func (t *Transaction) result(results []proto.MultiResult) *Result {
+func (t *Transaction) result(results []proto.MultiResult, zxid int64) *Result {
 	c := t.client
 	res := &Result{Stats: map[string]*Stat{}}
 	for i, r := range results {
@@ -247,7 +250,7 @@ func (t *Transaction) result(results []proto.MultiResult) *Result {
 			}
 		case txnDelete:
 			res.Deleted = append(res.Deleted, op.path)
-			c.stats.forget(c.root.toServer(op.path))
+			c.stats.forget(c.root.toServer(op.path), zxid)
 		case txnSetData:
 			res.Updated = append(res.Updated, op.path)
 			if r.HasStat {

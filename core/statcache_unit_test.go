@@ -1,0 +1,63 @@
+package core
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestUnitStatCacheOrder(t *testing.T) {
+	stat := func(mzxid int64, version, aclVersion int32) *Stat {
+		return &Stat{LastModifiedZxid: mzxid, Version: version, ACLVersion: aclVersion}
+	}
+	t.Run("an older record never replaces a newer", func(t *testing.T) {
+		s := newStatCache(10)
+		s.put("/a", stat(20, 2, 0)) // a SetData's reply
+		s.put("/a", stat(10, 1, 0)) // a Get answered before it, recorded after
+		assert.Equal(t, int32(2), s.version("/a"))
+	})
+	t.Run("a SetACL is newer at the same data zxid", func(t *testing.T) {
+		s := newStatCache(10)
+		s.put("/a", stat(10, 1, 3))
+		s.put("/a", stat(10, 1, 2))
+		assert.Equal(t, int32(3), s.aclVersion("/a"))
+		s.put("/a", stat(10, 1, 4))
+		assert.Equal(t, int32(4), s.aclVersion("/a"))
+	})
+	t.Run("a delete holds off reads of the deleted node", func(t *testing.T) {
+		s := newStatCache(10)
+		s.put("/a", stat(10, 1, 0))
+		s.forget("/a", 30)
+		s.put("/a", stat(20, 2, 0)) // read before the delete, recorded after
+		assert.Equal(t, int32(-1), s.version("/a"))
+		assert.Equal(t, int32(-1), s.aclVersion("/a"))
+		s.putNew("/a", 40, nil) // made again
+		assert.Equal(t, int32(0), s.version("/a"))
+	})
+	t.Run("one transaction's records apply in order", func(t *testing.T) {
+		s := newStatCache(10)
+		s.put("/a", stat(10, 1, 0))
+		s.forget("/a", 50)
+		s.putNew("/a", 50, nil)
+		assert.Equal(t, int32(0), s.version("/a"), "deleted and made again")
+		s.forget("/a", 60)
+		assert.Equal(t, int32(-1), s.version("/a"))
+	})
+	t.Run("forgetting an unknown path takes no slot", func(t *testing.T) {
+		s := newStatCache(10)
+		s.forget("/never", 5)
+		assert.Zero(t, s.len())
+	})
+	t.Run("a path deleted and made again keeps one slot", func(t *testing.T) {
+		s := newStatCache(2)
+		s.putNew("/a", 1, nil)
+		s.forget("/a", 2)
+		s.putNew("/a", 3, nil)
+		s.putNew("/b", 4, nil)
+		assert.Equal(t, int32(0), s.version("/a"), "/a was pushed out by its own old slot")
+		assert.Equal(t, int32(0), s.version("/b"))
+		s.putNew("/c", 5, nil) // the oldest insertion, /a, goes
+		assert.Equal(t, int32(-1), s.version("/a"))
+		assert.Equal(t, 2, s.len())
+	})
+}

@@ -289,6 +289,26 @@ func TestBadInputArguments(t *testing.T) {
 			_, err := c.Create(ctx, "/n", nil, core.WithTTL(time.Duration(1<<40)*time.Millisecond))
 			return err
 		}},
+		{"parent ACL without parents", core.ErrInvalidArgument, "create /n", func() error {
+			_, err := c.Create(ctx, "/n", nil, core.WithParentACL(core.OpenACLUnsafe...))
+			return err
+		}},
+		{"empty parent ACL", core.ErrInvalidArgument, "create /p/n", func() error {
+			_, err := c.Create(ctx, "/p/n", nil, core.WithParents(), core.WithParentACL())
+			return err
+		}},
+		{"ephemeral in ensurePath", core.ErrInvalidArgument, "ensurePath /n", func() error {
+			return c.EnsurePath(ctx, "/n", core.Ephemeral())
+		}},
+		{"sequential in ensurePath", core.ErrInvalidArgument, "ensurePath /n", func() error {
+			return c.EnsurePath(ctx, "/n", core.Sequential())
+		}},
+		{"TTL in ensurePath", core.ErrInvalidArgument, "ensurePath /n", func() error {
+			return c.EnsurePath(ctx, "/n", core.WithTTL(time.Minute))
+		}},
+		{"protected in ensurePath", core.ErrInvalidArgument, "ensurePath /n", func() error {
+			return c.EnsurePath(ctx, "/n", core.Protected())
+		}},
 		{"auth without a scheme", core.ErrInvalidArgument, "addAuth", func() error {
 			return c.AddAuth(ctx, "", []byte("user:password"))
 		}},

@@ -54,7 +54,7 @@ func (c *Client) createAndList(ctx context.Context, path string, data []byte, li
 		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {
 			return "", nil, nil, opError("create", path, err)
 		}
-		if err := c.ensureParents(ctx, sp, o.parentContainers, o.acl); err != nil {
+		if err := c.ensureParents(ctx, sp, o.parentContainers, o.parentACL); err != nil {
 			return "", nil, nil, opError("create", path, err)
 		}
 	}

@@ -303,6 +303,32 @@ func splitA(p string) (dir, name string) {
 	return "", p
 }
 
+// Parents made for a create get the client's default ACL, not the node's
+// own, which may not let anyone create below it; WithParentACL chooses.
+func TestOpsCreateParentsACL(t *testing.T) {
+	c, _, _ := sharedA(t)
+	ctx := ctxA(t)
+	aclOf := func(path string) []core.ACL {
+		t.Helper()
+		acl, _, err := c.GetACL(ctx, path)
+		require.NoError(t, err)
+		return acl
+	}
+
+	_, err := c.Create(ctx, "/ro/a/leaf", []byte("x"), core.WithACL(core.ReadACLUnsafe...), core.WithParents())
+	require.NoError(t, err, "a read-only node's parents must still take children")
+	assert.Equal(t, core.ReadACLUnsafe, aclOf("/ro/a/leaf"))
+	assert.Equal(t, core.OpenACLUnsafe, aclOf("/ro"))
+	assert.Equal(t, core.OpenACLUnsafe, aclOf("/ro/a"))
+
+	ipACL := core.MakeACL("ip", "127.0.0.1", core.PermAll)
+	_, _, err = c.CreateAndList(ctx, "/ip/b/n-", nil, "/ip/b", core.Sequential(), core.WithACL(core.ReadACLUnsafe...),
+		core.WithContainerParents(), core.WithParentACL(ipACL))
+	require.NoError(t, err)
+	assert.Equal(t, []core.ACL{ipACL}, aclOf("/ip"))
+	assert.Equal(t, []core.ACL{ipACL}, aclOf("/ip/b"))
+}
+
 func TestOpsEnsurePath(t *testing.T) {
 	c, _, _ := sharedA(t)
 	ctx := ctxA(t)

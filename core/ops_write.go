@@ -57,7 +57,7 @@ func (c *Client) create(ctx context.Context, path string, data []byte, withStat 
 		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {
 			return "", nil, opError("create", path, err)
 		}
-		if err := c.ensureParents(ctx, sp, o.parentContainers, o.acl); err != nil {
+		if err := c.ensureParents(ctx, sp, o.parentContainers, o.parentACL); err != nil {
 			return "", nil, opError("create", path, err)
 		}
 	}
@@ -140,8 +140,10 @@ func (c *Client) ensureParents(ctx context.Context, sp string, containers bool, 
 }
 
 // EnsurePath creates path and its missing ancestors as persistent nodes
-// with the default ACL (or the ACL given with WithACL). Nodes that already
-// exist are left alone.
+// (container nodes with Container) with the default ACL (or the ACL given
+// with WithACL). Nodes that already exist are left alone. Options that
+// make other kinds of node (Ephemeral, Sequential, WithTTL, Protected) are
+// refused with ErrInvalidArgument.
 func (c *Client) EnsurePath(ctx context.Context, path string, opts ...CreateOption) error {
 	var o createOptions
 	for _, opt := range opts {
@@ -150,6 +152,9 @@ func (c *Client) EnsurePath(ctx context.Context, path string, opts ...CreateOpti
 	sp, err := c.serverPath(path)
 	if err != nil {
 		return opError("ensurePath", path, err)
+	}
+	if o.ephemeral || o.sequential || o.ttl != 0 || o.protected {
+		return opError("ensurePath", path, fmt.Errorf("%w: the nodes of a path are persistent or containers", ErrInvalidArgument))
 	}
 	if o.acl != nil {
 		if err := validateACL(o.acl); err != nil {

@@ -19,6 +19,7 @@ type createOptions struct {
 	wireACL          []proto.ACL // acl as requests carry it, when made already
 	parents          bool
 	parentContainers bool
+	parentACL        []ACL // nil: the client's default ACL
 	protected        bool
 	// withStat: the caller wants the new node's Stat (CreateStat), so a
 	// plain create goes as create2, whose reply carries it.
@@ -45,13 +46,24 @@ func WithACL(acl ...ACL) CreateOption {
 	return func(o *createOptions) { o.acl = append([]ACL{}, acl...) }
 }
 
-// WithParents creates missing parents as persistent nodes.
+// WithParents creates missing parents as persistent nodes, with the
+// client's default ACL (or the one given with WithParentACL), as Curator's
+// creatingParentsIfNeeded does: a node's own ACL may not let anyone create
+// below it.
 func WithParents() CreateOption { return func(o *createOptions) { o.parents = true } }
 
 // WithContainerParents creates missing parents as container nodes, so they
-// vanish once empty (as recipes' directories do).
+// vanish once empty (as recipes' directories do). Their ACL is the same as
+// with WithParents.
 func WithContainerParents() CreateOption {
 	return func(o *createOptions) { o.parents, o.parentContainers = true, true }
+}
+
+// WithParentACL gives the parents that WithParents or WithContainerParents
+// creates acl instead of the client's default ACL; pass the node's own ACL
+// to give them the same (what kazoo's makepath does).
+func WithParentACL(acl ...ACL) CreateOption {
+	return func(o *createOptions) { o.parentACL = append([]ACL{}, acl...) }
 }
 
 // Protected names the node "_c_<uuid>-<name>", Curator's protected mode.
@@ -73,6 +85,10 @@ func (o *createOptions) validate() error {
 		return fmt.Errorf("%w: an ephemeral node cannot have a TTL", ErrInvalidArgument)
 	case o.ttl > 0 && o.ttl < time.Millisecond:
 		return fmt.Errorf("%w: TTL %v is under a millisecond", ErrInvalidArgument, o.ttl)
+	case o.parentACL != nil && !o.parents:
+		return fmt.Errorf("%w: WithParentACL without WithParents or WithContainerParents", ErrInvalidArgument)
+	case o.parentACL != nil:
+		return validateACL(o.parentACL)
 	}
 	return nil
 }

@@ -175,10 +175,10 @@ func TestChrootServerStringSuffix(t *testing.T) {
 	require.NoError(t, err)
 	defer none.Close()
 	assert.Empty(t, none.Chroot())
-	slash, err := core.NewClient(srv.ConnString(), core.WithChroot("/"))
+	slash, err := core.NewClient(srv.ConnString()+root, core.WithChroot("/"))
 	require.NoError(t, err)
 	defer slash.Close()
-	assert.Empty(t, slash.Chroot())
+	assert.Empty(t, slash.Chroot(), `WithChroot("/") overrides the suffix too`)
 }
 
 // Chroots that share a prefix do not see each other.

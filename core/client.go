@@ -66,7 +66,7 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, opError("NewClient", "", err)
 	}
-	if cfg.chroot != "" {
+	if cfg.chrootSet {
 		root = cfg.chroot
 	}
 	c := &Client{

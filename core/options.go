@@ -29,6 +29,7 @@ type authInfo struct {
 
 type config struct {
 	chroot         string
+	chrootSet      bool // WithChroot was given: it wins over a server-list suffix
 	sessionTimeout time.Duration
 	readTimeout    time.Duration
 	connectTimeout time.Duration
@@ -71,10 +72,12 @@ func (c *config) fail(err error) {
 }
 
 // WithChroot roots every path of the client at root, which must be an
-// absolute path. Start creates it when it is missing. Default: no chroot
-// (or the "/chroot" suffix of the server list).
+// absolute path; "/" means none. Start creates it when it is missing. It
+// overrides a "/chroot" suffix of the server list. Default: no chroot (or
+// that suffix).
 func WithChroot(root string) Option {
 	return optionFunc(func(c *config) {
+		c.chrootSet = true
 		if root == "/" {
 			c.chroot = ""
 			return

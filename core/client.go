@@ -30,6 +30,7 @@ type Client struct {
 	preferred int
 	auth      []authInfo
 	stopCh    chan struct{}
+	closeDone chan struct{} // closed when the first Close has done all it does
 	authErr   chan struct{} // closed when the server refuses the credentials
 	connErr   error         // why the last connection attempt failed, for Start
 	wg        sync.WaitGroup
@@ -78,6 +79,7 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 		preferred: -1,
 		auth:      append([]authInfo(nil), cfg.auth...),
 		stopCh:    make(chan struct{}),
+		closeDone: make(chan struct{}),
 		authErr:   make(chan struct{}),
 		stats:     newStatCache(cfg.statCacheSize),
 		listeners: newListeners(),
@@ -137,7 +139,7 @@ func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		c.wg.Wait()
+		<-c.closeDone
 		return nil
 	}
 	c.closed = true
@@ -159,6 +161,7 @@ func (c *Client) Close() error {
 	}
 	c.watches.endAll(ErrClosed)
 	c.listeners.wait()
+	close(c.closeDone)
 	return nil
 }
 

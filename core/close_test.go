@@ -64,13 +64,23 @@ func TestCloseTwice(t *testing.T) {
 	require.NoError(t, c.Close())
 	assert.Equal(t, core.StateClosed, c.State())
 
+	// Every Close returns only when the client is closed in full, not
+	// just the one that does the work.
 	d, _, _ := sharedA(t)
+	sess := d.Session()
 	var wg sync.WaitGroup
 	for range 8 {
-		wg.Go(func() { assert.NoError(t, d.Close()) })
+		wg.Go(func() {
+			assert.NoError(t, d.Close())
+			assert.Equal(t, core.StateClosed, d.State())
+			select {
+			case <-sess.Done():
+			default:
+				t.Error("Close returned with the session still live")
+			}
+		})
 	}
 	wg.Wait()
-	assert.Equal(t, core.StateClosed, d.State())
 }
 
 // SCENARIOS 2: Close ends the session on the server, so its ephemeral

@@ -174,12 +174,17 @@ func WithDefaultACL(acl []ACL) Option {
 
 // WithRetryPolicy sets the policy that retries calls failing with connection
 // loss or operation timeout, when repeating them is safe (RetryPolicy lists
-// the rules).
+// the rules). A policy made from invalid arguments (a negative count or
+// duration) is refused with ErrInvalidArgument.
 // Default: RetryForever() (jittered backoff, bounded by each call's ctx).
 func WithRetryPolicy(p *RetryPolicy) Option {
 	return optionFunc(func(c *config) {
 		if p == nil {
 			c.fail(fmt.Errorf("%w: WithRetryPolicy(nil)", ErrInvalidArgument))
+			return
+		}
+		if p.invalid != nil {
+			c.fail(fmt.Errorf("WithRetryPolicy: %w", p.invalid))
 			return
 		}
 		c.retry = p

@@ -49,6 +49,13 @@ type RetryPolicy struct {
 	sleep   SleepFunc
 	backoff func() backoff.BackOff
 	within  time.Duration
+	// invalid says what is wrong with the arguments that made the policy;
+	// WithRetryPolicy refuses it.
+	invalid error
+}
+
+func invalidPolicy(format string, args ...any) *RetryPolicy {
+	return &RetryPolicy{invalid: fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)}
 }
 
 // NewRetryPolicy returns a policy allowing tryLimit retries (tryLimit+1
@@ -90,10 +97,11 @@ func (c capped) NextBackOff() time.Duration {
 func RetryOnce() *RetryPolicy { return RetryNTimes(1) }
 
 // RetryNTimes allows n retries (n+1 attempts) with jittered exponential
-// pauses from about 50 ms up to 1 s.
+// pauses from about 50 ms up to 1 s. A negative n is refused by
+// WithRetryPolicy.
 func RetryNTimes(n int) *RetryPolicy {
 	if n < 0 {
-		n = 0
+		return invalidPolicy("RetryNTimes(%d): a negative number of retries", n)
 	}
 	return &RetryPolicy{retries: n, backoff: jittered(50*time.Millisecond, time.Second)}
 }
@@ -106,21 +114,22 @@ func RetryForever() *RetryPolicy {
 
 // RetryExponentialBackoff retries without limit, with pauses starting near
 // base and doubling up to maximum, each randomised by ±50% but never longer
-// than maximum.
+// than maximum. A base that is not positive, or a maximum below it, is
+// refused by WithRetryPolicy.
 func RetryExponentialBackoff(base, maximum time.Duration) *RetryPolicy {
-	if base <= 0 {
-		base = time.Millisecond
-	}
-	if maximum < base {
-		maximum = base
+	if base <= 0 || maximum < base {
+		return invalidPolicy("RetryExponentialBackoff(%v, %v): the base must be positive and at most the maximum", base, maximum)
 	}
 	return &RetryPolicy{retries: -1, backoff: jittered(base, maximum)}
 }
 
 // RetryUntilElapsed retries with jittered exponential pauses (50 ms up to
 // 1 s) until timeout has passed since the first attempt; no attempt starts
-// after that.
+// after that. A timeout that is not positive is refused by WithRetryPolicy.
 func RetryUntilElapsed(timeout time.Duration) *RetryPolicy {
+	if timeout <= 0 {
+		return invalidPolicy("RetryUntilElapsed(%v): the timeout must be positive", timeout)
+	}
 	return &RetryPolicy{retries: -1, backoff: jittered(50*time.Millisecond, time.Second), within: timeout}
 }
 

@@ -311,11 +311,13 @@ func (c *conn) writeBatch() (more bool) {
 
 // writeLoop writes what callers queue while requests are in flight, so
 // that many requests share one write, and pings when the connection has
-// been quiet for a third of the read timeout.
+// been quiet for a third of the read timeout. It looks every pingChecks-th
+// of that third, so a ping goes out at most that much late, and so that
+// unanswered notices silence, or the session's expiry coming near, in time.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
 	interval := c.readTimeout / 3
-	ticker := time.NewTicker(interval / 2)
+	ticker := time.NewTicker(interval / pingChecks)
 	defer ticker.Stop()
 	for {
 		select {
@@ -408,14 +410,19 @@ func (c *conn) readLoop() {
 	}
 }
 
-// extendReadDeadline keeps the read deadline a read timeout away. Moving it
-// costs a timer update, so it moves only once a quarter of the read timeout
-// has passed: silence still ends the connection after three quarters of the
-// timeout at the least.
+// pingChecks is how many times per ping interval writeLoop looks whether
+// to ping, and whether the server has gone silent.
+const pingChecks = 4
+
+// extendReadDeadline keeps the read deadline at least a read timeout away,
+// so that only a full read timeout of silence ends the connection (which
+// unanswered usually sees first). Moving it costs a timer update, so it
+// moves a quarter of the read timeout further than it must, and then not
+// again until that quarter has passed.
 func (c *conn) extendReadDeadline() {
 	now := time.Now()
-	if c.readDeadline.Sub(now) < c.readTimeout*3/4 {
-		c.readDeadline = now.Add(c.readTimeout)
+	if c.readDeadline.Sub(now) < c.readTimeout {
+		c.readDeadline = now.Add(c.readTimeout * 5 / 4)
 		_ = c.nc.SetReadDeadline(c.readDeadline)
 	}
 }

@@ -225,7 +225,8 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	resp, err := c.handshake(nc, br)
 	if err != nil {
 		_ = nc.Close()
-		return nil, false, err
+		// Name the server, as a failed dial does.
+		return nil, false, &ConnectError{Host: srv.host, Port: srv.port, Err: err}
 	}
 	if !release() {
 		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -65,6 +67,22 @@ func TestTLS(t *testing.T) {
 		var verify *tls.CertificateVerificationError
 		require.ErrorAs(t, err, &verify)
 		assert.Equal(t, core.StateClosed, c.State(), "a failed Start closes the client")
+	})
+	t.Run("plain client on the TLS port", func(t *testing.T) {
+		// The handshake fails after the dial: the error still names the
+		// server.
+		c, err := core.NewClient(srv.SecureConnString(), core.WithConnectTimeout(time.Second))
+		require.NoError(t, err)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(ctxA(t), 2*time.Second)
+		defer cancel()
+		err = c.Start(ctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.ErrorIs(t, err, core.ErrConnect)
+		var ce *core.ConnectError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, srv.SecureConnString(), net.JoinHostPort(ce.Host, strconv.Itoa(ce.Port)))
+		assert.Contains(t, err.Error(), srv.SecureConnString())
 	})
 	t.Run("wrong server name", func(t *testing.T) {
 		cfg := srv.TLSConfig()

@@ -18,6 +18,16 @@
 // with ErrSessionExpired as soon as that session ends, instead of waiting
 // for the next one. Session.Bind gives a context that ends with it.
 //
+// # Older servers
+//
+// Some requests are newer than some servers: GetEphemerals,
+// GetAllChildrenNumber, MultiRead and AddWatch need ZooKeeper 3.6, WhoAmI
+// 3.7. An older server answers them with ErrUnimplemented and then closes
+// the connection, as it does for any request it does not know. The client
+// reconnects and keeps its session, but the other requests in flight at
+// that moment fail with ErrConnectionLoss, and the retry policy sends them
+// again where that is safe.
+//
 // # The connection
 //
 // Requests from every goroutine share the client's connection, in order,

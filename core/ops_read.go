@@ -173,8 +173,9 @@ type ClientInfo struct {
 	User       string
 }
 
-// WhoAmI lists the session's identities. Servers before 3.9 do not know
-// the request; the call then fails with ErrUnimplemented.
+// WhoAmI lists the session's identities. Servers before 3.7 do not know
+// the request: the call then fails with ErrUnimplemented, and the server
+// closes the connection (see "Older servers" in the package comment).
 func (c *Client) WhoAmI(ctx context.Context) ([]ClientInfo, error) {
 	resp := &proto.WhoAmIResponse{}
 	err := c.rpc(ctx, "whoAmI", "", true, &proto.EmptyRequest{Op: proto.OpWhoAmI}, resp, nil)

@@ -322,6 +322,31 @@ func (s *wireSpy) requests(op int32) []spyReq {
 	return out
 }
 
+// record notes a frame the client wrote.
+func (s *wireSpy) record(op, xid int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now()})
+}
+
+// written returns how many frames the client has written so far.
+func (s *wireSpy) written() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.reqs)
+}
+
+// opsSince returns the opcodes of the frames written after the first n.
+func (s *wireSpy) opsSince(n int) []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ops []int32
+	for _, r := range s.reqs[n:] {
+		ops = append(ops, r.op)
+	}
+	return ops
+}
+
 // observe records a request and says whether to cut after it, and
 // whether the request itself is to be swallowed.
 func (s *wireSpy) observe(op, xid int32) (cut, swallow bool) {
@@ -376,6 +401,8 @@ func (c *spyConn) Write(b []byte) (int, error) {
 		xid := int32(binary.BigEndian.Uint32(body))
 		op := int32(binary.BigEndian.Uint32(body[4:]))
 		if xid < 0 {
+			// A special frame (auth, setWatches, ping) is recorded, never cut.
+			c.spy.record(op, xid)
 			continue
 		}
 		cut, swallow := c.spy.observe(op, xid)

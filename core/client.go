@@ -307,6 +307,7 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 	if err := sessionMismatch(tied, cn); err != nil {
 		return 0, err
 	}
+	began := c.debugStart()
 	r := newRequest(resp)
 	r.onReply = onReply
 	r.decodeOnError = decodeOnError
@@ -319,10 +320,13 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 		cn.readOwn(ctx, r)
 	}
 	if !replied(ctx, tied, r) {
-		return 0, stoppedBy(ctx, tied)
+		err := stoppedBy(ctx, tied)
+		c.debugCall(began, req, 0, err)
+		return 0, err
 	}
 	zxid, err := r.zxid, r.err
 	r.release()
+	c.debugCall(began, req, zxid, err)
 	return zxid, err
 }
 

@@ -149,6 +149,7 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 	if err := sessionMismatch(tied, cn); err != nil {
 		return 0, err, err
 	}
+	began := c.debugStart()
 	r1, r2 := newRequest(resp1), newRequest(resp2)
 	own, err := cn.sendPairOwn(req1, r1, req2, r2)
 	if err != nil {
@@ -177,7 +178,10 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 	}
 	<-r1.done
 	zxid1, err1, err2 = r1.zxid, r1.err, r2.err
+	zxid2 := r2.zxid
 	r1.release()
 	r2.release()
+	c.debugCall(began, req1, zxid1, err1)
+	c.debugCall(began, req2, zxid2, err2)
 	return zxid1, err1, err2
 }

@@ -236,7 +236,8 @@ func WithAllowReadOnly(allow bool) Option {
 }
 
 // WithLogger sets the logger. Connects, disconnects and expiries log at Info
-// or Warn, requests only at Debug; credentials and data are never logged.
+// or Warn. At Debug every request logs "zk: call" with its op, server path,
+// time to reply, zxid and error. Credentials and node data are never logged.
 // Default: zap.NewNop().
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) {

@@ -41,6 +41,16 @@ func (a cacheStamp) before(b cacheStamp) bool {
 	return a.zxid < b.zxid || a.zxid == b.zxid && a.aclVersion < b.aclVersion
 }
 
+// olderThan reports whether v records an earlier state than old. A delete
+// is ordered by its zxid alone: within one zxid (a transaction's) the
+// records come in the order of its operations, and the later one wins.
+func (v cachedVersions) olderThan(old cachedVersions) bool {
+	if v.gone || old.gone {
+		return v.stamp.zxid < old.stamp.zxid
+	}
+	return v.stamp.before(old.stamp)
+}
+
 func statStamp(st *Stat) cacheStamp {
 	return cacheStamp{zxid: st.LastModifiedZxid, aclVersion: st.ACLVersion}
 }
@@ -67,8 +77,10 @@ func (s *statCache) putNew(path string, zxid int64, st *Stat) {
 	s.put(path, st)
 }
 
-// forget records that path was deleted, in the reply at zxid. Records of
-// one zxid (a transaction's) replace each other in the order they come.
+// forget records that path was deleted, in the reply at zxid. The mark
+// holds a slot like any record, also for a path not cached before, so that
+// a read answered before the delete and recorded after it cannot bring the
+// deleted node's versions back.
 func (s *statCache) forget(path string, zxid int64) {
 	s.record(path, cachedVersions{stamp: cacheStamp{zxid: zxid}, gone: true})
 }
@@ -81,10 +93,8 @@ func (s *statCache) record(path string, v cachedVersions) {
 	defer s.mu.Unlock()
 	old, ok := s.items[path]
 	switch {
-	case ok && v.stamp.before(old.stamp):
+	case ok && v.olderThan(old):
 		return // a later state is in already
-	case !ok && v.gone:
-		return // nothing to forget
 	case !ok && len(s.ring) < s.size:
 		s.ring = append(s.ring, path)
 	case !ok:

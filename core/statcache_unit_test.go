@@ -40,13 +40,17 @@ func TestUnitStatCacheOrder(t *testing.T) {
 		s.forget("/a", 50)
 		s.putNew("/a", 50, nil)
 		assert.Equal(t, int32(0), s.version("/a"), "deleted and made again")
+		s.put("/a", stat(60, 4, 2)) // set data, then delete, in one transaction
 		s.forget("/a", 60)
-		assert.Equal(t, int32(-1), s.version("/a"))
+		assert.Equal(t, int32(-1), s.version("/a"), "the delete comes last, whatever the ACL version")
+		assert.Equal(t, int32(-1), s.aclVersion("/a"))
 	})
-	t.Run("forgetting an unknown path takes no slot", func(t *testing.T) {
+	t.Run("a delete of an unknown path holds off a late read", func(t *testing.T) {
 		s := newStatCache(10)
-		s.forget("/never", 5)
-		assert.Zero(t, s.len())
+		s.forget("/b", 30)
+		s.put("/b", stat(20, 3, 0)) // read before the delete, recorded after
+		assert.Equal(t, int32(-1), s.version("/b"))
+		assert.Equal(t, 1, s.len())
 	})
 	t.Run("a path deleted and made again keeps one slot", func(t *testing.T) {
 		s := newStatCache(2)

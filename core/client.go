@@ -134,7 +134,9 @@ func (c *Client) Start(ctx context.Context) error {
 
 // Close ends the session on the server, so its ephemeral nodes go at once,
 // and stops every goroutine of the client before it returns. It is
-// idempotent and safe without Start.
+// idempotent and safe without Start; every call returns once the client is
+// closed in full. A state listener must not call it: Close waits for the
+// listeners.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -293,6 +295,14 @@ func (c *Client) waitReady(ctx context.Context) error {
 // call sends one request on the live connection and waits for its reply or
 // ctx. A cancelled call returns at once; its late reply is dropped.
 func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
+	began := c.debugStart()
+	zxid, err := c.exchange(ctx, req, resp, onReply, decodeOnError)
+	c.debugCall(began, req, zxid, err)
+	return zxid, err
+}
+
+// exchange is call without its Debug log.
+func (c *Client) exchange(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
 	tied := tiedSession(ctx)
 	if err := stoppedBy(ctx, tied); err != nil {
 		return 0, err
@@ -307,7 +317,6 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 	if err := sessionMismatch(tied, cn); err != nil {
 		return 0, err
 	}
-	began := c.debugStart()
 	r := newRequest(resp)
 	r.onReply = onReply
 	r.decodeOnError = decodeOnError
@@ -320,13 +329,10 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 		cn.readOwn(ctx, r)
 	}
 	if !replied(ctx, tied, r) {
-		err := stoppedBy(ctx, tied)
-		c.debugCall(began, req, 0, err)
-		return 0, err
+		return 0, stoppedBy(ctx, tied)
 	}
 	zxid, err := r.zxid, r.err
 	r.release()
-	c.debugCall(began, req, zxid, err)
 	return zxid, err
 }
 

@@ -66,13 +66,31 @@ func TestLogDebugCallsWithoutSecrets(t *testing.T) {
 		require.NoError(t, err)
 		text := buf.String()
 		buf.Free()
-		for _, secret := range []string{password, addPassword, data, "user:" + password, "other:" + addPassword} {
+		for _, secret := range []string{password, addPassword, data} {
 			assert.NotContains(t, text, secret, "a log entry carries a secret: %s", text)
-			assert.NotContains(t, text, base64.StdEncoding.EncodeToString([]byte(secret))[:16], "a log entry carries a secret: %s", text)
+			for _, encoded := range base64Inner(secret) {
+				assert.NotContains(t, text, encoded, "a log entry carries a secret in base64: %s", text)
+			}
 		}
 	}
 
 	_, info := logs(zapcore.InfoLevel)
 	assert.NotZero(t, info.FilterMessage("zk: connected").Len(), "connections are logged at Info")
 	assert.Zero(t, info.FilterMessage("zk: call").Len(), "requests are logged at Debug only")
+}
+
+// base64Inner returns what the base64 of any byte string holding secret
+// must contain, for each of the three alignments secret can start at: the
+// groups of four characters that cover secret's bytes alone.
+func base64Inner(secret string) []string {
+	var out []string
+	for lead := range 3 {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, lead), secret...))
+		from := 0
+		if lead > 0 {
+			from = 4 // the first group holds lead bytes that are not secret's
+		}
+		out = append(out, enc[from:len(enc)-4])
+	}
+	return out
 }

@@ -137,25 +137,33 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 // for both replies, and returns the zxid of the first one's reply with each
 // one's outcome.
 func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (zxid1 int64, err1, err2 error) {
+	began := c.debugStart()
+	zxid1, zxid2, err1, err2 := c.exchangePair(ctx, req1, resp1, req2, resp2)
+	c.debugCall(began, req1, zxid1, err1)
+	c.debugCall(began, req2, zxid2, err2)
+	return zxid1, err1, err2
+}
+
+// exchangePair is callPair without its Debug log, returning both zxids.
+func (c *Client) exchangePair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (zxid1, zxid2 int64, err1, err2 error) {
 	tied := tiedSession(ctx)
 	if err := stoppedBy(ctx, tied); err != nil {
-		return 0, err, err
+		return 0, 0, err, err
 	}
 	cn := c.live.Load()
 	if cn == nil {
 		err := &notSentError{}
-		return 0, err, err
+		return 0, 0, err, err
 	}
 	if err := sessionMismatch(tied, cn); err != nil {
-		return 0, err, err
+		return 0, 0, err, err
 	}
-	began := c.debugStart()
 	r1, r2 := newRequest(resp1), newRequest(resp2)
 	own, err := cn.sendPairOwn(req1, r1, req2, r2)
 	if err != nil {
 		r1.release()
 		r2.release()
-		return 0, err, err
+		return 0, 0, err, err
 	}
 	if own {
 		cn.readOwn(ctx, r2)
@@ -171,17 +179,14 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 		case <-r1.done:
 			zxid1, err1 = r1.zxid, r1.err
 			r1.release()
-			return zxid1, err1, err
+			return zxid1, 0, err1, err
 		default:
-			return 0, err, err
+			return 0, 0, err, err
 		}
 	}
 	<-r1.done
-	zxid1, err1, err2 = r1.zxid, r1.err, r2.err
-	zxid2 := r2.zxid
+	zxid1, zxid2, err1, err2 = r1.zxid, r2.zxid, r1.err, r2.err
 	r1.release()
 	r2.release()
-	c.debugCall(began, req1, zxid1, err1)
-	c.debugCall(began, req2, zxid2, err2)
-	return zxid1, err1, err2
+	return zxid1, zxid2, err1, err2
 }

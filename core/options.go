@@ -174,8 +174,9 @@ func WithDefaultACL(acl []ACL) Option {
 
 // WithRetryPolicy sets the policy that retries calls failing with connection
 // loss or operation timeout, when repeating them is safe (RetryPolicy lists
-// the rules). A policy made from invalid arguments (a negative count or
-// duration) is refused with ErrInvalidArgument.
+// the rules). A policy made from invalid arguments (a negative count, a
+// duration that is not positive, a maximum below the base) is refused with
+// ErrInvalidArgument.
 // Default: RetryForever() (jittered backoff, bounded by each call's ctx).
 func WithRetryPolicy(p *RetryPolicy) Option {
 	return optionFunc(func(c *config) {

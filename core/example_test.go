@@ -58,6 +58,18 @@ func ExampleClient_Create() {
 		log.Fatal(err)
 	}
 	fmt.Println("joined as", member) // /app/members/_c_<uuid>-m-0000000000
+
+	// A node only its creator may touch, under parents that everyone may
+	// read and create in: the node's own ACL would lock the parents too.
+	if err := c.AddAuth(ctx, "digest", []byte("app:secret")); err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.Create(ctx, "/app/secrets/db", []byte("..."),
+		core.WithACL(core.CreatorAllACL...),
+		core.WithParents(), core.WithParentACL(core.MakeACL("world", "anyone", core.PermRead|core.PermCreate)))
+	if err != nil && !errors.Is(err, core.ErrNodeExists) {
+		log.Fatal(err)
+	}
 }
 
 func ExampleClient_GetW() {

@@ -68,7 +68,7 @@ code { font-size: 13px; background: #eef2f7; padding: 1px 5px; border-radius: 4p
 <div><b>ZooKeeper</b>{{short .Setup.ZooKeeper.Version}} · {{.Setup.ZooKeeper.Mode}} · fsync {{.Setup.ZooKeeper.Fsync}}<br>clients on {{.Setup.ZooKeeper.Target}}{{if .Setup.ZooKeeper.Local}} (started by the bench){{end}}{{with .Setup.ZooKeeper.JVMFlags}}<br>server JVM {{.}}{{end}}</div>
 <div><b>Clients</b>zkit {{.Setup.Zkit}}<br>{{if .Setup.Peer}}{{.Setup.Peer}}{{else}}no peer (--no-peer){{end}}</div>
 <div><b>Run</b>{{dur .Setup.Seconds}} · {{.Setup.Repeat}} run(s) per point (median kept) · {{.Setup.DataSize}} B per node</div>
-<div><b>Load average</b>{{printf "%.2f" .Setup.LoadBefore}} before · {{printf "%.2f" .Setup.LoadAfter}} after<br>(the machine is shared: expect noise)</div>
+<div><b>Load average</b>{{printf "%.2f" .Setup.LoadBefore}} before · {{printf "%.2f" .Setup.LoadAfter}} after<br>(the machine is shared: expect noise){{with .Setup.HostSteal}}<br>host steal: {{.}}{{end}}</div>
 {{if .Setup.Pinning}}<div><b>CPUs</b>{{.Setup.Pinning}}</div>{{end}}
 </div>
 {{with .Targets}}<h2>Targets</h2>

@@ -239,6 +239,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		setup.Peer += " " + r.peerVersion
 	}
 	setup.LoadAfter = loadAverage()
+	setup.HostSteal = r.stealSummary()
 	setup.Seconds = time.Since(started).Seconds()
 
 	rep := &Report{Setup: setup, Sections: sections}

@@ -93,6 +93,9 @@ func writeText(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "zkit:      %s; peer: %s\n", orDash(s.Zkit), peer)
 	fmt.Fprintf(w, "load:      %.2f before, %.2f after (1-minute load average; other work on the machine adds noise)\n", s.LoadBefore, s.LoadAfter)
+	if h := s.HostSteal; h != nil {
+		fmt.Fprintf(w, "steal:     %s\n", h)
+	}
 	if s.Pinning != "" {
 		fmt.Fprintf(w, "pinned:    %s\n", s.Pinning)
 	}

@@ -71,6 +71,14 @@ type Runner struct {
 	dataDir string
 	seq     int
 	flip    bool
+	steals  []float64 // each run's host steal share, in order
+}
+
+// stealSummary sums up the host steal of every run so far.
+func (r *Runner) stealSummary() *StealSummary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return summarizeSteal(r.steals)
 }
 
 func newRunner(ctx context.Context, cfg *Config, servers string, progress io.Writer) (*Runner, error) {
@@ -216,7 +224,9 @@ func (r *Runner) Run(ctx context.Context, lib string, job harness.Job) (*harness
 	// sessions (and their ephemeral nodes) before it is killed.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
+	before, stealOK := cpuTimesNow()
 	runErr := cmd.Run()
+	after, _ := cpuTimesNow()
 	var res harness.Result
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		return nil, fmt.Errorf("%s worker (%s %s): %v; %v; stderr: %s", lib, job.Task, job.Op, runErr, err, strings.TrimSpace(errOut.String()))
@@ -226,6 +236,12 @@ func (r *Runner) Run(ctx context.Context, lib string, job harness.Job) (*harness
 	}
 	if lib == libPeer {
 		r.peerVersion = res.Version
+	}
+	if stealOK {
+		res.HostSteal = stealShare(before, after)
+		r.mu.Lock()
+		r.steals = append(r.steals, res.HostSteal)
+		r.mu.Unlock()
 	}
 	if errOut.Len() > 0 {
 		fmt.Fprintf(r.progress, "    %s worker stderr: %s\n", lib, strings.TrimSpace(errOut.String()))
@@ -340,6 +356,9 @@ func (r *Runner) report(label string, res *harness.Result) {
 	}
 	if res.Errors > 0 {
 		fmt.Fprintf(&b, "  %d errors (first: %s)", res.Errors, res.FirstError)
+	}
+	if res.HostSteal >= 0.01 {
+		fmt.Fprintf(&b, "  host steal %.0f%%", 100*res.HostSteal)
 	}
 	fmt.Fprintln(r.progress, b.String())
 }

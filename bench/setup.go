@@ -30,6 +30,9 @@ type Setup struct {
 	// started and ended: other work on the machine shows up there.
 	LoadBefore float64 `json:"load_before"`
 	LoadAfter  float64 `json:"load_after"`
+	// HostSteal sums up the steal time of the runs (steal.go); nil where
+	// the kernel does not count it.
+	HostSteal *StealSummary `json:"host_steal,omitempty"`
 	// Pinning says which CPUs the server and the clients ran on (--pin);
 	// empty when they shared them all.
 	Pinning string  `json:"pinning,omitempty"`

@@ -86,6 +86,9 @@ type Result struct {
 	Conc int    `json:"concurrency,omitempty"`
 	// Error is set when the job could not run at all.
 	Error string `json:"error,omitempty"`
+	// HostSteal is the share of the machine's CPU time that its hypervisor
+	// gave to others during the run (steal time), set by the runner.
+	HostSteal float64 `json:"host_steal,omitempty"`
 
 	// Ops completed during the measured phase, and failed calls.
 	Ops        int64   `json:"ops"`

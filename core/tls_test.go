@@ -52,15 +52,8 @@ func TestTLS(t *testing.T) {
 		assert.Equal(t, core.StateConnected, c.State())
 	})
 	t.Run("untrusted CA", func(t *testing.T) {
-		c, err := core.NewClient(srv.SecureConnString(),
-			core.WithTLS(&tls.Config{RootCAs: otherCAPoolA(t), MinVersion: tls.VersionTLS12}),
-			core.WithConnectTimeout(time.Second))
-		require.NoError(t, err)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(ctxA(t), 2*time.Second)
-		defer cancel()
-		err = c.Start(ctx)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
+		c, err := startFailsA(t, srv.SecureConnString(),
+			core.WithTLS(&tls.Config{RootCAs: otherCAPoolA(t), MinVersion: tls.VersionTLS12}))
 		require.ErrorIs(t, err, core.ErrConnect, "the error says why no connection was made")
 		var unknown x509.UnknownAuthorityError
 		require.ErrorAs(t, err, &unknown, "the certificate problem is in the chain: %v", err)
@@ -71,13 +64,7 @@ func TestTLS(t *testing.T) {
 	t.Run("plain client on the TLS port", func(t *testing.T) {
 		// The handshake fails after the dial: the error still names the
 		// server.
-		c, err := core.NewClient(srv.SecureConnString(), core.WithConnectTimeout(time.Second))
-		require.NoError(t, err)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(ctxA(t), 2*time.Second)
-		defer cancel()
-		err = c.Start(ctx)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
+		_, err := startFailsA(t, srv.SecureConnString())
 		require.ErrorIs(t, err, core.ErrConnect)
 		var ce *core.ConnectError
 		require.ErrorAs(t, err, &ce)
@@ -87,13 +74,7 @@ func TestTLS(t *testing.T) {
 	t.Run("wrong server name", func(t *testing.T) {
 		cfg := srv.TLSConfig()
 		cfg.ServerName = "zk.example.com"
-		c, err := core.NewClient(srv.SecureConnString(), core.WithTLS(cfg), core.WithConnectTimeout(time.Second))
-		require.NoError(t, err)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(ctxA(t), 2*time.Second)
-		defer cancel()
-		err = c.Start(ctx)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
+		_, err := startFailsA(t, srv.SecureConnString(), core.WithTLS(cfg))
 		var hostname x509.HostnameError
 		require.ErrorAs(t, err, &hostname, "the certificate problem is in the chain: %v", err)
 	})
@@ -121,4 +102,19 @@ func otherCAPoolA(t *testing.T) *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	return pool
+}
+
+// startFailsA makes a client of servers with opts and a 1 s connect
+// timeout, and returns it with the error of a Start that must run out of
+// time; the test closes the client.
+func startFailsA(t *testing.T, servers string, opts ...core.Option) (*core.Client, error) {
+	t.Helper()
+	c, err := core.NewClient(servers, append(opts, core.WithConnectTimeout(time.Second))...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(ctxA(t), 2*time.Second)
+	defer cancel()
+	err = c.Start(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	return c, err
 }

@@ -150,7 +150,7 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	last := monoTime(c.lastTouch.Load())
-	return last.Add(sess.timeout * 9 / 10), true
+	return last.Add(sess.Timeout() * 9 / 10), true
 }
 
 func (c *Client) checkLocalExpiry() {
@@ -327,6 +327,10 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 			c.sess.end(ErrSessionExpired)
 		}
 		c.sess = newSession(resp.SessionID, resp.Passwd, timeout)
+	} else {
+		// The same session on a server with other bounds: the server
+		// measures its expiry by this connection's timeout from now on.
+		c.sess.timeout.Store(int64(timeout))
 	}
 	if !resp.ReadOnly {
 		c.seenRW = true

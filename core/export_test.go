@@ -132,7 +132,7 @@ func ServerAddrs(s string) ([]string, string, error) {
 func ResumeSession(c *Client, s *Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sess = newSession(s.id, s.passwd, s.timeout)
+	c.sess = newSession(s.id, s.passwd, s.Timeout())
 	c.seenRW = true
 	c.touched(monoNow())
 }

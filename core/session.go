@@ -3,15 +3,18 @@ package core
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Session is one ZooKeeper session of a client. After an expiry the client
 // makes a new Session; recipes bind to one through Done.
 type Session struct {
-	id      int64
-	passwd  []byte
-	timeout time.Duration
+	id     int64
+	passwd []byte
+	// timeout is the session timeout (a time.Duration) the server granted
+	// on the latest connection.
+	timeout atomic.Int64
 
 	once sync.Once
 	done chan struct{}
@@ -23,7 +26,8 @@ type Session struct {
 }
 
 func newSession(id int64, passwd []byte, timeout time.Duration) *Session {
-	s := &Session{id: id, passwd: passwd, timeout: timeout, done: make(chan struct{})}
+	s := &Session{id: id, passwd: passwd, done: make(chan struct{})}
+	s.timeout.Store(int64(timeout))
 	s.ended, s.finish = context.WithCancelCause(context.Background())
 	return s
 }
@@ -31,8 +35,12 @@ func newSession(id int64, passwd []byte, timeout time.Duration) *Session {
 // ID is the session id the server assigned.
 func (s *Session) ID() int64 { return s.id }
 
-// Timeout is the session timeout the server granted.
-func (s *Session) Timeout() time.Duration { return s.timeout }
+// Timeout is the session timeout the server granted. Each connection
+// negotiates it again, and a server configured with other bounds grants
+// another: Timeout is then the one of the latest connection, which the
+// server measures the session's expiry by from then on, and so does the
+// client's own timer.
+func (s *Session) Timeout() time.Duration { return time.Duration(s.timeout.Load()) }
 
 // Password is the session's password, which lets another connection resume
 // (or, in tests, expire) it.

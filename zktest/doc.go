@@ -27,6 +27,10 @@
 // file, so test binaries running in parallel never collide; a server that
 // still finds its port taken is started again on other ports.
 //
+// Stop, Kill and Restart act on one server as an operator or a crash would;
+// Server.RestartWith brings a server back with another configuration, such
+// as other session timeout bounds.
+//
 // Server.FourLetter asks a server for a four-letter word ("srvr", "cons",
 // "mntr", ...), and Server.Watches reads "wchc" into the paths each session
 // watches, so a test can check that code holds the watches it should.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -324,6 +325,36 @@ func (s *Server) Kill() error {
 // failure fails the test.
 func (s *Server) Restart() error {
 	return s.check("restart", s.restart())
+}
+
+// RestartWith is Restart with opts applied on top of the server's options,
+// for this start and every later one: a test can change the server's
+// configuration between two runs of it, as an operator would, for instance
+// its session timeout bounds with WithConfig. WithTLS and WithDir cannot
+// change once the server exists; RestartWith refuses them.
+func (s *Server) RestartWith(opts ...Option) error {
+	return s.check("restart", s.reconfigure(opts))
+}
+
+func (s *Server) reconfigure(opts []Option) error {
+	if s.fixed != nil {
+		return s.fixed
+	}
+	s.mu.Lock()
+	cfg := s.cfg
+	// Servers of one ensemble may share the backing arrays.
+	cfg.extraConfig = slices.Clone(cfg.extraConfig)
+	cfg.javaFlags = slices.Clone(cfg.javaFlags)
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.tls != s.cfg.tls || cfg.dir != s.cfg.dir {
+		s.mu.Unlock()
+		return errors.New("zktest: WithTLS and WithDir cannot change on a restart")
+	}
+	s.cfg = cfg
+	s.mu.Unlock()
+	return s.restart()
 }
 
 func (s *Server) check(op string, err error) error {

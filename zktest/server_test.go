@@ -222,3 +222,27 @@ func (f *fakeTB) run(fn func()) {
 	}()
 	<-done
 }
+
+func TestServerRestartWith(t *testing.T) {
+	s := StartServer(t)
+	if _, resp := newSession(t, s.Addr()); resp.TimeoutMs != 10000 {
+		t.Fatalf("asked for 10 s, got %d ms", resp.TimeoutMs)
+	}
+	if err := s.reconfigure([]Option{WithTLS()}); err == nil {
+		t.Fatal("RestartWith took WithTLS")
+	}
+	if err := s.reconfigure([]Option{WithDir(t.TempDir())}); err == nil {
+		t.Fatal("RestartWith took WithDir")
+	}
+	wantMode(t, s, ModeStandalone) // the refusals left it running
+
+	s.RestartWith(WithConfig("maxSessionTimeout", "4000"))
+	if _, resp := newSession(t, s.Addr()); resp.TimeoutMs != 4000 {
+		t.Fatalf("asked for 10 s with a 4 s maximum, got %d ms", resp.TimeoutMs)
+	}
+	// The new configuration stays for later restarts.
+	s.Restart()
+	if _, resp := newSession(t, s.Addr()); resp.TimeoutMs != 4000 {
+		t.Fatalf("after a plain restart: got %d ms, want 4000", resp.TimeoutMs)
+	}
+}

@@ -194,6 +194,22 @@ type spyReq struct {
 	op  int32
 	xid int32
 	at  time.Time
+	// path is the request's first field when it reads as a path, as it
+	// does for every request that names one node.
+	path string
+}
+
+// leadingPath returns the string a request body (after its header) starts
+// with, if it is a path.
+func leadingPath(body []byte) string {
+	if len(body) < 4 {
+		return ""
+	}
+	n := int(int32(binary.BigEndian.Uint32(body)))
+	if n <= 0 || n > len(body)-4 || body[4] != '/' {
+		return ""
+	}
+	return string(body[4 : 4+n])
 }
 
 // wireSpy is a client dialer that watches the client's side of every
@@ -323,10 +339,10 @@ func (s *wireSpy) requests(op int32) []spyReq {
 }
 
 // record notes a frame the client wrote.
-func (s *wireSpy) record(op, xid int32) {
+func (s *wireSpy) record(op, xid int32, path string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now()})
+	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now(), path: path})
 }
 
 // written returns how many frames the client has written so far.
@@ -349,10 +365,10 @@ func (s *wireSpy) opsSince(n int) []int32 {
 
 // observe records a request and says whether to cut after it, and
 // whether the request itself is to be swallowed.
-func (s *wireSpy) observe(op, xid int32) (cut, swallow bool) {
+func (s *wireSpy) observe(op, xid int32, path string) (cut, swallow bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now()})
+	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now(), path: path})
 	n, ok := s.cuts[op]
 	if !ok || n == 0 {
 		return false, false
@@ -402,10 +418,10 @@ func (c *spyConn) Write(b []byte) (int, error) {
 		op := int32(binary.BigEndian.Uint32(body[4:]))
 		if xid < 0 {
 			// A special frame (auth, setWatches, ping) is recorded, never cut.
-			c.spy.record(op, xid)
+			c.spy.record(op, xid, "")
 			continue
 		}
-		cut, swallow := c.spy.observe(op, xid)
+		cut, swallow := c.spy.observe(op, xid, leadingPath(body[8:]))
 		if !cut {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 )
 
 // SCENARIOS 1: a node created without data reads back empty at version 0,
@@ -351,13 +352,15 @@ func TestOpsEnsurePath(t *testing.T) {
 	assert.Equal(t, int32(1), st.Version)
 	require.NoError(t, c.EnsurePath(ctx, "/a/b/c/d"), "EnsurePath is idempotent")
 
-	// WithACL applies to the nodes it creates.
-	ipACL := core.MakeACL("ip", "127.0.0.1", core.PermAll)
-	require.NoError(t, c.EnsurePath(ctx, "/ip/x", core.WithACL(ipACL)))
-	for _, path := range []string{"/ip", "/ip/x"} {
+	// WithACL applies to the nodes it creates. The ACL still lets anyone
+	// create below, read, and delete (the test's cleanup), so the test
+	// also runs against a server elsewhere (ZK_SERVERS).
+	narrow := core.MakeACL("world", "anyone", core.PermRead|core.PermCreate|core.PermDelete)
+	require.NoError(t, c.EnsurePath(ctx, "/narrow/x", core.WithACL(narrow)))
+	for _, path := range []string{"/narrow", "/narrow/x"} {
 		acl, _, err := c.GetACL(ctx, path)
 		require.NoError(t, err)
-		assert.Equal(t, []core.ACL{ipACL}, acl)
+		assert.Equal(t, []core.ACL{narrow}, acl)
 	}
 	require.NoError(t, c.EnsurePath(ctx, "/"), "the root always exists")
 }
@@ -646,8 +649,12 @@ func TestOpsExists(t *testing.T) {
 	require.NoError(t, err, "a missing parent is no error either")
 }
 
+// On one server a read sees every committed write anyway, so the test
+// checks that Sync asks the server: a sync request for the node's server
+// path left the client, and the server answered it.
 func TestOpsSync(t *testing.T) {
-	c, srv, root := sharedA(t)
+	spy := newWireSpy()
+	c, srv, root := sharedA(t, core.WithDialer(spy.dialer()))
 	other := rootA(t, srv)
 	ctx := ctxA(t)
 
@@ -658,6 +665,12 @@ func TestOpsSync(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "written elsewhere", string(data))
 	require.NoError(t, c.Sync(ctx, "/"))
+
+	var paths []string
+	for _, r := range spy.requests(proto.OpSync) {
+		paths = append(paths, r.path)
+	}
+	assert.Equal(t, []string{root + "/s", root}, paths, "the sync requests sent")
 }
 
 func TestOpsGetEphemerals(t *testing.T) {

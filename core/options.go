@@ -91,12 +91,14 @@ func WithChroot(root string) Option {
 }
 
 // WithSessionTimeout asks the server for a session timeout; the server
-// bounds it between 2 and 20 ticks unless configured otherwise. d must be
+// bounds it between 2 and 20 ticks unless configured otherwise, and each
+// connection asks again, so a server with other bounds may grant the same
+// session another timeout (Session.Timeout follows it). d must be
 // between a millisecond and 2^31-1 milliseconds (about 24.8 days), as the
 // request carries it in whole milliseconds. Default: 10 s.
 //
 // While it cannot reach a server, the client gives the session up itself
-// nine tenths of the granted timeout after the server last heard from it
+// nine tenths of the latest granted timeout after the server last heard from it
 // (the send time of the newest request or ping answered, not the arrival
 // of a watch event, which the server sends without hearing from the
 // client): the session ends with ErrSessionExpired and the client goes to

@@ -76,15 +76,18 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		// is always safe to send again.
 		return safe(err) || created != "" && retrySafe(err)
 	}
+	listed := func(ctx context.Context) error {
+		resp := &proto.ChildrenResponse{}
+		if _, err := c.call(ctx, list, resp, nil, false); err != nil {
+			return err
+		}
+		children = resp.Children
+		return nil
+	}
 	err := c.cfg.retry.run(ctx, c.waitReady, retryable, func(ctx context.Context) error {
 		if created != "" {
 			// The node is made; only the listing is left to do.
-			resp := &proto.ChildrenResponse{}
-			if _, err := c.call(ctx, list, resp, nil, false); err != nil {
-				return err
-			}
-			children = resp.Children
-			return nil
+			return listed(ctx)
 		}
 		if lost && o.protected {
 			p, st, err := c.findProtected(ctx, parent, prefix, o.ephemeral)
@@ -92,13 +95,8 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 				return err
 			}
 			if p != "" {
-				stat = st
-				resp := &proto.ChildrenResponse{}
-				if _, err := c.call(ctx, list, resp, nil, false); err != nil {
-					return err
-				}
-				created, children = p, resp.Children
-				return nil
+				created, stat = p, st
+				return listed(ctx)
 			}
 		}
 		cresp := &createReply{op: req.Op}
@@ -113,17 +111,19 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 		case createErr == nil:
 			// The node exists; only the listing failed.
 			created, stat = cresp.result()
-			resp := &proto.ChildrenResponse{}
-			if _, err := c.call(ctx, list, resp, nil, false); err != nil {
-				if o.protected {
-					lost = true
-				}
-				return err
-			}
-			children = resp.Children
-			return nil
+			return listed(ctx)
 		case lostInFlight(createErr):
 			lost = true
+		case errors.Is(createErr, ErrNodeExists) && lost && o.ephemeral && !o.sequential:
+			// As in createOnce: the node may be the one a lost attempt made.
+			st, ok, err := c.ownEphemeral(ctx, req.Path)
+			if ok {
+				created, stat = req.Path, st
+				return listed(ctx)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		return createErr
 	})

@@ -109,9 +109,15 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *crea
 		case lostInFlight(err):
 			lost = true
 		case errors.Is(err, ErrNodeExists) && lost && o.ephemeral && !o.sequential:
-			if st, ok := c.ownEphemeral(ctx, req.Path); ok {
+			st, ok, cerr := c.ownEphemeral(ctx, req.Path)
+			if ok {
 				created, stat = req.Path, st
 				return nil
+			}
+			if cerr != nil {
+				// Whose node it is is still unknown: a lost check goes back
+				// to the policy, whose next attempt asks again.
+				return cerr
 			}
 		}
 		return err
@@ -120,14 +126,19 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *crea
 }
 
 // ownEphemeral reports whether path is an ephemeral node of this session.
-func (c *Client) ownEphemeral(ctx context.Context, path string) (*Stat, bool) {
+// It returns the error of the check when it could not tell, except
+// ErrNoNode: the node is gone, and the create's ErrNodeExists stands.
+func (c *Client) ownEphemeral(ctx context.Context, path string) (*Stat, bool, error) {
 	resp := &proto.StatResponse{}
 	if _, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpExists, Path: path}, resp, nil, false); err != nil {
-		return nil, false
+		if errIsNoNode(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
 	}
 	sess := c.Session()
 	st := newStat(&resp.Stat)
-	return st, sess != nil && st.EphemeralOwner == sess.ID()
+	return st, sess != nil && st.EphemeralOwner == sess.ID(), nil
 }
 
 // ensureParents creates every missing ancestor of the server path sp.

@@ -251,6 +251,59 @@ func TestRetryNotAfterSequentialCreateLoss(t *testing.T) {
 	require.Equal(t, c.Session().ID(), st.EphemeralOwner)
 }
 
+// TestRetryEphemeralCreateFindsOwnNode: an ephemeral create whose reply is
+// lost is sent again, meets ErrNodeExists and asks whose the node is. The
+// session's own node is the create's success, for CreateAndList too, and
+// when the answer to that question is lost as well, the policy retries
+// the question instead of reporting ErrNodeExists.
+func TestRetryEphemeralCreateFindsOwnNode(t *testing.T) {
+	c, spy := spyClientB(t, core.RetryForever())
+	ctx := ctxB(t, waitB)
+	requireOwn := func(t *testing.T, path string) {
+		t.Helper()
+		st, err := c.ExistsStat(ctx, path)
+		require.NoError(t, err)
+		require.NotNil(t, st)
+		require.Equal(t, c.Session().ID(), st.EphemeralOwner)
+	}
+
+	t.Run("Create, its check lost too", func(t *testing.T) {
+		checks := len(spy.requests(opExists))
+		spy.cut(opCreate, 1)
+		spy.cut(opExists, 1)
+		p, err := c.Create(ctx, "/own", nil, core.Ephemeral())
+		require.NoError(t, err)
+		require.Equal(t, "/own", p)
+		require.Len(t, spy.requests(opExists), checks+2, "the lost check and the one after it")
+		requireOwn(t, "/own")
+	})
+	t.Run("CreateAndList", func(t *testing.T) {
+		spy.cut(opCreate, 1)
+		p, children, err := c.CreateAndList(ctx, "/listed", nil, "/", core.Ephemeral())
+		require.NoError(t, err)
+		require.Equal(t, "/listed", p)
+		require.Contains(t, children, "listed")
+		requireOwn(t, "/listed")
+	})
+	t.Run("CreateAndList, its check lost too", func(t *testing.T) {
+		spy.cut(opCreate, 1)
+		spy.cut(opExists, 1)
+		p, children, err := c.CreateAndList(ctx, "/listed2", nil, "/", core.Ephemeral())
+		require.NoError(t, err)
+		require.Equal(t, "/listed2", p)
+		require.Contains(t, children, "listed2")
+		requireOwn(t, "/listed2")
+	})
+	t.Run("another session's node", func(t *testing.T) {
+		other := startClientB(t, zktest.Shared(t).ConnString(), core.WithChroot(c.Chroot()))
+		_, err := other.Create(ctx, "/theirs", nil, core.Ephemeral())
+		require.NoError(t, err)
+		spy.cut(opCreate, 1)
+		_, err = c.Create(ctx, "/theirs", nil, core.Ephemeral())
+		require.ErrorIs(t, err, core.ErrNodeExists)
+	})
+}
+
 // proxyClientB starts a client on the shared server through a fault proxy
 // (and a wireSpy to count requests), under its own chroot.
 func proxyClientB(t *testing.T, opts ...core.Option) (*core.Client, *zktest.Proxy, *wireSpy) {

@@ -175,7 +175,7 @@ func (c *Client) closeSession(cn *conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r := newRequest(&proto.EmptyResponse{})
-	if err := cn.send(&proto.EmptyRequest{Op: proto.OpCloseSession}, r); err != nil {
+	if err := cn.sendFinal(&proto.EmptyRequest{Op: proto.OpCloseSession}, r); err != nil {
 		return
 	}
 	select {

@@ -180,6 +180,33 @@ func TestCloseLetsCallsInFlightFinish(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
+// A call made while Close waits for the reply to closeSession is not sent
+// behind it, where the server would answer it as one of an unknown
+// session: it fails with ErrClosed, whatever the retry policy.
+func TestCloseRefusesCallsBehindCloseSession(t *testing.T) {
+	for _, policy := range []*core.RetryPolicy{core.RetryForever(), core.NoRetry()} {
+		srv := zktest.Shared(t)
+		proxy := zktest.StartProxy(t, srv.Addr())
+		root := chrootA(t, srv)
+		c := startA(t, proxy.Addr(), core.WithChroot(root), core.WithRetryPolicy(policy))
+		ctx := ctxA(t)
+		_, err := c.Create(ctx, "/n", []byte("n"))
+		require.NoError(t, err)
+
+		// The reply to closeSession takes 400 ms or more to come back.
+		proxy.SetLatency(200 * time.Millisecond)
+		before := core.NextXid(c)
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close() }()
+		require.Eventually(t, func() bool { return core.NextXid(c) != before }, 10*time.Second, time.Millisecond,
+			"closeSession queued")
+		_, err = c.GetData(ctx, "/n")
+		require.ErrorIs(t, err, core.ErrClosed)
+		require.NotErrorIs(t, err, core.ErrSessionExpired)
+		require.NoError(t, <-closed)
+	}
+}
+
 // Close wakes the calls that wait for a connection; they fail with
 // ErrClosed.
 func TestCloseWakesWaitingCalls(t *testing.T) {

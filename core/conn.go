@@ -59,7 +59,12 @@ type conn struct {
 	out     []byte
 	spare   []byte
 	closed  bool
-	err     error
+	// final says the closeSession request is queued: nothing may follow
+	// it, as the server would answer a request behind it as one of an
+	// unknown or expired session. Later sends fail as not sent, with
+	// ErrClosed as the cause.
+	final bool
+	err   error
 	// writing says a goroutine holds the writer role; writeDeadline is
 	// that writer's, and passes on with the role.
 	writing       bool
@@ -171,9 +176,23 @@ func (c *conn) sendPairOwn(req1 proto.Request, r1 *request, req2 proto.Request, 
 // makes sure someone reads the replies: with canRead, the caller takes the
 // turn when nobody has it (own); otherwise the reader goroutine does.
 func (c *conn) sendAll(canRead bool, batch ...outgoing) (own bool, err error) {
+	return c.sendBatch(canRead, false, batch...)
+}
+
+// sendFinal queues req as the last request the connection takes: later
+// sends fail as not sent.
+func (c *conn) sendFinal(req proto.Request, r *request) error {
+	_, err := c.sendBatch(false, true, outgoing{req, r})
+	return err
+}
+
+func (c *conn) sendBatch(canRead, final bool, batch ...outgoing) (own bool, err error) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.final {
 		err := c.err
+		if err == nil {
+			err = ErrClosed
+		}
 		c.mu.Unlock()
 		return false, &notSentError{cause: err}
 	}
@@ -192,6 +211,7 @@ func (c *conn) sendAll(canRead bool, batch ...outgoing) (own bool, err error) {
 		}
 		c.pending = append(c.pending, o.r)
 	}
+	c.final = final
 	own = c.wantReaderLocked(canRead)
 	// With nothing else in flight the caller writes at once: no hand-off.
 	// Under load the writer goroutine writes, so callers' requests gather

@@ -19,7 +19,9 @@ import (
 // refused reconnect), and no write is lost, doubled or half known.
 //
 // Each worker owns a node that it sets at the version it expects, and a
-// directory where it makes protected sequential nodes. A write that
+// directory where it makes protected sequential nodes and ephemeral nodes
+// of fresh names (with Create and CreateAndList in turn); a retried
+// ephemeral create must know its own node. A write that
 // returns success was applied exactly once: the set moved the version by
 // one, the create's node exists with its data. A write that fails (its
 // deadline passes during a fault) was applied at most once, which the
@@ -54,7 +56,7 @@ func startFaultWorkers(t *testing.T, c *core.Client, n int) (finish func() []*fa
 	ws := make([]*faultWorker, n)
 	for i := range ws {
 		ws[i] = &faultWorker{c: c, key: fmt.Sprintf("/k%d", i), dir: fmt.Sprintf("/d%d", i), id: i,
-			created: map[string]string{}, attempted: map[string]bool{}}
+			created: map[string]string{}, attempted: map[string]bool{}, ephemeral: map[string]int64{}}
 		_, err := c.Create(ctx, ws[i].key, nil)
 		require.NoError(t, err)
 		_, err = c.Create(ctx, ws[i].dir, nil)
@@ -125,6 +127,9 @@ type faultWorker struct {
 
 	created   map[string]string // acknowledged creates: path -> data
 	attempted map[string]bool   // data of every create tried
+	// ephemeral holds the session of each acknowledged ephemeral create:
+	// an expiry, which the faults may cause, takes its nodes.
+	ephemeral map[string]int64
 	ok        int
 	failed    int
 }
@@ -142,6 +147,10 @@ func (w *faultWorker) run(t *testing.T, stop <-chan struct{}) {
 			return
 		}
 		if err := w.create(t, fmt.Sprintf("%d-%d", w.id, n)); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := w.createEphemeral(t, fmt.Sprintf("e%d-%d", w.id, n), n%2 == 0); err != nil {
 			t.Error(err)
 			return
 		}
@@ -210,6 +219,32 @@ func (w *faultWorker) create(t *testing.T, data string) error {
 	return nil
 }
 
+// createEphemeral makes the ephemeral node name, which nobody else makes,
+// with Create or CreateAndList: the only error it may meet is a fault's.
+func (w *faultWorker) createEphemeral(t *testing.T, name string, listing bool) error {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	w.attempted[name] = true
+	path := w.dir + "/" + name
+	var err error
+	if listing {
+		_, _, err = w.c.CreateAndList(ctx, path, []byte(name), w.dir, core.Ephemeral())
+	} else {
+		_, err = w.c.Create(ctx, path, []byte(name), core.Ephemeral())
+	}
+	if err == nil {
+		w.created[path] = name
+		w.ephemeral[path] = w.c.Session().ID()
+		w.ok++
+		return nil
+	}
+	if !faultError(err) {
+		return fmt.Errorf("ephemeral create %s: %w", path, err)
+	}
+	w.failed++
+	return nil
+}
+
 // verify checks the worker's node and directory against what it knows.
 func (w *faultWorker) verify(ctx context.Context, t *testing.T) {
 	data, st, err := w.c.Get(ctx, w.key)
@@ -231,6 +266,9 @@ func (w *faultWorker) verify(ctx context.Context, t *testing.T) {
 		seen[string(d)] = p
 	}
 	for p, d := range w.created {
+		if sess, ok := w.ephemeral[p]; ok && sess != w.c.Session().ID() {
+			continue // its session expired
+		}
 		require.True(t, slices.Contains(kids, p[len(w.dir)+1:]), "acknowledged create %s is gone", p)
 		require.Equal(t, p, seen[d], "acknowledged create of %q", d)
 	}

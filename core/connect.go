@@ -33,7 +33,8 @@ const servedLongEnough = 2 * time.Second
 
 // run owns the connection: it connects, serves until the connection fails,
 // and reconnects, trying the servers in shuffled order with jittered
-// backoff after each full round. A connection that served for less than
+// backoff after each full round (at most a tenth of the session timeout,
+// reconnectPause). A connection that served for less than
 // servedLongEnough counts as a failed attempt.
 func (c *Client) run() {
 	defer c.wg.Done()
@@ -101,7 +102,33 @@ func (c *Client) afterAttempt(tried int, order *[]int, bo backoff.BackOff) bool 
 		return true
 	}
 	*order = rand.Perm(len(c.servers))
-	return c.pause(bo.NextBackOff())
+	return c.pause(reconnectPause(bo.NextBackOff(), c.sessionTimeout()))
+}
+
+// reconnectPause is the pause before the next round of connection
+// attempts: the backoff's, but at most a tenth of the session timeout
+// (jittered between half of that and all of it). A network that keeps
+// failing connections soon after they are made grows the backoff to its
+// maximum of two seconds; a client whose session is at stake still tries
+// several times before it has to give the session up, and makes use of a
+// short spell in which the network works.
+func reconnectPause(next, sessionTimeout time.Duration) time.Duration {
+	limit := sessionTimeout / 10
+	if limit <= 0 || next <= limit {
+		return next
+	}
+	return limit/2 + rand.N(limit/2+1)
+}
+
+// sessionTimeout is the current session's timeout, or the one asked for
+// when there is no session.
+func (c *Client) sessionTimeout() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil {
+		return c.sess.Timeout()
+	}
+	return c.cfg.sessionTimeout
 }
 
 func (c *Client) nextServer(order []int, tried int) int {

@@ -8,11 +8,14 @@
 //
 // # Sessions
 //
-// The client keeps one session across reconnects. It ends when the server
-// expires it, or when nine tenths of the session timeout have passed since
-// the server last heard from the client (the send time of the newest
-// request or ping it answered; watch events do not count), and the client
-// then makes a new one by itself.
+// The client keeps one session across reconnects. It reconnects to the
+// servers in shuffled order, with a jittered backoff between rounds that
+// never exceeds a tenth of the session timeout (nor 2 s), and resumes the
+// session with the timeout each new connection negotiates. The session
+// ends when the server expires it, or when nine tenths of the session
+// timeout have passed since the server last heard from the client (the
+// send time of the newest request or ping it answered; watch events do
+// not count), and the client then makes a new one by itself.
 // Session returns the current one. Work that must not outlive a session,
 // such as holding a lock, ties its calls to it with WithSession: they fail
 // with ErrSessionExpired as soon as that session ends, instead of waiting

@@ -31,8 +31,8 @@ import (
 // and reports it in rearmed, for the caller to wait for (awaitRearm). A
 // change in that round trip fires the server's watch once, for both; a
 // second one is missed.
-func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool), kinds ...oneShotKind) (watch bool, hook func(*request), rearmed *atomic.Bool) {
-	watch = !c.watches.persistentBrings(sp, kinds...)
+func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool) {
+	watch = !c.watches.persistentBrings(sp)
 	rearmed = new(atomic.Bool)
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)
@@ -60,7 +60,7 @@ func (c *Client) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event,
 			return watchKindExist, true
 		}
 		return 0, false
-	}, watchKindData, watchKindExist)
+	})
 	st, err := c.exists(ctx, path, watch, hook)
 	if err != nil {
 		return nil, nil, err
@@ -77,7 +77,7 @@ func (c *Client) GetW(ctx context.Context, path string) ([]byte, *Stat, <-chan E
 		return nil, nil, nil, opError("get", path, err)
 	}
 	ch := make(chan Event, 1)
-	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil }, watchKindData)
+	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil })
 	data, st, err := c.get(ctx, path, watch, hook)
 	if err != nil {
 		return nil, nil, nil, err
@@ -95,7 +95,7 @@ func (c *Client) GetChildrenW(ctx context.Context, path string) ([]string, *Stat
 		return nil, nil, nil, opError("getChildren", path, err)
 	}
 	ch := make(chan Event, 1)
-	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil }, watchKindChild)
+	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil })
 	children, st, err := c.getChildren(ctx, path, watch, hook)
 	if err != nil {
 		return nil, nil, nil, err
@@ -123,11 +123,25 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		mu                    sync.Mutex
 		registered, abandoned bool
 	)
+	sendMode := mode
+	if mode == WatchPersistent && c.watches.recursiveOn(sp) {
+		// ZooKeeper up to 3.8 keeps one mode per session and path: the
+		// recursive watch there brings this watcher's events too (see
+		// watchRegistry.dispatch).
+		sendMode = WatchPersistentRecursive
+	}
+	var rearmed atomic.Bool
 	hook := func(r *request) {
 		if r.err != nil {
 			return
 		}
-		c.watches.addPersistent(w)
+		// A plain addWatch turns a recursive watch of the session on the
+		// path plain, when a recursive watcher registered there while it
+		// was out: set the recursive one again, which brings the plain
+		// one's events.
+		if c.watches.addPersistentRearm(w, sendMode, r.zxid, c.sendRearm) {
+			rearmed.Store(true)
+		}
 		mu.Lock()
 		registered = true
 		late := abandoned
@@ -143,7 +157,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 			}()
 		}
 	}
-	req := &proto.AddWatchRequest{Path: sp, Mode: int32(mode)}
+	req := &proto.AddWatchRequest{Path: sp, Mode: int32(sendMode)}
 	if err := c.rpc(ctx, "addWatch", path, true, req, &proto.EmptyResponse{}, hook); err != nil {
 		mu.Lock()
 		abandoned = true
@@ -165,6 +179,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		return nil, opError("addWatch", path, ErrClosed)
 	}
 	go w.pump(c.stopCh)
+	c.awaitRearm(ctx, &rearmed, sp)
 	return w, nil
 }
 

@@ -93,8 +93,8 @@ func (p *watchPaths) addOneShot(key watchKey) {
 	}
 }
 
-// addPersistentPathLocked adds sp once for each mode of the persistent
-// watchers on it.
+// addPersistentPathLocked adds sp for the persistent watchers on it: in
+// recursive mode when any of them is recursive, else in plain mode.
 func (w *watchRegistry) addPersistentPathLocked(paths *watchPaths, sp string) {
 	var hasP, hasR bool
 	for _, pw := range w.persistent[sp] {
@@ -104,7 +104,9 @@ func (w *watchRegistry) addPersistentPathLocked(paths *watchPaths, sp string) {
 			hasP = true
 		}
 	}
-	if hasP {
+	// ZooKeeper up to 3.8 keeps one mode per session and path: a recursive
+	// watch brings what a plain one needs (see dispatch), not the reverse.
+	if hasP && !hasR {
 		paths.persistent = append(paths.persistent, sp)
 	}
 	if hasR {

@@ -95,3 +95,16 @@ func (c *Client) sendRearm(reqs []proto.Request) {
 		_ = cn.sendSpecial(proto.XidSetWatches, req)
 	}
 }
+
+// rearmPlain sets the plain persistent watchers on the server path sp
+// again once the last recursive one there is gone: the server kept the
+// path's watch recursive for them, which brings no NodeChildrenChanged.
+func (c *Client) rearmPlain(sp string) {
+	var rearmed atomic.Bool
+	if c.watches.rearmPlainPath(sp, c.sendRearm) {
+		rearmed.Store(true)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
+	defer cancel()
+	c.awaitRearm(ctx, &rearmed, sp)
+}

@@ -213,5 +213,8 @@ func (w *Watcher) Close() error {
 		// released then), or its session or client ended.
 		return nil
 	}
+	if w.mode == WatchPersistentRecursive {
+		w.client.rearmPlain(w.serverPath)
+	}
 	return w.client.releaseServerWatch(w.path, w.serverPath)
 }

@@ -70,6 +70,15 @@ func fire(chs []chan Event, ev Event) {
 }
 
 // dispatch delivers a server notification to every watch it triggers.
+//
+// Beside a recursive watcher the server keeps no other watch of the
+// session on its path (ZooKeeper up to 3.8 keeps one mode per session and
+// path; see persistentBrings), and a recursive watch brings no
+// NodeChildrenChanged. So on such a path the client makes that event
+// itself, from the NodeCreated and NodeDeleted of the path's children,
+// for its child watches and plain persistent watchers, and a plain
+// watcher there ignores the server's own (a newer server, which keeps both
+// modes, would otherwise bring it twice).
 func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 	ev := Event{Type: EventType(pev.Type), Path: w.root.fromServer(pev.Path)}
 	w.mu.Lock()
@@ -85,27 +94,53 @@ func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 	default:
 		return
 	}
+	w.fireOneShotsLocked(pev.Path, ev, kinds...)
+	if pev.Type == proto.EventNodeCreated || pev.Type == proto.EventNodeDeleted {
+		if parent := parentPath(pev.Path); parent != "" && w.recursiveOnLocked(parent) {
+			w.childrenChangedLocked(parent)
+		}
+	}
+	childrenChanged := pev.Type == proto.EventNodeChildrenChanged
+	madeHere := childrenChanged && w.recursiveOnLocked(pev.Path)
+	for _, pw := range slices.Clone(w.persistent[pev.Path]) {
+		if childrenChanged && (pw.mode == WatchPersistentRecursive || madeHere) {
+			continue
+		}
+		w.deliverLocked(pw, ev)
+	}
+	if childrenChanged {
+		return
+	}
+	for p := parentPath(pev.Path); p != ""; p = parentPath(p) {
+		for _, pw := range slices.Clone(w.persistent[p]) {
+			if pw.mode == WatchPersistentRecursive {
+				w.deliverLocked(pw, ev)
+			}
+		}
+	}
+}
+
+// fireOneShotsLocked fires and forgets the one-shot watches of kinds on
+// the server path sp.
+func (w *watchRegistry) fireOneShotsLocked(sp string, ev Event, kinds ...oneShotKind) {
 	for _, k := range kinds {
-		key := watchKey{path: pev.Path, kind: k}
+		key := watchKey{path: sp, kind: k}
 		if chs := w.oneShot[key]; len(chs) > 0 {
 			delete(w.oneShot, key)
 			fire(chs, ev)
 		}
 	}
-	for _, pw := range w.persistent[pev.Path] {
-		if pw.mode == WatchPersistentRecursive && pev.Type == proto.EventNodeChildrenChanged {
-			continue
-		}
-		w.deliverLocked(pw, ev)
-	}
-	if pev.Type == proto.EventNodeChildrenChanged {
-		return
-	}
-	for p := parentPath(pev.Path); p != ""; p = parentPath(p) {
-		for _, pw := range w.persistent[p] {
-			if pw.mode == WatchPersistentRecursive {
-				w.deliverLocked(pw, ev)
-			}
+}
+
+// childrenChangedLocked gives a NodeChildrenChanged of the server path sp,
+// which has a recursive watcher, to the child watches and the plain
+// persistent watchers there (see dispatch).
+func (w *watchRegistry) childrenChangedLocked(sp string) {
+	ev := Event{Type: EventNodeChildrenChanged, Path: w.root.fromServer(sp)}
+	w.fireOneShotsLocked(sp, ev, watchKindChild)
+	for _, pw := range slices.Clone(w.persistent[sp]) {
+		if pw.mode == WatchPersistent {
+			w.deliverLocked(pw, ev)
 		}
 	}
 }
@@ -132,6 +167,8 @@ func (w *watchRegistry) deliverLocked(pw *Watcher, ev Event) {
 	w.removeLocked(pw)
 	if len(w.persistent[pw.serverPath]) == 0 {
 		pw.client.releaseServerWatchLater(pw.path, pw.serverPath)
+	} else if pw.mode == WatchPersistentRecursive && !w.recursiveOnLocked(pw.serverPath) {
+		w.rearmPathLocked(pw.serverPath, 0, false, pw.client.sendRearm)
 	}
 }
 
@@ -139,6 +176,41 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 	w.mu.Lock()
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
 	w.mu.Unlock()
+}
+
+// addPersistentRearm registers pw, whose addWatch, sent in mode sent,
+// was answered at zxid. If that was a plain addWatch and a recursive
+// watcher watches the same path (it registered meanwhile), the server has
+// just made that one plain: it is set again, and addPersistentRearm
+// reports true.
+func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send func([]proto.Request)) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
+	if sent != WatchPersistent || !w.recursiveOnLocked(pw.serverPath) {
+		return false
+	}
+	return w.rearmPathLocked(pw.serverPath, zxid, false, send)
+}
+
+// rearmPlainPath sets the persistent watchers on sp again when they are
+// all plain, after the last recursive one there went; it reports whether
+// it sent anything.
+func (w *watchRegistry) rearmPlainPath(sp string, send func([]proto.Request)) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.persistent[sp]) == 0 || w.recursiveOnLocked(sp) {
+		return false
+	}
+	return w.rearmPathLocked(sp, 0, false, send)
+}
+
+// recursiveOn reports whether a recursive watcher watches the server path
+// sp itself.
+func (w *watchRegistry) recursiveOn(sp string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.recursiveOnLocked(sp)
 }
 
 // forget removes pw and reports whether the client held it: false once
@@ -150,23 +222,32 @@ func (w *watchRegistry) forget(pw *Watcher) (held bool) {
 }
 
 // persistentBrings reports whether a persistent watcher on the server path
-// sp brings every event a one-shot watch there of each of kinds fires on:
-// a plain persistent watcher brings them all, a recursive one all but
-// NodeChildrenChanged, which child watches wait for.
-func (w *watchRegistry) persistentBrings(sp string, kinds ...oneShotKind) bool {
+// sp brings every event a one-shot watch there fires on. Any does: a plain
+// one brings them all; a recursive one brings the data events, and the
+// creates and deletes of sp's children, from which the client makes the
+// NodeChildrenChanged that child watches wait for (see dispatch).
+// ZooKeeper up to 3.8 keeps a recursive watch in its child table too, in
+// one mode per session and path, where it swallows NodeChildrenChanged: a
+// child watch set on the server beside it would never fire.
+func (w *watchRegistry) persistentBrings(sp string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.persistentBringsLocked(sp, kinds...)
+	return w.persistentBringsLocked(sp)
 }
 
-func (w *watchRegistry) persistentBringsLocked(sp string, kinds ...oneShotKind) bool {
-	watchers := w.persistent[sp]
-	for _, pw := range watchers {
-		if pw.mode == WatchPersistent {
+func (w *watchRegistry) persistentBringsLocked(sp string) bool {
+	return len(w.persistent[sp]) > 0
+}
+
+// recursiveOnLocked reports whether a recursive watcher watches the server
+// path sp itself.
+func (w *watchRegistry) recursiveOnLocked(sp string) bool {
+	for _, pw := range w.persistent[sp] {
+		if pw.mode == WatchPersistentRecursive {
 			return true
 		}
 	}
-	return len(watchers) > 0 && !slices.Contains(kinds, watchKindChild)
+	return false
 }
 
 // addOneShotReplied registers ch as a one-shot watch under key once the
@@ -182,7 +263,7 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 	defer w.mu.Unlock()
 	w.oneShot[key] = append(w.oneShot[key], ch)
 	switch {
-	case !onServer && !w.persistentBringsLocked(key.path, key.kind):
+	case !onServer && !w.persistentBringsLocked(key.path):
 		w.rearmPathLocked(key.path, zxid, true, send)
 	case onServer:
 		return w.rearmPathLocked(key.path, zxid, false, send)

@@ -1,0 +1,110 @@
+package core_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+)
+
+// ZooKeeper 3.8 keeps one watch mode per session and path, and a recursive
+// watch brings no NodeChildrenChanged: a child watch, or a plain persistent
+// watcher, beside a recursive watcher of the same client on one path must
+// still see the path's children change, whichever came first, also after a
+// reconnect, and exactly once.
+
+func TestWatchChildWatchBesideRecursive(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		recursiveFirst, reconnect bool
+	}{
+		{"child watch first", false, false},
+		{"recursive first", true, false},
+		{"child watch first, reconnect", false, true},
+		{"recursive first, reconnect", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startProxiedB(t, 10*time.Second)
+			c := p.c
+			ctx := ctxB(t, waitB)
+			states := listenB(t, c)
+			_, err := c.Create(ctx, "/n", nil)
+			require.NoError(t, err)
+			var (
+				rw       *core.Watcher
+				children <-chan core.Event
+			)
+			if tc.recursiveFirst {
+				rw, err = c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
+				require.NoError(t, err)
+			}
+			_, _, children, err = c.GetChildrenW(ctx, "/n")
+			require.NoError(t, err)
+			if !tc.recursiveFirst {
+				rw, err = c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
+				require.NoError(t, err)
+			}
+			if tc.reconnect {
+				p.proxy.CutAll()
+				waitCountB(t, states, core.StateConnected, 1)
+			}
+
+			other := p.direct(t)
+			_, err = other.Create(ctx, "/n/kid", nil)
+			require.NoError(t, err)
+			wantEventB(t, rw.Events(), core.EventNodeCreated, "/n/kid")
+			wantEventB(t, children, core.EventNodeChildrenChanged, "/n")
+			requireClosedB(t, children)
+			_, err = other.Create(ctx, "/n/kid/grand", nil)
+			require.NoError(t, err)
+			wantEventB(t, rw.Events(), core.EventNodeCreated, "/n/kid/grand")
+		})
+	}
+}
+
+func TestWatchPlainAndRecursiveOnOnePath(t *testing.T) {
+	for _, recursiveFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain first", true: "recursive first"}[recursiveFirst], func(t *testing.T) {
+			c, _, _ := sharedClientB(t)
+			ctx := ctxB(t, waitB)
+			_, err := c.Create(ctx, "/n", nil)
+			require.NoError(t, err)
+			add := func(mode core.AddWatchMode) *core.Watcher {
+				w, err := c.AddWatch(ctx, "/n", mode)
+				require.NoError(t, err)
+				return w
+			}
+			var pw, rw *core.Watcher
+			if recursiveFirst {
+				rw, pw = add(core.WatchPersistentRecursive), add(core.WatchPersistent)
+			} else {
+				pw, rw = add(core.WatchPersistent), add(core.WatchPersistentRecursive)
+			}
+
+			_, err = c.Create(ctx, "/n/kid", nil)
+			require.NoError(t, err)
+			_, err = c.Create(ctx, "/n/kid/grand", nil)
+			require.NoError(t, err)
+			_, err = c.SetData(ctx, "/n", []byte("x"))
+			require.NoError(t, err)
+			wantEventB(t, rw.Events(), core.EventNodeCreated, "/n/kid")
+			wantEventB(t, rw.Events(), core.EventNodeCreated, "/n/kid/grand")
+			wantEventB(t, rw.Events(), core.EventNodeDataChanged, "/n")
+			// The plain watcher sees its children change once, and nothing
+			// of its grandchildren.
+			wantEventB(t, pw.Events(), core.EventNodeChildrenChanged, "/n")
+			wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/n")
+
+			// Without the recursive watcher the plain one still sees its
+			// children change.
+			require.NoError(t, rw.Close())
+			_, err = c.Create(ctx, "/n/kid2", nil)
+			require.NoError(t, err)
+			_, err = c.SetData(ctx, "/n", []byte("y"))
+			require.NoError(t, err)
+			wantEventB(t, pw.Events(), core.EventNodeChildrenChanged, "/n")
+			wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/n")
+		})
+	}
+}

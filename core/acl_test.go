@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -251,12 +252,20 @@ func TestACLPredefined(t *testing.T) {
 }
 
 // The server refusing credentials is final: AddAuth fails with
-// ErrAuthFailed and the client ends in StateAuthFailed.
+// ErrAuthFailed and the client ends in StateAuthFailed. The session, which
+// the client will never use again, ends at once, and its watches with it.
 func TestACLAuthRefused(t *testing.T) {
 	c, _, _ := sharedA(t)
 	ctx := ctxA(t)
+	sess := c.Session()
+	bound, cancel := sess.Bind(ctx)
+	defer cancel()
+	_, _, events, err := c.GetW(ctx, "/")
+	require.NoError(t, err)
+	watcher, err := c.AddWatch(ctx, "/", core.WatchPersistent)
+	require.NoError(t, err)
 
-	err := c.AddAuth(ctx, "no-such-scheme", []byte("x"))
+	err = c.AddAuth(ctx, "no-such-scheme", []byte("x"))
 	require.ErrorIs(t, err, core.ErrAuthFailed)
 	assert.Contains(t, err.Error(), "addAuth")
 	assert.Equal(t, core.StateAuthFailed, c.State())
@@ -264,4 +273,18 @@ func TestACLAuthRefused(t *testing.T) {
 	require.ErrorIs(t, err, core.ErrAuthFailed)
 	require.Never(t, func() bool { return c.State() != core.StateAuthFailed }, 200*time.Millisecond, 20*time.Millisecond,
 		"the client does not reconnect with refused credentials")
+
+	select {
+	case <-sess.Done():
+	default:
+		t.Fatal("the session lives on after the authentication failure")
+	}
+	require.ErrorIs(t, sess.Err(), core.ErrSessionExpired)
+	require.ErrorIs(t, sess.Err(), core.ErrAuthFailed)
+	require.ErrorIs(t, context.Cause(bound), core.ErrAuthFailed)
+	for _, ch := range []<-chan core.Event{events, watcher.Events()} {
+		ev := recvB(t, ch)
+		require.Equal(t, core.EventNotWatching, ev.Type, "%+v", ev)
+		require.ErrorIs(t, ev.Err, core.ErrAuthFailed)
+	}
 }

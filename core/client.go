@@ -136,7 +136,8 @@ func (c *Client) Start(ctx context.Context) error {
 // and stops every goroutine of the client before it returns. It is
 // idempotent and safe without Start; every call returns once the client is
 // closed in full. A state listener must not call it: Close waits for the
-// listeners.
+// listeners. After an authentication failure the client has no connection
+// to end the session on: the server ends it when it times out.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -401,9 +402,19 @@ func (c *Client) onEvent(ev proto.WatcherEvent) {
 func (c *Client) onAuthFailed(err error) {
 	c.log.Warn("zk: authentication failed", zap.Error(err))
 	c.mu.Lock()
+	var sess *Session
 	if c.state != StateAuthFailed {
 		c.setState(StateAuthFailed)
 		close(c.authErr)
+		sess = c.sess
 	}
 	c.mu.Unlock()
+	if sess != nil {
+		// The client connects no more, so the session is lost to it, and
+		// the server expires it a session timeout from now. It ends here,
+		// before the server can give its ephemeral nodes to anyone else.
+		lost := fmt.Errorf("%w: %w", ErrSessionExpired, ErrAuthFailed)
+		sess.end(lost)
+		c.watches.endAll(lost)
+	}
 }

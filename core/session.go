@@ -50,8 +50,11 @@ func (s *Session) Password() []byte { return append([]byte(nil), s.passwd...) }
 // client's timer while disconnected) or the client closed it.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
-// Err says why the session ended: ErrSessionExpired or ErrClosed. It is nil
-// while the session lives.
+// Err says why the session ended: ErrSessionExpired or ErrClosed. After the
+// server refused the client's credentials (StateAuthFailed), the client
+// connects no more and ends the session at once with an error that matches
+// both ErrSessionExpired and ErrAuthFailed. It is nil while the session
+// lives.
 func (s *Session) Err() error {
 	select {
 	case <-s.done:

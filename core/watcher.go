@@ -11,7 +11,13 @@ import (
 const watcherChanSize = 64
 
 // Watcher is a persistent (or persistent-recursive) watch made by AddWatch.
-// Its events arrive in zxid order on Events. It ends, with a final
+// Its events arrive in zxid order on Events, but for a reconnect: ZooKeeper
+// sends no catch-up events for persistent watches, so a watcher misses
+// what changed while the client was disconnected (the Suspended state
+// tells of such a gap), except on paths where the client also held one-shot
+// watches. The server's catch-up events for those, one per watch, reach
+// the watcher first after the reconnect, in no particular order, and carry
+// no zxid to sort them by. It ends, with a final
 // EventNotWatching, when its session expires, the client closes, or its
 // consumer falls more than the client's watcher buffer behind. A client
 // that closes waits for no consumer: if the channel cannot take a

@@ -233,6 +233,12 @@ func WithOwnPolling(on bool) Option {
 // session that a read-write server knows ends, as when the client reaches
 // no server, nine tenths of its timeout after a read-write server last
 // heard from it, and the client goes on read-only with a new session.
+// A session made on a read-only server cannot be resumed on a read-write
+// one: there the client moves to a new session, without an Expired state.
+// The read-only session ends with ErrSessionExpired (it has no ephemeral
+// nodes to lose), and the client's watches, one-shot and persistent,
+// carry over to the new session, registered again from the last zxid the
+// client saw.
 // Default: false.
 func WithAllowReadOnly(allow bool) Option {
 	return optionFunc(func(c *config) { c.allowReadOnly = allow })

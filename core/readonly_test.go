@@ -93,6 +93,13 @@ func TestReadOnlyMode(t *testing.T) {
 		require.ErrorIs(t, c.Delete(ctx, "/n/kid"), core.ErrNotReadOnly, name)
 	}
 
+	// Watches set while read-only carry over to the read-write session.
+	readOnly := fresh.Session()
+	_, _, dataWatch, err := fresh.GetW(ctx, "/n")
+	require.NoError(t, err)
+	watcher, err := fresh.AddWatch(ctx, "/n", core.WatchPersistent)
+	require.NoError(t, err)
+
 	freshStates := listenB(t, fresh)
 	for _, s := range stopped {
 		require.NoError(t, s.Restart())
@@ -121,4 +128,12 @@ func TestReadOnlyMode(t *testing.T) {
 		require.NoError(t, err, name)
 		require.Equal(t, sess.ID(), st.EphemeralOwner, name)
 	}
+
+	requireSessionEndedB(t, readOnly, core.ErrSessionExpired)
+	require.NotSame(t, readOnly, fresh.Session())
+	_, err = fresh.SetData(ctx, "/n", []byte("w"), core.Force())
+	require.NoError(t, err)
+	wantEventB(t, dataWatch, core.EventNodeDataChanged, "/n")
+	wantEventB(t, watcher.Events(), core.EventNodeDataChanged, "/n")
+	require.Zero(t, freshStates.count(core.StateExpired), "transitions %v", freshStates.snapshot())
 }

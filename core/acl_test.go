@@ -288,3 +288,19 @@ func TestACLAuthRefused(t *testing.T) {
 		require.ErrorIs(t, ev.Err, core.ErrAuthFailed)
 	}
 }
+
+// Start with credentials the server refuses fails with ErrAuthFailed, with
+// a chroot to create or without one, and leaves the client closed.
+func TestACLStartWithRefusedAuth(t *testing.T) {
+	srv := zktest.Shared(t)
+	for _, chroot := range []string{"", zktest.UniquePath(t)} {
+		opts := []core.Option{core.WithAuth("no-such-scheme", []byte("x"))}
+		if chroot != "" {
+			opts = append(opts, core.WithChroot(chroot))
+		}
+		c := newClientB(t, srv.ConnString(), opts...)
+		err := c.Start(ctxA(t))
+		require.ErrorIs(t, err, core.ErrAuthFailed, "chroot %q", chroot)
+		require.Equal(t, core.StateClosed, c.State(), "chroot %q", chroot)
+	}
+}

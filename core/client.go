@@ -91,7 +91,8 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 
 // Start connects to a server, waits for the session and creates the chroot
 // node when it is missing. It returns when the client is connected or ctx
-// ends; on failure the client is closed.
+// ends; on failure the client is closed. When the server refuses the
+// credentials of WithAuth, Start fails with ErrAuthFailed.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
@@ -128,8 +129,22 @@ func (c *Client) Start(ctx context.Context) error {
 			_ = c.Close()
 			return opError("Start", string(c.root), err)
 		}
+	} else if c.hasAuth() {
+		// The server answers the credentials, which go first on the
+		// connection, before any later request: one round trip tells
+		// whether it took them.
+		if _, err := c.Exists(ctx, "/"); err != nil {
+			_ = c.Close()
+			return opError("Start", "", err)
+		}
 	}
 	return nil
+}
+
+func (c *Client) hasAuth() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.auth) > 0
 }
 
 // Close ends the session on the server, so its ephemeral nodes go at once,

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +101,7 @@ func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 	}
 	childrenChanged := pev.Type == proto.EventNodeChildrenChanged
 	madeHere := childrenChanged && w.recursiveOnLocked(pev.Path)
-	for _, pw := range slices.Clone(w.persistent[pev.Path]) {
+	for _, pw := range w.persistent[pev.Path] {
 		if childrenChanged && (pw.mode == WatchPersistentRecursive || madeHere) {
 			continue
 		}
@@ -112,7 +111,7 @@ func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 		return
 	}
 	for p := parentPath(pev.Path); p != ""; p = parentPath(p) {
-		for _, pw := range slices.Clone(w.persistent[p]) {
+		for _, pw := range w.persistent[p] {
 			if pw.mode == WatchPersistentRecursive {
 				w.deliverLocked(pw, ev)
 			}
@@ -138,7 +137,7 @@ func (w *watchRegistry) fireOneShotsLocked(sp string, ev Event, kinds ...oneShot
 func (w *watchRegistry) childrenChangedLocked(sp string) {
 	ev := Event{Type: EventNodeChildrenChanged, Path: w.root.fromServer(sp)}
 	w.fireOneShotsLocked(sp, ev, watchKindChild)
-	for _, pw := range slices.Clone(w.persistent[sp]) {
+	for _, pw := range w.persistent[sp] {
 		if pw.mode == WatchPersistent {
 			w.deliverLocked(pw, ev)
 		}
@@ -279,6 +278,9 @@ func (w *watchRegistry) holdsPersistent(sp string) bool {
 	return len(w.persistent[sp]) > 0
 }
 
+// removeLocked drops pw from its path's list. It never writes into the
+// list it replaces, so a range over that list (dispatch delivering to it)
+// can go on.
 func (w *watchRegistry) removeLocked(pw *Watcher) (held bool) {
 	list := w.persistent[pw.serverPath]
 	for i, other := range list {

@@ -148,7 +148,9 @@ func (c *Client) hasAuth() bool {
 }
 
 // Close ends the session on the server, so its ephemeral nodes go at once,
-// and stops every goroutine of the client before it returns. It is
+// and stops every goroutine of the client before it returns. The session
+// ends for the client (Session.Done) before the request to end it leaves,
+// so work tied to it stops before the server lets its nodes go. It is
 // idempotent and safe without Start; every call returns once the client is
 // closed in full. A state listener must not call it: Close waits for the
 // listeners. After an authentication failure the client has no connection
@@ -162,7 +164,14 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	started := c.started
+	sess := c.sess
 	c.mu.Unlock()
+	if sess != nil {
+		// Its users learn that the session ends before the server ends
+		// it: a lock tied to it reports the loss before the server
+		// deletes its node and another contender takes the lock.
+		sess.end(ErrClosed)
+	}
 	if started {
 		if cn := c.live.Load(); cn != nil {
 			c.closeSession(cn)
@@ -171,7 +180,7 @@ func (c *Client) Close() error {
 		c.wg.Wait()
 	}
 	c.mu.Lock()
-	sess := c.sess
+	sess = c.sess // a session made meanwhile, if any
 	c.setState(StateClosed)
 	c.mu.Unlock()
 	if sess != nil {

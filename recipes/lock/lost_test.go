@@ -94,6 +94,44 @@ func TestMutexHolderToldBeforeHandOff(t *testing.T) {
 	proxy.CutAll()
 }
 
+// Closing the holder's client hands the lock on, and the holder learns it
+// lost the lock first: Close ends the session for the client before it
+// asks the server to, so Lost is closed before the server deletes the
+// holder's node and the waiter gets the lock.
+func TestMutexHolderToldBeforeHandOffOnClose(t *testing.T) {
+	srv := zktest.Shared(t)
+	path := zktest.UniquePath(t)
+	ctx := testCtx(t)
+	wc := startClient(t, srv.ConnString())
+	waiter := lock.NewMutex(wc, path)
+	for round := range 5 {
+		hc := startClient(t, srv.ConnString())
+		holder := lock.NewMutex(hc, path)
+		if err := holder.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		lost := holder.Lost()
+		told := make(chan bool, 1)
+		go func() {
+			err := waiter.Lock(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			told <- isClosed(lost) // the moment the waiter holds the lock
+		}()
+		eventually(t, "the waiter's node", func() bool { return len(listChildren(t, wc, path)) == 2 })
+		if err := hc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !recv(t, told, "the waiter's Lock") {
+			t.Errorf("round %d: the waiter got the lock while the closed holder's Lost was still open", round)
+		}
+		if err := waiter.Unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A waiter whose session ends fails with ErrLockLost (and the session's
 // error) and leaves no node.
 func TestMutexWaiterSessionExpires(t *testing.T) {

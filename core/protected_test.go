@@ -2,10 +2,12 @@ package core_test
 
 import (
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 )
 
 var sequenceName = regexp.MustCompile(`^n-[0-9]{10}$`)
@@ -64,9 +66,15 @@ func TestProtectedCreateLostInFlight(t *testing.T) {
 		require.NoError(t, err)
 		creates := len(spy.requests(opCreate))
 		proxy.DropNextReply()
+		before := spy.written()
 		p, err := c.Create(ctx, "/q/n-", nil, core.Protected(), core.Sequential())
 		require.NoError(t, err)
 		require.Len(t, spy.requests(opCreate), creates+1, "found, not created again")
+		// The search syncs the parent before it lists it: a server the
+		// client moved to may lag behind the one that took the create.
+		ops := spy.opsSince(before)
+		sync, list := slices.Index(ops, proto.OpSync), slices.Index(ops, proto.OpGetChildren2)
+		require.True(t, sync >= 0 && sync < list, "requests %v", ops)
 		requireOneProtectedB(t, c, "/q", p)
 		st, err := c.ExistsStat(ctx, p)
 		require.NoError(t, err)

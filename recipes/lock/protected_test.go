@@ -3,11 +3,16 @@ package lock_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/zkit-go/zkit/core"
 	"github.com/zkit-go/zkit/recipes/lock"
 	"github.com/zkit-go/zkit/zktest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // A create whose reply is lost (the server made the node, the connection
@@ -22,11 +27,23 @@ func TestMutexLostCreateReply(t *testing.T) {
 			srv, c, path := sharedSetup(t)
 			ctx := testCtx(t)
 			proxy := zktest.StartProxy(t, srv.Addr())
-			pc := startClient(t, proxy.Addr())
+			calls, logged := observer.New(zapcore.DebugLevel)
+			pc := startClient(t, proxy.Addr(), core.WithLogger(zap.New(calls)))
 			m := lock.NewMutex(pc, path, tt.opts...)
 			proxy.DropNextReply()
 			if err := m.Lock(ctx); err != nil {
 				t.Fatal(err)
+			}
+			// The search for the node syncs its directory before it lists
+			// it: a server the client moved to may lag behind the one that
+			// took the create.
+			var ops []string
+			for _, e := range logged.FilterMessage("zk: call").All() {
+				ops = append(ops, e.ContextMap()["op"].(string))
+			}
+			sync := slices.Index(ops, "sync")
+			if sync < 0 || !slices.ContainsFunc(ops[sync:], func(op string) bool { return op == "getChildren" || op == "getChildren2" }) {
+				t.Errorf("no sync before the search's listing: calls %v", ops)
 			}
 			n := nodesOf(t, c, path, sessionID(t, pc))
 			if len(n) != 1 || len(listChildren(t, c, path)) != 1 {

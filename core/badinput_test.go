@@ -238,6 +238,13 @@ func TestBadInputArguments(t *testing.T) {
 		{"delete the root", core.ErrInvalidPath, "delete /", func() error {
 			return c.Delete(ctx, "/")
 		}},
+		{"delete the root in a transaction", core.ErrInvalidPath, "delete /", func() error {
+			_, err := c.BeginTransaction().Delete("/", -1).Commit(ctx)
+			return err
+		}},
+		{"check watches of no known type", core.ErrInvalidArgument, "checkWatches /exists", func() error {
+			return c.CheckWatches(ctx, "/exists", core.WatcherType(9))
+		}},
 		{"empty ACL", core.ErrInvalidArgument, "create /n", func() error {
 			_, err := c.Create(ctx, "/n", nil, core.WithACL())
 			return err

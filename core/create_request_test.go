@@ -141,3 +141,44 @@ func TestCreateCachesNewVersions(t *testing.T) {
 	_, err = c.SetACL(ctx, "/m", core.OpenACLUnsafe)
 	requireErrA(t, err, core.ErrBadVersion, "setACL", "/m")
 }
+
+// A create in a transaction caches its node as Create does: version 0 at
+// the transaction's zxid, replacing what the cache held for an earlier
+// node at the path, also when the same transaction deleted that one.
+func TestTransactionCreateCachesNewVersions(t *testing.T) {
+	c, srv, root := sharedA(t)
+	other := rootA(t, srv)
+	ctx := ctxA(t)
+
+	// The client has seen version 1 of /p; another client deletes it, and
+	// this one makes it again in a transaction, at version 0.
+	_, err := c.Create(ctx, "/p", nil)
+	require.NoError(t, err)
+	_, err = c.SetData(ctx, "/p", []byte("one"))
+	require.NoError(t, err)
+	require.NoError(t, other.Delete(ctx, root+"/p", core.Force()))
+	_, err = c.BeginTransaction().Create("/p", []byte("new")).Commit(ctx)
+	require.NoError(t, err)
+	// A change this client never saw must not be overwritten.
+	_, err = other.Set(ctx, root+"/p", []byte("theirs"), 0)
+	require.NoError(t, err)
+	_, err = c.SetData(ctx, "/p", []byte("mine"))
+	requireErrA(t, err, core.ErrBadVersion, "setData", "/p")
+
+	// Deleted and made again in one transaction: the new node's version.
+	_, err = c.Create(ctx, "/q", nil)
+	require.NoError(t, err)
+	_, err = c.BeginTransaction().Delete("/q", 0).Create("/q", nil).Commit(ctx)
+	require.NoError(t, err)
+	_, err = other.Set(ctx, root+"/q", []byte("theirs"), 0)
+	require.NoError(t, err)
+	_, err = c.SetData(ctx, "/q", []byte("mine"))
+	requireErrA(t, err, core.ErrBadVersion, "setData", "/q")
+
+	// Made by this client and touched by nobody: the cached version 0 holds.
+	_, err = c.BeginTransaction().Create("/r", nil).Commit(ctx)
+	require.NoError(t, err)
+	st, err := c.SetData(ctx, "/r", []byte("v1"))
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), st.Version)
+}

@@ -234,6 +234,9 @@ func (c *Client) CheckWatches(ctx context.Context, path string, t WatcherType) e
 	if err != nil {
 		return opError("checkWatches", path, err)
 	}
+	if t != WatchChildren && t != WatchData && t != WatchAny {
+		return opError("checkWatches", path, fmt.Errorf("%w: watcher type %d", ErrInvalidArgument, t))
+	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpCheckWatches, Path: sp, Type: int32(t)}
 	return c.rpc(ctx, "checkWatches", path, true, req, &proto.EmptyResponse{}, nil)
 }

@@ -31,6 +31,7 @@ type txnOp struct {
 	kind txnKind
 	path string // client path
 	req  proto.Request
+	seq  bool // a sequential create, whose name is new every time
 }
 
 // Result lists what a committed transaction did. Paths are relative to the
@@ -100,7 +101,7 @@ func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Tr
 		return t.fail("create", path, err)
 	}
 	req, _, _ := o.request(t.client.root.toServer(path), data)
-	t.ops = append(t.ops, txnOp{kind: txnCreate, path: path, req: req})
+	t.ops = append(t.ops, txnOp{kind: txnCreate, path: path, req: req, seq: o.sequential})
 	return t
 }
 
@@ -109,6 +110,10 @@ func (t *Transaction) Delete(path string, version int32) *Transaction {
 	sp, err := t.client.serverPath(path)
 	if err != nil {
 		return t.fail("delete", path, err)
+	}
+	if path == "/" {
+		// As Client.Delete: under a chroot "/" is the chroot node.
+		return t.fail("delete", path, fmt.Errorf("%w: cannot delete the root", ErrInvalidPath))
 	}
 	t.ops = append(t.ops, txnOp{kind: txnDelete, path: path, req: &proto.DeleteRequest{Path: sp, Version: version}})
 	return t
@@ -243,10 +248,18 @@ func (t *Transaction) result(results []proto.MultiResult, zxid int64) *Result {
 		case txnCreate:
 			p := c.root.fromServer(r.Path)
 			res.Created = append(res.Created, p)
+			var st *Stat
 			if r.HasStat {
-				st := newStat(&r.Stat)
+				st = newStat(&r.Stat)
 				res.Stats[p] = st
-				c.stats.put(r.Path, st)
+			}
+			if !op.seq {
+				// As after Create: a new node is at data and ACL version 0,
+				// made at the transaction's zxid (its result carries no
+				// Stat unless it is a container or TTL node). A version
+				// cached for an earlier node at the path must not outlive
+				// it. A sequential node's name is new every time.
+				c.stats.putNew(r.Path, zxid, st)
 			}
 		case txnDelete:
 			res.Deleted = append(res.Deleted, op.path)

@@ -307,6 +307,13 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 		req.SessionID = c.sess.id
 		req.Passwd = c.sess.passwd
 	}
+	if c.sess == nil {
+		// A new session has seen nothing. Asking for it with the zxid an
+		// ended session saw would have servers that are behind it (an
+		// ensemble restored or rebuilt) refuse the client for ever, as a
+		// new handle of the Java client would not be.
+		req.LastZxidSeen = 0
+	}
 	c.mu.Unlock()
 	buf, start := proto.AppendFrameStart(nil)
 	buf = req.Encode(buf)
@@ -352,6 +359,12 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 			// before the new connection is published, so a call tied to it
 			// finds it ended.
 			c.sess.end(ErrSessionExpired)
+		}
+		if c.sess == nil {
+			// A new session after an expiry: the zxids the ended one saw
+			// may be ahead of these servers (see handshake), and resuming
+			// this session must not be refused for them.
+			c.lastZxid.Store(0)
 		}
 		c.sess = newSession(resp.SessionID, resp.Passwd, timeout)
 	} else {

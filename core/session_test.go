@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -319,4 +320,42 @@ func TestSessionClientAheadOfServer(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, strconv.Itoa(i), string(data))
 	}
+}
+
+// A client whose session ends while it is ahead of every server it can
+// reach (the only server lost its data: restored from an old backup, or
+// rebuilt) makes a new session there. A new session has seen nothing, as
+// a new handle of the Java client has not: asking for it with the ended
+// session's zxid had the server refuse the client for ever.
+func TestSessionNewAfterServerLostItsData(t *testing.T) {
+	srv := zktest.StartServer(t)
+	c := startClientB(t, srv.ConnString(),
+		core.WithSessionTimeout(4*time.Second), core.WithConnectTimeout(time.Second))
+	states := listenB(t, c)
+	ctx := ctxB(t, waitB)
+	for i := range 10 {
+		_, err := c.Create(ctx, fmt.Sprintf("/n%d", i), nil)
+		require.NoError(t, err)
+	}
+	old := c.Session()
+
+	require.NoError(t, srv.Stop())
+	data := filepath.Join(srv.Dir(), "data")
+	require.NoError(t, os.RemoveAll(data))
+	require.NoError(t, os.MkdirAll(data, 0o755))
+	require.NoError(t, srv.Restart())
+	require.Less(t, serverZxidB(t, srv), c.LastZxid(), "the client is ahead of the server")
+
+	requireSessionEndedB(t, old, core.ErrSessionExpired)
+	fresh, err := c.WaitSession(ctx)
+	require.NoError(t, err, "states %v", states.snapshot())
+	require.NotEqual(t, old.ID(), fresh.ID())
+	_, err = c.Create(ctx, "/after", nil)
+	require.NoError(t, err)
+
+	// The new session is resumed after a restart of the server.
+	require.NoError(t, srv.Restart())
+	_, err = c.Create(ctx, "/after-restart", nil)
+	require.NoError(t, err)
+	require.Same(t, fresh, c.Session())
 }

@@ -305,11 +305,13 @@ func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, er
 		return nil, opError("multiRead", "", fmt.Errorf("%w: no reads", ErrInvalidArgument))
 	}
 	req := &proto.MultiRequest{Read: true, Ops: make([]proto.Request, len(ops))}
+	sps := make([]string, len(ops))
 	for i, op := range ops {
 		sp, err := c.serverPath(op.path)
 		if err != nil {
 			return nil, opError("multiRead", op.path, err)
 		}
+		sps[i] = sp
 		code := proto.OpGetData
 		if op.kind == 1 {
 			code = proto.OpGetChildren
@@ -339,6 +341,7 @@ func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, er
 				out[i].Data = []byte{}
 			}
 			out[i].Stat = newStat(&r.Stat)
+			c.stats.put(sps[i], out[i].Stat) // as Get does
 		case proto.OpGetChildren:
 			out[i].Children = r.Children
 		}

@@ -214,3 +214,23 @@ func TestMultiRead(t *testing.T) {
 	require.Equal(t, []byte{}, got[4].Data)
 	require.EqualValues(t, 0, got[4].Stat.Version)
 }
+
+// A read in a MultiRead updates the stat cache as Get does: a non-forced
+// write after it is made against the version it showed.
+func TestMultiReadCachesVersions(t *testing.T) {
+	c, addr, root := sharedClientB(t)
+	other := startClientB(t, addr, core.WithChroot(root))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+	_, err = other.Set(ctx, "/n", []byte("theirs"), -1)
+	require.NoError(t, err)
+
+	got, err := c.MultiRead(ctx, core.ReadData("/n"))
+	require.NoError(t, err)
+	require.NoError(t, got[0].Err)
+	require.EqualValues(t, 1, got[0].Stat.Version)
+	st, err := c.SetData(ctx, "/n", []byte("mine"))
+	require.NoError(t, err, "made against the version the read showed")
+	require.EqualValues(t, 2, st.Version)
+}

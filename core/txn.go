@@ -43,7 +43,9 @@ type Result struct {
 	Deleted []string
 	// Stats holds, by path, the Stat of each setData, and of each create
 	// whose result carried one: a server answers most creates inside a
-	// transaction with the path alone.
+	// transaction with the path alone. It describes each path as the
+	// transaction left it: a delete drops the Stats of the path's earlier
+	// operations.
 	Stats map[string]*Stat
 }
 
@@ -263,6 +265,7 @@ func (t *Transaction) result(results []proto.MultiResult, zxid int64) *Result {
 			}
 		case txnDelete:
 			res.Deleted = append(res.Deleted, op.path)
+			delete(res.Stats, op.path)
 			c.stats.forget(c.root.toServer(op.path), zxid)
 		case txnSetData:
 			res.Updated = append(res.Updated, op.path)

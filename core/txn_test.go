@@ -58,6 +58,12 @@ func TestTransactionResult(t *testing.T) {
 	kids, err := c.GetChildren(ctx, "/q")
 	require.NoError(t, err)
 	require.Equal(t, []string{"s-0000000000"}, kids)
+
+	// Set, deleted and made again: no Stat of the deleted node stands for
+	// the new one.
+	res, err = c.BeginTransaction().SetData("/a", []byte("a1"), 0).Delete("/a", 1).Create("/a", nil).Commit(ctx)
+	require.NoError(t, err)
+	require.NotContains(t, res.Stats, "/a")
 }
 
 // TestTransactionContainerAndTTL: container and TTL creates in a

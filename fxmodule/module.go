@@ -3,6 +3,7 @@ package fxmodule
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/zkit-go/zkit/core"
 	"go.uber.org/fx"
@@ -16,7 +17,9 @@ import (
 //
 // The client connects in an OnStart hook, within the application's start
 // deadline (fx.StartTimeout), so the application fails to start when
-// ZooKeeper cannot be reached in time. An OnStop hook closes the session.
+// ZooKeeper cannot be reached in time. It gives up a tenth of the time
+// (at most a second) before that deadline, so that the start error names
+// the servers and the last connection attempt's failure. An OnStop hook closes the session.
 var Module = fx.Module("zkit",
 	fx.Provide(NewClient, NewLocks),
 )
@@ -62,6 +65,15 @@ func NewClient(p Params) (Result, error) {
 	}
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
+			if deadline, ok := ctx.Deadline(); ok {
+				// Give up a little before the application's start deadline,
+				// so that the error the application gets says why: once
+				// its deadline passes, fx returns without waiting for the
+				// hook.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, deadline.Add(-startMargin(time.Until(deadline))))
+				defer cancel()
+			}
 			if err := client.Start(ctx); err != nil {
 				return fmt.Errorf("fxmodule: connect to ZooKeeper at %s: %w", cfg.Servers, err)
 			}
@@ -81,4 +93,11 @@ func NewClient(p Params) (Result, error) {
 		},
 	})
 	return Result{Client: client}, nil
+}
+
+// startMargin is how long before the application's start deadline, with
+// left to go, the client gives up connecting: a tenth of the time, at most
+// a second.
+func startMargin(left time.Duration) time.Duration {
+	return max(0, min(left/10, time.Second))
 }

@@ -123,6 +123,7 @@ func refusedAddr(t *testing.T) string {
 }
 
 func TestModuleFailsStartOnBadConfig(t *testing.T) {
+	refused := refusedAddr(t)
 	tests := []struct {
 		name    string
 		supply  []fx.Option
@@ -164,12 +165,14 @@ func TestModuleFailsStartOnBadConfig(t *testing.T) {
 			wantMsg: "fxmodule: invalid Config: nil entry in Options",
 		},
 		{
+			// The client gives up before fx does, so the error says why.
 			name: "unreachable servers",
 			supply: []fx.Option{
-				fx.Supply(fxmodule.Config{Servers: refusedAddr(t)}),
+				fx.Supply(fxmodule.Config{Servers: refused}),
 				fx.StartTimeout(500 * time.Millisecond),
 			},
 			wantErr: context.DeadlineExceeded,
+			wantMsg: "fxmodule: connect to ZooKeeper at " + refused,
 		},
 	}
 	for _, tt := range tests {

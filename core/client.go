@@ -45,7 +45,13 @@ type Client struct {
 	// by itself (watch notifications) tell nothing of that, and do not
 	// count.
 	lastTouch atomic.Int64
-	firstXid  atomic.Int32
+	// lastXid is the request id the last connection used: the next one
+	// goes on from it, as the Java client does. A server matches the
+	// requests it committed to those waiting by session and request id, so
+	// ids that started over on each connection could let a request still
+	// in flight from an earlier connection, committed later, answer a new
+	// request of the same id on another server of the ensemble.
+	lastXid atomic.Int32
 
 	watches   *watchRegistry
 	stats     *statCache

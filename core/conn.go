@@ -106,14 +106,14 @@ type conn struct {
 	wg      sync.WaitGroup
 }
 
-func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Duration, maxFrame int, firstXid int32) *conn {
+func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Duration, maxFrame int, lastXid int32) *conn {
 	c := &conn{
 		nc:          nc,
 		hooks:       hooks,
 		log:         log,
 		readTimeout: readTimeout,
 		maxFrame:    maxFrame,
-		xid:         firstXid,
+		xid:         lastXid,
 		wake:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		turn:        make(chan struct{}, 1),
@@ -138,6 +138,13 @@ func (c *conn) start(sock *sockReader, br *bufio.Reader) {
 
 // nextXid returns the next request id, wrapping past 2^31-1 to 1 so it never
 // collides with the negative ids of special frames. Called with mu held.
+// lastXid returns the request id the connection used last.
+func (c *conn) lastXid() int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.xid
+}
+
 func (c *conn) nextXid() int32 {
 	c.xid++
 	if c.xid <= 0 {

@@ -382,7 +382,7 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 	if credits {
 		c.touched(sent)
 	}
-	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.firstXid.Load())
+	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.lastXid.Load())
 	cn.credits = credits
 	cn.maxRequest = c.cfg.maxDataSize
 	cn.gather = c.cfg.gatherReplies
@@ -428,6 +428,7 @@ func replyFrameLimit(maxDataSize int) int {
 // closing, reports the session as suspended.
 func (c *Client) disconnected(cn *conn) {
 	cn.stop(errors.New("connection retired"))
+	c.lastXid.Store(cn.lastXid())
 	c.mu.Lock()
 	if c.live.Load() == cn {
 		c.live.Store(nil)

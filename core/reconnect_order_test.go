@@ -59,3 +59,30 @@ func TestReconnectSendsAuthThenWatchesThenRequests(t *testing.T) {
 	assert.Less(t, watches, get, "%v", ops)
 	assert.Less(t, watches, exists, "%v", ops)
 }
+
+// Request ids go on across connections, as the Java client's do: a server
+// matches the requests it committed to those waiting by session and
+// request id, so ids that started over could let a request still in
+// flight from the old connection answer a new one of the same id on
+// another server of the ensemble.
+func TestReconnectRequestIdsGoOn(t *testing.T) {
+	spy := newWireSpy()
+	c, _, _ := sharedClientB(t, core.WithDialer(spy.dialer()))
+	ctx := ctxB(t, waitB)
+	states := listenB(t, c)
+	for range 5 {
+		_, err := c.Exists(ctx, "/")
+		require.NoError(t, err)
+	}
+	before := spy.requests(proto.OpExists)
+	n, last := len(before), before[len(before)-1].xid
+
+	spy.cut(proto.OpExists, 1) // the next one goes out, and the connection with it
+	_, err := c.Exists(ctx, "/")
+	require.NoError(t, err)
+	waitCountB(t, states, core.StateConnected, 1)
+	reqs := spy.requests(proto.OpExists)
+	require.Len(t, reqs, n+2, "the cut request and its retry")
+	assert.Equal(t, last+1, reqs[n].xid)
+	assert.Greater(t, reqs[n+1].xid, reqs[n].xid, "the retry on the new connection goes on from the old ids")
+}

@@ -226,7 +226,8 @@ func (c *Client) State() State {
 
 // AddStateListener calls fn with every state transition, in order, on a
 // goroutine of the client's. A slow listener delays later calls but never
-// loses a transition. The returned function removes the listener.
+// loses a transition. The returned function removes the listener; a
+// transition whose delivery had begun may still reach it once after that.
 //
 // Close waits for the listeners to see StateClosed, so a listener must not
 // call Close itself; it may start it on another goroutine (go c.Close()).

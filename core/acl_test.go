@@ -294,13 +294,15 @@ func TestACLAuthRefused(t *testing.T) {
 func TestACLStartWithRefusedAuth(t *testing.T) {
 	srv := zktest.Shared(t)
 	for _, chroot := range []string{"", zktest.UniquePath(t)} {
-		opts := []core.Option{core.WithAuth("no-such-scheme", []byte("x"))}
-		if chroot != "" {
-			opts = append(opts, core.WithChroot(chroot))
+		for _, policy := range []*core.RetryPolicy{core.RetryForever(), core.NoRetry()} {
+			opts := []core.Option{core.WithAuth("no-such-scheme", []byte("x")), core.WithRetryPolicy(policy)}
+			if chroot != "" {
+				opts = append(opts, core.WithChroot(chroot))
+			}
+			c := newClientB(t, srv.ConnString(), opts...)
+			err := c.Start(ctxA(t))
+			require.ErrorIs(t, err, core.ErrAuthFailed, "chroot %q", chroot)
+			require.Equal(t, core.StateClosed, c.State(), "chroot %q", chroot)
 		}
-		c := newClientB(t, srv.ConnString(), opts...)
-		err := c.Start(ctxA(t))
-		require.ErrorIs(t, err, core.ErrAuthFailed, "chroot %q", chroot)
-		require.Equal(t, core.StateClosed, c.State(), "chroot %q", chroot)
 	}
 }

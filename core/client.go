@@ -130,19 +130,24 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 		return opError("Start", "", err)
 	}
-	if c.root != "" {
-		if err := c.ensureServerPath(ctx, string(c.root)); err != nil {
-			_ = c.Close()
-			return opError("Start", string(c.root), err)
+	// The server answers the credentials, which go first on the
+	// connection, before any later request: one round trip tells whether
+	// it took them.
+	var err error
+	switch {
+	case c.root != "":
+		err = c.ensureServerPath(ctx, string(c.root))
+	case c.hasAuth():
+		_, err = c.Exists(ctx, "/")
+	}
+	if err != nil {
+		if c.State() == StateAuthFailed {
+			// The server closed the connection after refusing them; a
+			// policy that does not retry reports only that loss.
+			err = ErrAuthFailed
 		}
-	} else if c.hasAuth() {
-		// The server answers the credentials, which go first on the
-		// connection, before any later request: one round trip tells
-		// whether it took them.
-		if _, err := c.Exists(ctx, "/"); err != nil {
-			_ = c.Close()
-			return opError("Start", "", err)
-		}
+		_ = c.Close()
+		return opError("Start", string(c.root), err)
 	}
 	return nil
 }
@@ -271,7 +276,8 @@ func (c *Client) WaitSession(ctx context.Context) (*Session, error) {
 // Chroot returns the client's chroot, or "" for none.
 func (c *Client) Chroot() string { return string(c.root) }
 
-// LastZxid returns the newest zxid the client has seen.
+// LastZxid returns the newest zxid the client has seen in its current
+// session (a new session starts again from 0; see the package comment).
 func (c *Client) LastZxid() int64 { return c.lastZxid.Load() }
 
 // setState records s and queues it for listeners. Called with mu held, so

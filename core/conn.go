@@ -136,8 +136,6 @@ func (c *conn) start(sock *sockReader, br *bufio.Reader) {
 	go c.writeLoop()
 }
 
-// nextXid returns the next request id, wrapping past 2^31-1 to 1 so it never
-// collides with the negative ids of special frames. Called with mu held.
 // lastXid returns the request id the connection used last.
 func (c *conn) lastXid() int32 {
 	c.mu.Lock()
@@ -145,6 +143,8 @@ func (c *conn) lastXid() int32 {
 	return c.xid
 }
 
+// nextXid returns the next request id, wrapping past 2^31-1 to 1 so it never
+// collides with the negative ids of special frames. Called with mu held.
 func (c *conn) nextXid() int32 {
 	c.xid++
 	if c.xid <= 0 {
@@ -248,8 +248,12 @@ func (c *conn) checkFrame(mark int) error {
 // reader itself (auth, setWatches, ping, ...).
 func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.final && xid != proto.XidPing {
+		// Nothing but pings may follow closeSession (see final).
 		err := c.err
+		if err == nil {
+			err = ErrClosed
+		}
 		c.mu.Unlock()
 		return &notSentError{cause: err}
 	}

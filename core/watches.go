@@ -95,8 +95,8 @@ func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 	}
 	w.fireOneShotsLocked(pev.Path, ev, kinds...)
 	if pev.Type == proto.EventNodeCreated || pev.Type == proto.EventNodeDeleted {
-		if parent := parentPath(pev.Path); parent != "" && w.recursiveOnLocked(parent) {
-			w.childrenChangedLocked(parent)
+		if parent := parentPath(pev.Path); parent != "" {
+			w.childrenChangedLocked(parent, w.recursiveOnLocked(parent))
 		}
 	}
 	childrenChanged := pev.Type == proto.EventNodeChildrenChanged
@@ -131,12 +131,19 @@ func (w *watchRegistry) fireOneShotsLocked(sp string, ev Event, kinds ...oneShot
 	}
 }
 
-// childrenChangedLocked gives a NodeChildrenChanged of the server path sp,
-// which has a recursive watcher, to the child watches and the plain
-// persistent watchers there (see dispatch).
-func (w *watchRegistry) childrenChangedLocked(sp string) {
+// childrenChangedLocked makes a NodeChildrenChanged of the server path sp,
+// one of whose children was created or deleted, for the child watches
+// there: whatever brought the child's event (a recursive watcher on sp or
+// above it, or a watch on the child), the change came after those watches
+// were set, so it is theirs too, also while the server's watch on sp
+// changes mode. With recursive set (a recursive watcher on sp), the plain
+// persistent watchers there get it as well (see dispatch).
+func (w *watchRegistry) childrenChangedLocked(sp string, recursive bool) {
 	ev := Event{Type: EventNodeChildrenChanged, Path: w.root.fromServer(sp)}
 	w.fireOneShotsLocked(sp, ev, watchKindChild)
+	if !recursive {
+		return
+	}
 	for _, pw := range w.persistent[sp] {
 		if pw.mode == WatchPersistent {
 			w.deliverLocked(pw, ev)

@@ -161,7 +161,9 @@ func (c *Client) hasAuth() bool {
 // Close ends the session on the server, so its ephemeral nodes go at once,
 // and stops every goroutine of the client before it returns. The session
 // ends for the client (Session.Done) before the request to end it leaves,
-// so work tied to it stops before the server lets its nodes go. It is
+// so work tied to it stops before the server lets its nodes go; calls tied
+// to it (WithSession) fail with ErrClosed then, even those whose replies
+// were on their way. It is
 // idempotent and safe without Start; every call returns once the client is
 // closed in full. A state listener must not call it: Close waits for the
 // listeners. After an authentication failure the client has no connection

@@ -138,14 +138,9 @@ func (c *Client) Start(ctx context.Context) error {
 	case c.root != "":
 		err = c.ensureServerPath(ctx, string(c.root))
 	case c.hasAuth():
-		_, err = c.Exists(ctx, "/")
+		_, err = c.existsServer(ctx, "/")
 	}
-	if err != nil {
-		if c.State() == StateAuthFailed {
-			// The server closed the connection after refusing them; a
-			// policy that does not retry reports only that loss.
-			err = ErrAuthFailed
-		}
+	if err = c.authOutcome(err); err != nil {
 		_ = c.Close()
 		return opError("Start", string(c.root), err)
 	}
@@ -156,6 +151,16 @@ func (c *Client) hasAuth() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.auth) > 0
+}
+
+// authOutcome is the error of a round trip made after credentials were
+// sent: ErrAuthFailed when the server refused them. The server closes the
+// connection then, and a policy that does not retry reports only the loss.
+func (c *Client) authOutcome(err error) error {
+	if c.State() == StateAuthFailed {
+		return ErrAuthFailed
+	}
+	return err
 }
 
 // Close ends the session on the server, so its ephemeral nodes go at once,

@@ -455,8 +455,5 @@ func (c *Client) AddAuth(ctx context.Context, scheme string, credentials []byte)
 	// The server answers in order, so once a later request is answered the
 	// credentials have been processed; a refusal closes the connection.
 	_, err := c.existsServer(ctx, "/")
-	if c.State() == StateAuthFailed {
-		return opError("addAuth", "", ErrAuthFailed)
-	}
-	return opError("addAuth", "", err)
+	return opError("addAuth", "", c.authOutcome(err))
 }

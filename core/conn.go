@@ -136,6 +136,15 @@ func (c *conn) start(sock *sockReader, br *bufio.Reader) {
 	go c.writeLoop()
 }
 
+// refusedLocked is the error of a send the connection no longer takes: it
+// failed (its cause), or closeSession is queued (ErrClosed).
+func (c *conn) refusedLocked() error {
+	if c.err != nil {
+		return &notSentError{cause: c.err}
+	}
+	return &notSentError{cause: ErrClosed}
+}
+
 // lastXid returns the request id the connection used last.
 func (c *conn) lastXid() int32 {
 	c.mu.Lock()
@@ -196,12 +205,9 @@ func (c *conn) sendFinal(req proto.Request, r *request) error {
 func (c *conn) sendBatch(canRead, final bool, batch ...outgoing) (own bool, err error) {
 	c.mu.Lock()
 	if c.closed || c.final {
-		err := c.err
-		if err == nil {
-			err = ErrClosed
-		}
+		err := c.refusedLocked()
 		c.mu.Unlock()
-		return false, &notSentError{cause: err}
+		return false, err
 	}
 	mark, xid, queued := len(c.out), c.xid, len(c.pending)
 	now := monoNow()
@@ -250,12 +256,9 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 	c.mu.Lock()
 	if c.closed || c.final && xid != proto.XidPing {
 		// Nothing but pings may follow closeSession (see final).
-		err := c.err
-		if err == nil {
-			err = ErrClosed
-		}
+		err := c.refusedLocked()
 		c.mu.Unlock()
-		return &notSentError{cause: err}
+		return err
 	}
 	c.appendFrame(xid, req)
 	c.specials++

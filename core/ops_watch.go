@@ -32,7 +32,7 @@ import (
 // change in that round trip fires the server's watch once, for both; a
 // second one is missed.
 func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool) {
-	watch = !c.watches.persistentBrings(sp)
+	watch = !c.watches.holdsPersistent(sp)
 	rearmed = new(atomic.Bool)
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)

@@ -72,7 +72,7 @@ func fire(chs []chan Event, ev Event) {
 //
 // Beside a recursive watcher the server keeps no other watch of the
 // session on its path (ZooKeeper up to 3.8 keeps one mode per session and
-// path; see persistentBrings), and a recursive watch brings no
+// path; see holdsPersistent), and a recursive watch brings no
 // NodeChildrenChanged. So on such a path the client makes that event
 // itself, from the NodeCreated and NodeDeleted of the path's children,
 // for its child watches and plain persistent watchers, and a plain
@@ -227,24 +227,6 @@ func (w *watchRegistry) forget(pw *Watcher) (held bool) {
 	return w.removeLocked(pw)
 }
 
-// persistentBrings reports whether a persistent watcher on the server path
-// sp brings every event a one-shot watch there fires on. Any does: a plain
-// one brings them all; a recursive one brings the data events, and the
-// creates and deletes of sp's children, from which the client makes the
-// NodeChildrenChanged that child watches wait for (see dispatch).
-// ZooKeeper up to 3.8 keeps a recursive watch in its child table too, in
-// one mode per session and path, where it swallows NodeChildrenChanged: a
-// child watch set on the server beside it would never fire.
-func (w *watchRegistry) persistentBrings(sp string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.persistentBringsLocked(sp)
-}
-
-func (w *watchRegistry) persistentBringsLocked(sp string) bool {
-	return len(w.persistent[sp]) > 0
-}
-
 // recursiveOnLocked reports whether a recursive watcher watches the server
 // path sp itself.
 func (w *watchRegistry) recursiveOnLocked(sp string) bool {
@@ -269,7 +251,7 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 	defer w.mu.Unlock()
 	w.oneShot[key] = append(w.oneShot[key], ch)
 	switch {
-	case !onServer && !w.persistentBringsLocked(key.path):
+	case !onServer && len(w.persistent[key.path]) == 0:
 		w.rearmPathLocked(key.path, zxid, true, send)
 	case onServer:
 		return w.rearmPathLocked(key.path, zxid, false, send)
@@ -278,7 +260,14 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 }
 
 // holdsPersistent reports whether a persistent watcher, of either mode,
-// watches the server path sp.
+// watches the server path sp. Such a watcher brings every event a one-shot
+// watch there fires on: a plain one brings them all; a recursive one
+// brings the data events, and the creates and deletes of sp's children,
+// from which the client makes the NodeChildrenChanged that child watches
+// wait for (see dispatch). ZooKeeper up to 3.8 keeps a recursive watch in
+// its child table too, in one mode per session and path, where it
+// swallows NodeChildrenChanged: a child watch set on the server beside it
+// would never fire.
 func (w *watchRegistry) holdsPersistent(sp string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()

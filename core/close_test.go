@@ -157,15 +157,8 @@ func TestCloseEndsSessionAndState(t *testing.T) {
 // A call in flight when Close is called still gets its reply: the server
 // answers it before the closeSession request queued behind it.
 func TestCloseLetsCallsInFlightFinish(t *testing.T) {
-	srv := zktest.Shared(t)
-	proxy := zktest.StartProxy(t, srv.Addr())
-	root := chrootA(t, srv)
-	c := startA(t, proxy.Addr(), core.WithChroot(root))
+	c := slowClientA(t)
 	ctx := ctxA(t)
-	_, err := c.Create(ctx, "/n", []byte("n"))
-	require.NoError(t, err)
-
-	proxy.SetLatency(200 * time.Millisecond)
 	before := core.NextXid(c)
 	done := make(chan error, 1)
 	go func() {
@@ -185,22 +178,15 @@ func TestCloseLetsCallsInFlightFinish(t *testing.T) {
 // session: it fails with ErrClosed, whatever the retry policy.
 func TestCloseRefusesCallsBehindCloseSession(t *testing.T) {
 	for _, policy := range []*core.RetryPolicy{core.RetryForever(), core.NoRetry()} {
-		srv := zktest.Shared(t)
-		proxy := zktest.StartProxy(t, srv.Addr())
-		root := chrootA(t, srv)
-		c := startA(t, proxy.Addr(), core.WithChroot(root), core.WithRetryPolicy(policy))
-		ctx := ctxA(t)
-		_, err := c.Create(ctx, "/n", []byte("n"))
-		require.NoError(t, err)
-
 		// The reply to closeSession takes 400 ms or more to come back.
-		proxy.SetLatency(200 * time.Millisecond)
+		c := slowClientA(t, core.WithRetryPolicy(policy))
+		ctx := ctxA(t)
 		before := core.NextXid(c)
 		closed := make(chan error, 1)
 		go func() { closed <- c.Close() }()
 		require.Eventually(t, func() bool { return core.NextXid(c) != before }, 10*time.Second, time.Millisecond,
 			"closeSession queued")
-		_, err = c.GetData(ctx, "/n")
+		_, err := c.GetData(ctx, "/n")
 		require.ErrorIs(t, err, core.ErrClosed)
 		require.NotErrorIs(t, err, core.ErrSessionExpired)
 		require.NoError(t, <-closed)
@@ -246,4 +232,18 @@ func TestCloseWakesWaitingCalls(t *testing.T) {
 		assert.True(t, strings.HasPrefix(err.Error(), "get /n-"), err.Error())
 	}
 	require.NoError(t, ctx.Err(), "they did not wait for their ctx")
+}
+
+// slowClientA starts a client under its own chroot, holding the node "/n"
+// (data "n"), behind a proxy that delays each direction by 200 ms.
+func slowClientA(t *testing.T, opts ...core.Option) *core.Client {
+	t.Helper()
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	root := chrootA(t, srv)
+	c := startA(t, proxy.Addr(), append([]core.Option{core.WithChroot(root)}, opts...)...)
+	_, err := c.Create(ctxA(t), "/n", []byte("n"))
+	require.NoError(t, err)
+	proxy.SetLatency(200 * time.Millisecond)
+	return c
 }

@@ -222,6 +222,7 @@ func leadingPath(body []byte) string {
 type wireSpy struct {
 	mu        sync.Mutex
 	dials     []string
+	dialedAt  []time.Time // when each of dials was made
 	refuse    map[string]bool
 	dialDelay time.Duration
 	reqs      []spyReq
@@ -252,6 +253,7 @@ func (s *wireSpy) dialer() core.Dialer {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
 		s.mu.Lock()
 		s.dials = append(s.dials, address)
+		s.dialedAt = append(s.dialedAt, time.Now())
 		refused := s.refuse[address]
 		delay := s.dialDelay
 		s.mu.Unlock()
@@ -317,6 +319,13 @@ func (s *wireSpy) dialsTo(address string) int {
 		}
 	}
 	return n
+}
+
+// dialTimes returns when each dial so far was made.
+func (s *wireSpy) dialTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.dialedAt...)
 }
 
 func (s *wireSpy) dialLog() []string {

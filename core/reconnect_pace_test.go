@@ -1,9 +1,6 @@
 package core_test
 
 import (
-	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,33 +16,19 @@ import (
 func TestReconnectPacedBySessionTimeout(t *testing.T) {
 	srv := zktest.Shared(t)
 	proxy := zktest.StartProxy(t, srv.Addr())
-	var (
-		mu    sync.Mutex
-		dials []time.Time
-	)
-	dialer := func(ctx context.Context, network, address string) (net.Conn, error) {
-		mu.Lock()
-		dials = append(dials, time.Now())
-		mu.Unlock()
-		var d net.Dialer
-		return d.DialContext(ctx, network, address)
-	}
-	c := startClientB(t, proxy.Addr(), core.WithDialer(dialer),
+	spy := newWireSpy()
+	c := startClientB(t, proxy.Addr(), core.WithDialer(spy.dialer()),
 		core.WithSessionTimeout(2*time.Second), core.WithConnectTimeout(500*time.Millisecond))
 	states := listenB(t, c)
 
-	mu.Lock()
-	cut := len(dials)
-	mu.Unlock()
+	cut := len(spy.dialTimes())
 	proxy.Refuse(true)
 	proxy.CutAll()
 	time.Sleep(6 * time.Second)
 	proxy.Refuse(false)
 	waitCountB(t, states, core.StateConnected, 1)
 
-	mu.Lock()
-	attempts := append([]time.Time(nil), dials[cut:]...)
-	mu.Unlock()
+	attempts := spy.dialTimes()[cut:]
 	require.Greater(t, len(attempts), 10, "attempts while refused")
 	var longest time.Duration
 	for i := 1; i < len(attempts); i++ {

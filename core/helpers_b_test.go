@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -506,4 +508,25 @@ func startProxiedB(t testing.TB, sessionTimeout time.Duration) proxiedB {
 func (p proxiedB) direct(t testing.TB) *core.Client {
 	t.Helper()
 	return startClientB(t, p.srv.ConnString(), core.WithChroot(p.root))
+}
+
+// waitParkedB waits until some goroutine's stack holds every one of frames
+// (function names as runtime.Stack prints them): a call has reached the
+// point where it waits.
+func waitParkedB(t testing.TB, frames ...string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	require.Eventually(t, func() bool {
+		all := string(buf[:runtime.Stack(buf, true)])
+		for _, g := range strings.Split(all, "\n\n") {
+			held := true
+			for _, f := range frames {
+				held = held && strings.Contains(g, f)
+			}
+			if held {
+				return true
+			}
+		}
+		return false
+	}, waitB, tickB, "no goroutine waits in %v", frames)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
 )
@@ -107,4 +108,42 @@ func TestWatchPlainAndRecursiveOnOnePath(t *testing.T) {
 			wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/n")
 		})
 	}
+}
+
+// A plain AddWatch beside a recursive watcher goes out in recursive mode.
+// When the recursive watcher closes while that request waits for a
+// connection, its removal never reaches the server, and the addWatch
+// arrives after it: the plain watcher must still see its children change.
+func TestWatchPlainAddedWhileRecursiveCloses(t *testing.T) {
+	p := startProxiedB(t, 10*time.Second)
+	c := p.c
+	ctx := ctxB(t, waitB)
+	states := listenB(t, c)
+	_, err := c.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+	rw, err := c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
+	require.NoError(t, err)
+
+	p.proxy.Refuse(true)
+	p.proxy.CutAll()
+	waitCountB(t, states, core.StateSuspended, 1)
+	added := make(chan *core.Watcher, 1)
+	go func() {
+		w, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
+		assert.NoError(t, err)
+		added <- w
+	}()
+	waitParkedB(t, "(*Client).AddWatch", "(*Client).waitReady")
+	require.NoError(t, rw.Close())
+	p.proxy.Refuse(false)
+	pw := <-added
+	require.NotNil(t, pw)
+
+	other := p.direct(t)
+	_, err = other.Create(ctx, "/n/kid", nil)
+	require.NoError(t, err)
+	wantEventB(t, pw.Events(), core.EventNodeChildrenChanged, "/n")
+	_, err = other.SetData(ctx, "/n", []byte("x"))
+	require.NoError(t, err)
+	wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/n")
 }

@@ -185,15 +185,27 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 }
 
 // addPersistentRearm registers pw, whose addWatch, sent in mode sent,
-// was answered at zxid. If that was a plain addWatch and a recursive
-// watcher watches the same path (it registered meanwhile), the server has
-// just made that one plain: it is set again, and addPersistentRearm
-// reports true.
+// was answered at zxid. The server's watch on the path is now in that
+// mode. When the client's watchers there need the other one, because
+// watchers came or went while the request was out, the path is set again
+// in the mode they need, and addPersistentRearm reports true:
+//   - a plain addWatch beside a recursive watcher that registered
+//     meanwhile has just made that one plain;
+//   - a recursive addWatch, sent for a plain watcher beside a recursive
+//     one (see AddWatch), leaves the path recursive once that recursive
+//     watcher is gone, and a recursive watch brings no
+//     NodeChildrenChanged. The removal that went with the recursive
+//     watcher may have reached the server before this addWatch, so
+//     nothing else would set it right until the next reconnect.
 func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send func([]proto.Request)) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
-	if sent != WatchPersistent || !w.recursiveOnLocked(pw.serverPath) {
+	need := WatchPersistent
+	if w.recursiveOnLocked(pw.serverPath) {
+		need = WatchPersistentRecursive
+	}
+	if sent == need {
 		return false
 	}
 	return w.rearmPathLocked(pw.serverPath, zxid, false, send)

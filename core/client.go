@@ -348,18 +348,8 @@ func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Respons
 
 // exchange is call without its Debug log.
 func (c *Client) exchange(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
-	tied := tiedSession(ctx)
-	if err := stoppedBy(ctx, tied); err != nil {
-		return 0, err
-	}
-	cn := c.live.Load()
-	if cn == nil {
-		if c.isClosed() {
-			return 0, ErrClosed
-		}
-		return 0, &notSentError{}
-	}
-	if err := sessionMismatch(tied, cn); err != nil {
+	cn, tied, err := c.liveFor(ctx)
+	if err != nil {
 		return 0, err
 	}
 	r := newRequest(resp)
@@ -379,6 +369,26 @@ func (c *Client) exchange(ctx context.Context, req proto.Request, resp proto.Res
 	zxid, err := r.zxid, r.err
 	r.release()
 	return zxid, err
+}
+
+// liveFor returns the live connection for a call made with ctx, and the
+// session the call is tied to (WithSession; nil for none), or why the call
+// cannot go out: ctx or the tied session ended, the live connection
+// belongs to another session, the client is closed (ErrClosed), or there
+// is no live connection (not sent, for the retry policy to wait).
+func (c *Client) liveFor(ctx context.Context) (*conn, *Session, error) {
+	tied := tiedSession(ctx)
+	if err := stoppedBy(ctx, tied); err != nil {
+		return nil, tied, err
+	}
+	cn := c.live.Load()
+	if cn == nil {
+		if c.isClosed() {
+			return nil, tied, ErrClosed
+		}
+		return nil, tied, &notSentError{}
+	}
+	return cn, tied, sessionMismatch(tied, cn)
 }
 
 // replied waits for r's reply and reports true, or reports false when ctx

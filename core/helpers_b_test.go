@@ -199,6 +199,10 @@ type spyReq struct {
 	// path is the request's first field when it reads as a path, as it
 	// does for every request that names one node.
 	path string
+	// write counts the client's writes, on any connection, up to the one
+	// that carried the request: requests with the same write went out
+	// together.
+	write int
 }
 
 // leadingPath returns the string a request body (after its header) starts
@@ -228,6 +232,7 @@ type wireSpy struct {
 	refuse    map[string]bool
 	dialDelay time.Duration
 	reqs      []spyReq
+	writes    int           // Write calls on the spy's connections
 	cuts      map[int32]int // opcode → requests still to cut; <0 for all
 	swallow   bool          // a cut request does not reach the server
 	conns     []*spyConn
@@ -379,7 +384,7 @@ func (s *wireSpy) opsSince(n int) []int32 {
 func (s *wireSpy) observe(op, xid int32, path string) (cut, swallow bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now(), path: path})
+	s.reqs = append(s.reqs, spyReq{op: op, xid: xid, at: time.Now(), path: path, write: s.writes})
 	n, ok := s.cuts[op]
 	if !ok || n == 0 {
 		return false, false
@@ -408,6 +413,9 @@ func (c *spyConn) Write(b []byte) (int, error) {
 	if c.dead.Load() {
 		return 0, net.ErrClosed
 	}
+	c.spy.mu.Lock()
+	c.spy.writes++
+	c.spy.mu.Unlock()
 	before := len(c.carry)
 	c.carry = append(c.carry, b...)
 	off := 0

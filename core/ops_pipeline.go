@@ -146,16 +146,8 @@ func (c *Client) callPair(ctx context.Context, req1 proto.Request, resp1 proto.R
 
 // exchangePair is callPair without its Debug log, returning both zxids.
 func (c *Client) exchangePair(ctx context.Context, req1 proto.Request, resp1 proto.Response, req2 proto.Request, resp2 proto.Response) (zxid1, zxid2 int64, err1, err2 error) {
-	tied := tiedSession(ctx)
-	if err := stoppedBy(ctx, tied); err != nil {
-		return 0, 0, err, err
-	}
-	cn := c.live.Load()
-	if cn == nil {
-		err := &notSentError{}
-		return 0, 0, err, err
-	}
-	if err := sessionMismatch(tied, cn); err != nil {
+	cn, tied, err := c.liveFor(ctx)
+	if err != nil {
 		return 0, 0, err, err
 	}
 	r1, r2 := newRequest(resp1), newRequest(resp2)

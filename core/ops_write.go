@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -288,45 +287,6 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 		c.stats.forget(sp, zxid)
 	}
 	return opError("delete", path, err)
-}
-
-// DeleteAll removes path and everything below it. Nodes that vanish on the
-// way are ignored.
-func (c *Client) DeleteAll(ctx context.Context, path string) error {
-	if _, err := c.serverPath(path); err != nil {
-		return opError("deleteAll", path, err)
-	}
-	for tries := 0; ; tries++ {
-		children, err := c.GetChildren(ctx, path)
-		if errors.Is(err, ErrNoNode) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, child := range children {
-			if err := c.DeleteAll(ctx, joinPath(path, child)); err != nil {
-				return err
-			}
-		}
-		if path == "/" {
-			return nil
-		}
-		err = c.Delete(ctx, path, Force())
-		if err == nil || errors.Is(err, ErrNoNode) {
-			return nil
-		}
-		if !errors.Is(err, ErrNotEmpty) || tries >= 10 {
-			return err
-		}
-	}
-}
-
-func joinPath(parent, child string) string {
-	if strings.HasSuffix(parent, "/") {
-		return parent + child
-	}
-	return parent + "/" + child
 }
 
 // Set replaces path's data if its version is version (-1 for any) and

@@ -28,3 +28,33 @@ func (r *createReply) result() (string, *Stat) {
 	}
 	return r.reply.Path, newStat(&r.reply.Stat)
 }
+
+// createCall is what one Create, CreateStat or CreateAndList keeps on the
+// heap, in one allocation: its options, its request, and the reply to its
+// first attempt.
+type createCall struct {
+	o       createOptions
+	req     proto.CreateRequest
+	reply   createReply
+	replied bool // reply has been handed out
+}
+
+func newCreateCall(withStat bool, opts []CreateOption) *createCall {
+	call := &createCall{o: createOptions{withStat: withStat}}
+	for _, opt := range opts {
+		opt(&call.o)
+	}
+	return call
+}
+
+// replyFor returns an empty reply for req: the call's own for the first
+// attempt, a new one for each retry, so that nothing of an earlier attempt
+// can reach it.
+func (c *createCall) replyFor(req *proto.CreateRequest) *createReply {
+	if c.replied {
+		return &createReply{op: req.Op}
+	}
+	c.replied = true
+	c.reply = createReply{op: req.Op}
+	return &c.reply
+}

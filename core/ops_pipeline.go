@@ -30,11 +30,8 @@ func (c *Client) CreateAndListStat(ctx context.Context, path string, data []byte
 }
 
 func (c *Client) createAndList(ctx context.Context, path string, data []byte, listPath string, withStat bool, opts []CreateOption) (created string, stat *Stat, children []string, err error) {
-	o := createOptions{withStat: withStat}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := c.checkCreate(path, data, &o); err != nil {
+	call := newCreateCall(withStat, opts)
+	if err := c.checkCreate(path, data, &call.o); err != nil {
 		return "", nil, nil, opError("create", path, err)
 	}
 	lp, err := c.serverPath(listPath)
@@ -43,7 +40,7 @@ func (c *Client) createAndList(ctx context.Context, path string, data []byte, li
 	}
 	sp := c.root.toServer(path)
 	for tries := 0; ; tries++ {
-		created, stat, children, err = c.createAndListOnce(ctx, sp, data, lp, &o)
+		created, stat, children, err = c.createAndListOnce(ctx, sp, data, lp, call)
 		if err == nil {
 			return c.root.fromServer(created), stat, children, nil
 		}
@@ -51,17 +48,18 @@ func (c *Client) createAndList(ctx context.Context, path string, data []byte, li
 			// The node was made; only the listing failed.
 			return c.root.fromServer(created), stat, nil, opError("getChildren", listPath, err)
 		}
-		if !errors.Is(err, ErrNoNode) || !o.parents || tries >= 5 {
+		if !errors.Is(err, ErrNoNode) || !call.o.parents || tries >= 5 {
 			return "", nil, nil, opError("create", path, err)
 		}
-		if err := c.ensureParents(ctx, sp, o.parentContainers, o.parentACL); err != nil {
+		if err := c.ensureParents(ctx, sp, call.o.parentContainers, call.o.parentACL); err != nil {
 			return "", nil, nil, opError("create", path, err)
 		}
 	}
 }
 
-func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, lp string, o *createOptions) (string, *Stat, []string, error) {
-	req, parent, prefix := o.request(sp, data)
+func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, lp string, call *createCall) (string, *Stat, []string, error) {
+	o, req := &call.o, &call.req
+	parent, prefix := o.fillRequest(req, sp, data)
 	var (
 		lost     bool
 		created  string
@@ -99,7 +97,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 				return listed(ctx)
 			}
 		}
-		cresp := &createReply{op: req.Op}
+		cresp := call.replyFor(req)
 		lresp := &proto.ChildrenResponse{}
 		var createErr, listErr error
 		zxid, createErr, listErr = c.callPair(ctx, req, cresp, list, lresp)

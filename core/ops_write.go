@@ -35,16 +35,14 @@ func (c *Client) CreateStat(ctx context.Context, path string, data []byte, opts 
 }
 
 func (c *Client) create(ctx context.Context, path string, data []byte, withStat bool, opts []CreateOption) (string, *Stat, error) {
-	o := createOptions{withStat: withStat}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := c.checkCreate(path, data, &o); err != nil {
+	call := newCreateCall(withStat, opts)
+	o := &call.o
+	if err := c.checkCreate(path, data, o); err != nil {
 		return "", nil, opError("create", path, err)
 	}
 	sp := c.root.toServer(path)
 	for tries := 0; ; tries++ {
-		created, st, zxid, err := c.createOnce(ctx, sp, data, &o)
+		created, st, zxid, err := c.createOnce(ctx, sp, data, call)
 		if err == nil {
 			if !o.sequential {
 				// A sequential node's name is new every time: caching it
@@ -83,8 +81,9 @@ func (c *Client) checkCreate(path string, data []byte, o *createOptions) error {
 	return validateACL(o.acl)
 }
 
-func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *createOptions) (created string, stat *Stat, zxid int64, err error) {
-	req, parent, prefix := o.request(sp, data)
+func (c *Client) createOnce(ctx context.Context, sp string, data []byte, call *createCall) (created string, stat *Stat, zxid int64, err error) {
+	o, req := &call.o, &call.req
+	parent, prefix := o.fillRequest(req, sp, data)
 	lost := false
 	safe := !o.sequential || o.protected
 	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(safe), func(ctx context.Context) error {
@@ -98,7 +97,7 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, o *crea
 				return nil
 			}
 		}
-		resp := &createReply{op: req.Op}
+		resp := call.replyFor(req)
 		var err error
 		zxid, err = c.call(ctx, req, resp, nil, false)
 		switch {
@@ -191,17 +190,18 @@ func (c *Client) ensureServerPathWith(ctx context.Context, sp string, containers
 	if acl == nil {
 		acl = c.cfg.defaultACL
 	}
-	o := createOptions{container: containers, acl: acl}
+	call := &createCall{o: createOptions{container: containers, acl: acl}}
 	for walk := 1; ; walk++ {
-		err := c.walkServerPath(ctx, sp, &o)
+		err := c.walkServerPath(ctx, sp, call)
 		if !errors.Is(err, ErrNoNode) || walk == parentWalks {
 			return err
 		}
 	}
 }
 
-// walkServerPath creates, with o, each node of sp that does not exist.
-func (c *Client) walkServerPath(ctx context.Context, sp string, o *createOptions) error {
+// walkServerPath creates, as call says, each node of sp that does not
+// exist.
+func (c *Client) walkServerPath(ctx context.Context, sp string, call *createCall) error {
 	for i := 1; i <= len(sp); i++ {
 		if i < len(sp) && sp[i] != '/' {
 			continue
@@ -215,7 +215,7 @@ func (c *Client) walkServerPath(ctx context.Context, sp string, o *createOptions
 		} else if st != nil {
 			continue
 		}
-		if _, _, _, err := c.createOnce(ctx, prefix, nil, o); err != nil && !errors.Is(err, ErrNodeExists) {
+		if _, _, _, err := c.createOnce(ctx, prefix, nil, call); err != nil && !errors.Is(err, ErrNodeExists) {
 			return err
 		}
 	}

@@ -124,16 +124,16 @@ func (o *createOptions) requestACL() []proto.ACL {
 	return toProtoACL(o.acl)
 }
 
-// request builds the create request for the server path sp. A protected
-// create gets its "_c_<uuid>-" name here, and parent and prefix identify it
-// among its siblings.
-func (o *createOptions) request(sp string, data []byte) (req *proto.CreateRequest, parent, prefix string) {
+// fillRequest makes *req the create request for the server path sp. A
+// protected create gets its "_c_<uuid>-" name here, and parent and prefix
+// identify it among its siblings.
+func (o *createOptions) fillRequest(req *proto.CreateRequest, sp string, data []byte) (parent, prefix string) {
 	op, flags := o.opcodeAndFlags()
-	req = &proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: o.requestACL(), Flags: flags, TTL: o.ttl.Milliseconds()}
+	*req = proto.CreateRequest{Op: op, Path: sp, Data: data, ACL: o.requestACL(), Flags: flags, TTL: o.ttl.Milliseconds()}
 	if o.protected {
 		req.Path, parent, prefix = protectPath(sp)
 	}
-	return req, parent, prefix
+	return parent, prefix
 }
 
 // WriteOption chooses the version a Delete, SetData or SetACL is made

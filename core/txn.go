@@ -102,7 +102,8 @@ func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Tr
 	if err := t.client.checkCreate(path, data, &o); err != nil {
 		return t.fail("create", path, err)
 	}
-	req, _, _ := o.request(t.client.root.toServer(path), data)
+	req := new(proto.CreateRequest)
+	o.fillRequest(req, t.client.root.toServer(path), data)
 	t.ops = append(t.ops, txnOp{kind: txnCreate, path: path, req: req, seq: o.sequential})
 	return t
 }

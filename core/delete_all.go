@@ -23,7 +23,7 @@ const systemTree = "/zookeeper"
 //
 // It walks the tree a level at a time and deletes the deepest nodes first,
 // with up to 256 requests pipelined in each round trip, so a tree of n
-// nodes and depth d takes about d + n/256 round trips rather than 2n. The
+// nodes and depth d takes about d + 2n/256 round trips rather than 2n. The
 // server applies a session's requests in order, so a node's delete follows
 // its children's. Every request is safe to repeat: after a connection
 // loss, those whose replies never came go again.
@@ -94,10 +94,14 @@ func (c *Client) listTree(ctx context.Context, sp string) ([]string, error) {
 // deleteNodes deletes the server paths in nodes, listed parents before
 // children, from the last to the first, at any version. Nodes already gone
 // count as deleted. A node that is not empty (a child came meanwhile) does
-// not stop the others; ErrNotEmpty is then returned at the end.
+// not stop the others; ErrNotEmpty is then returned at the end. Any other
+// failure stops it after the batch it came in.
+//
+// Every node found gone leaves the stat cache, as after Delete: a delete
+// whose reply was lost finds its own work done when it goes again.
 func (c *Client) deleteNodes(ctx context.Context, nodes []string) error {
-	var notEmpty error
-	for end := len(nodes); end > 0; end -= deleteAllBatch {
+	var failed, notEmpty error
+	for end := len(nodes); end > 0 && failed == nil; end -= deleteAllBatch {
 		chunk := nodes[max(end-deleteAllBatch, 0):end]
 		reqs := make([]proto.Request, len(chunk))
 		resps := make([]proto.Response, len(chunk))
@@ -110,17 +114,23 @@ func (c *Client) deleteNodes(ctx context.Context, nodes []string) error {
 		for i, err := range errs {
 			p := chunk[len(chunk)-1-i]
 			switch {
-			case err == nil:
+			case err == nil, errors.Is(err, ErrNoNode):
+				// A NoNode reply's zxid is at least that of the delete
+				// that removed the node.
 				c.stats.forget(p, zxids[i])
-			case errors.Is(err, ErrNoNode):
 			case errors.Is(err, ErrNotEmpty):
 				if notEmpty == nil {
 					notEmpty = opError("delete", c.root.fromServer(p), err)
 				}
 			default:
-				return opError("delete", c.root.fromServer(p), err)
+				if failed == nil {
+					failed = opError("delete", c.root.fromServer(p), err)
+				}
 			}
 		}
+	}
+	if failed != nil {
+		return failed
 	}
 	return notEmpty
 }

@@ -122,3 +122,47 @@ func TestDeleteAllRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.DeleteAll(ctx, "/t"))
 }
+
+// Nodes DeleteAll removed leave the stat cache, also those in the batch
+// of a refused delete and those whose delete's reply was lost: a later
+// Delete of a node made again elsewhere must not use the old version.
+func TestDeleteAllForgetsVersions(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootA(t, srv)
+	spy := newWireSpy()
+	c := startA(t, srv.Addr(), core.WithChroot(root), core.WithDialer(spy.dialer()))
+	other := startA(t, srv.ConnString(), core.WithChroot(root))
+	ctx := ctxA(t)
+	cacheVersion2 := func(p string) {
+		_, err := c.Create(ctx, p, nil, core.WithParents())
+		require.NoError(t, err)
+		for v := int32(0); v < 2; v++ {
+			_, err = c.Set(ctx, p, []byte("x"), v)
+			require.NoError(t, err)
+		}
+	}
+
+	t.Run("refused delete in the batch", func(t *testing.T) {
+		cacheVersion2("/t/a")
+		_, err := c.Create(ctx, "/t/locked/kid", nil, core.WithParents())
+		require.NoError(t, err)
+		_, err = c.SetACL(ctx, "/t/locked", []core.ACL{core.MakeACL("world", "anyone", core.PermAll&^core.PermDelete)}, core.Force())
+		require.NoError(t, err)
+		require.ErrorIs(t, c.DeleteAll(ctx, "/t"), core.ErrNoAuth)
+		_, err = other.Create(ctx, "/t/a", nil)
+		require.NoError(t, err)
+		require.NoError(t, c.Delete(ctx, "/t/a"), "deleted at the cached version")
+		_, err = c.SetACL(ctx, "/t/locked", core.OpenACLUnsafe, core.Force())
+		require.NoError(t, err)
+		require.NoError(t, c.DeleteAll(ctx, "/t"))
+	})
+
+	t.Run("lost reply", func(t *testing.T) {
+		cacheVersion2("/b")
+		spy.cut(proto.OpDelete, 1)
+		require.NoError(t, c.DeleteAll(ctx, "/b"))
+		_, err := other.Create(ctx, "/b", nil)
+		require.NoError(t, err)
+		require.NoError(t, c.Delete(ctx, "/b"), "deleted at the cached version")
+	})
+}

@@ -124,11 +124,14 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		registered, abandoned bool
 	)
 	sendMode := mode
-	if mode == WatchPersistent && c.watches.recursiveOn(sp) {
+	if mode == WatchPersistent && c.watches.wantsRecursive(sp) {
 		// ZooKeeper up to 3.8 keeps one mode per session and path: the
 		// recursive watch there brings this watcher's events too (see
 		// watchRegistry.dispatch).
 		sendMode = WatchPersistentRecursive
+	}
+	if mode == WatchPersistentRecursive {
+		c.watches.comingRecursive(w)
 	}
 	var rearmed atomic.Bool
 	hook := func(r *request) {
@@ -165,6 +168,9 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		mu.Unlock()
 		if set {
 			_ = w.Close()
+		} else if c.watches.notComing(w) {
+			// Plain watchers there may have been set recursive for it.
+			c.rearmPlain(sp)
 		}
 		return nil, err
 	}

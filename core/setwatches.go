@@ -104,6 +104,8 @@ func (w *watchRegistry) addPersistentPathLocked(paths *watchPaths, sp string) {
 			hasP = true
 		}
 	}
+	// A recursive watcher on its way counts too (see watchRegistry.coming).
+	hasR = hasR || hasP && w.coming[sp] > 0
 	// ZooKeeper up to 3.8 keeps one mode per session and path: a recursive
 	// watch brings what a plain one needs (see dispatch), not the reverse.
 	if hasP && !hasR {

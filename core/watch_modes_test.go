@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 )
 
 // ZooKeeper 3.8 keeps one watch mode per session and path, and a recursive
@@ -146,4 +147,53 @@ func TestWatchPlainAddedWhileRecursiveCloses(t *testing.T) {
 	_, err = other.SetData(ctx, "/n", []byte("x"))
 	require.NoError(t, err)
 	wantEventB(t, pw.Events(), core.EventNodeDataChanged, "/n")
+}
+
+// A plain AddWatch goes out recursive beside a recursive watcher, which
+// then closes (setting the path plain) while a second recursive AddWatch
+// goes out. The first reply, read with the second still out, must not set
+// the path plain once more after that second request: the recursive
+// watcher must see its grandchildren.
+func TestWatchRecursiveComingKeepsPathRecursive(t *testing.T) {
+	c, other, hold := heldPairR(t)
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/n/a", nil, core.WithParents())
+	require.NoError(t, err)
+	plain, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
+	require.NoError(t, err)
+	first, err := c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
+	require.NoError(t, err)
+
+	hold.hold()
+	addedPlain := make(chan *core.Watcher, 1)
+	go func() {
+		w, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
+		assert.NoError(t, err)
+		addedPlain <- w
+	}()
+	hold.waitWritten(t, proto.OpAddWatch, 3)
+	closed := make(chan error, 1)
+	go func() { closed <- first.Close() }()
+	// Close sets the plain watchers again, then waits with a check.
+	hold.waitWritten(t, proto.OpCheckWatches, 1)
+	addedRecursive := make(chan *core.Watcher, 1)
+	go func() {
+		w, err := c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
+		assert.NoError(t, err)
+		addedRecursive <- w
+	}()
+	hold.waitWritten(t, proto.OpAddWatch, 4)
+	hold.release()
+	second := <-addedRecursive
+	require.NotNil(t, <-addedPlain)
+	require.NotNil(t, second)
+	require.NoError(t, <-closed)
+
+	_, err = other.Create(ctx, "/n/a/b", nil)
+	require.NoError(t, err)
+	wantEventB(t, second.Events(), core.EventNodeCreated, "/n/a/b")
+	_, err = other.Create(ctx, "/n/c", nil)
+	require.NoError(t, err)
+	wantEventB(t, second.Events(), core.EventNodeCreated, "/n/c")
+	wantEventB(t, plain.Events(), core.EventNodeChildrenChanged, "/n")
 }

@@ -30,6 +30,10 @@ type Watcher struct {
 	path       string
 	serverPath string
 	mode       AddWatchMode
+	// coming: a recursive watcher whose addWatch is out, counted in the
+	// registry's coming map until it registers or its call fails.
+	// Guarded by the registry's mu.
+	coming bool
 
 	ch   chan Event
 	wake chan struct{}

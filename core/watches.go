@@ -36,6 +36,12 @@ type watchRegistry struct {
 	mu         sync.Mutex
 	oneShot    map[watchKey][]chan Event
 	persistent map[string][]*Watcher // by server path, both modes
+	// coming counts, by server path, the recursive watchers whose addWatch
+	// is out. The server's watch on such a path is to end up recursive:
+	// every mode the client sets there meanwhile is recursive too, or a
+	// setWatches that reached the server after that addWatch would leave
+	// the path plain.
+	coming map[string]int
 }
 
 func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry {
@@ -45,6 +51,7 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 		wg:         wg,
 		oneShot:    make(map[watchKey][]chan Event),
 		persistent: make(map[string][]*Watcher),
+		coming:     make(map[string]int),
 	}
 }
 
@@ -173,7 +180,7 @@ func (w *watchRegistry) deliverLocked(pw *Watcher, ev Event) {
 	w.removeLocked(pw)
 	if len(w.persistent[pw.serverPath]) == 0 {
 		pw.client.releaseServerWatchLater(pw.path, pw.serverPath)
-	} else if pw.mode == WatchPersistentRecursive && !w.recursiveOnLocked(pw.serverPath) {
+	} else if pw.mode == WatchPersistentRecursive && !w.wantsRecursiveLocked(pw.serverPath) {
 		w.rearmPathLocked(pw.serverPath, 0, false, pw.client.sendRearm)
 	}
 }
@@ -197,12 +204,16 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 //     NodeChildrenChanged. The removal that went with the recursive
 //     watcher may have reached the server before this addWatch, so
 //     nothing else would set it right until the next reconnect.
+//
+// A recursive watcher whose addWatch is still out counts as one that is
+// there: its request, applied later, sets the path's mode.
 func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send func([]proto.Request)) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.notComingLocked(pw)
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
 	need := WatchPersistent
-	if w.recursiveOnLocked(pw.serverPath) {
+	if w.wantsRecursiveLocked(pw.serverPath) {
 		need = WatchPersistentRecursive
 	}
 	if sent == need {
@@ -217,18 +228,51 @@ func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid 
 func (w *watchRegistry) rearmPlainPath(sp string, send func([]proto.Request)) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.persistent[sp]) == 0 || w.recursiveOnLocked(sp) {
+	if len(w.persistent[sp]) == 0 || w.wantsRecursiveLocked(sp) {
 		return false
 	}
 	return w.rearmPathLocked(sp, 0, false, send)
 }
 
-// recursiveOn reports whether a recursive watcher watches the server path
-// sp itself.
-func (w *watchRegistry) recursiveOn(sp string) bool {
+// wantsRecursive reports whether the server's watch on the server path sp
+// is to be recursive: a recursive watcher watches sp itself, or one's
+// addWatch is out.
+func (w *watchRegistry) wantsRecursive(sp string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.recursiveOnLocked(sp)
+	return w.wantsRecursiveLocked(sp)
+}
+
+func (w *watchRegistry) wantsRecursiveLocked(sp string) bool {
+	return w.coming[sp] > 0 || w.recursiveOnLocked(sp)
+}
+
+// comingRecursive counts pw, a recursive watcher whose addWatch is about
+// to go out, until it registers (addPersistentRearm) or its call fails
+// (notComing).
+func (w *watchRegistry) comingRecursive(pw *Watcher) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pw.coming = true
+	w.coming[pw.serverPath]++
+}
+
+// notComing stops counting pw as coming; it reports whether it was.
+func (w *watchRegistry) notComing(pw *Watcher) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.notComingLocked(pw)
+}
+
+func (w *watchRegistry) notComingLocked(pw *Watcher) bool {
+	if !pw.coming {
+		return false
+	}
+	pw.coming = false
+	if w.coming[pw.serverPath]--; w.coming[pw.serverPath] <= 0 {
+		delete(w.coming, pw.serverPath)
+	}
+	return true
 }
 
 // forget removes pw and reports whether the client held it: false once

@@ -30,6 +30,8 @@ const systemTree = "/zookeeper"
 //
 // It is not atomic: if it fails (ErrNoAuth, say), what it deleted before
 // stays deleted. The error names the step and the node that failed.
+// DeleteAll("/zookeeper") without a chroot fails with ErrBadArguments, as
+// the server refuses to delete its own nodes.
 func (c *Client) DeleteAll(ctx context.Context, path string) error {
 	sp, err := c.serverPath(path)
 	if err != nil {

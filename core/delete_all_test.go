@@ -98,6 +98,12 @@ func TestDeleteAllRoot(t *testing.T) {
 	children, err := c.GetChildren(ctxA(t), "/")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"zookeeper"}, children)
+
+	// Asked for by name, the server's own subtree is refused.
+	require.ErrorIs(t, c.DeleteAll(ctxA(t), "/zookeeper"), core.ErrBadArguments)
+	ok, err := c.Exists(ctxA(t), "/zookeeper")
+	require.NoError(t, err)
+	assert.True(t, ok)
 }
 
 // A node the client may not delete stops DeleteAll with ErrNoAuth, naming

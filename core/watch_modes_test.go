@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -128,12 +129,7 @@ func TestWatchPlainAddedWhileRecursiveCloses(t *testing.T) {
 	p.proxy.Refuse(true)
 	p.proxy.CutAll()
 	waitCountB(t, states, core.StateSuspended, 1)
-	added := make(chan *core.Watcher, 1)
-	go func() {
-		w, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
-		assert.NoError(t, err)
-		added <- w
-	}()
+	added := goAddWatch(t, ctx, c, "/n", core.WatchPersistent)
 	waitParkedB(t, "(*Client).AddWatch", "(*Client).waitReady")
 	require.NoError(t, rw.Close())
 	p.proxy.Refuse(false)
@@ -165,23 +161,13 @@ func TestWatchRecursiveComingKeepsPathRecursive(t *testing.T) {
 	require.NoError(t, err)
 
 	hold.hold()
-	addedPlain := make(chan *core.Watcher, 1)
-	go func() {
-		w, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
-		assert.NoError(t, err)
-		addedPlain <- w
-	}()
+	addedPlain := goAddWatch(t, ctx, c, "/n", core.WatchPersistent)
 	hold.waitWritten(t, proto.OpAddWatch, 3)
 	closed := make(chan error, 1)
 	go func() { closed <- first.Close() }()
 	// Close sets the plain watchers again, then waits with a check.
 	hold.waitWritten(t, proto.OpCheckWatches, 1)
-	addedRecursive := make(chan *core.Watcher, 1)
-	go func() {
-		w, err := c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
-		assert.NoError(t, err)
-		addedRecursive <- w
-	}()
+	addedRecursive := goAddWatch(t, ctx, c, "/n", core.WatchPersistentRecursive)
 	hold.waitWritten(t, proto.OpAddWatch, 4)
 	hold.release()
 	second := <-addedRecursive
@@ -196,4 +182,16 @@ func TestWatchRecursiveComingKeepsPathRecursive(t *testing.T) {
 	require.NoError(t, err)
 	wantEventB(t, second.Events(), core.EventNodeCreated, "/n/c")
 	wantEventB(t, plain.Events(), core.EventNodeChildrenChanged, "/n")
+}
+
+// goAddWatch runs AddWatch in the background; the channel receives the
+// watcher, nil if the call failed.
+func goAddWatch(t *testing.T, ctx context.Context, c *core.Client, path string, mode core.AddWatchMode) <-chan *core.Watcher {
+	added := make(chan *core.Watcher, 1)
+	go func() {
+		w, err := c.AddWatch(ctx, path, mode)
+		assert.NoError(t, err)
+		added <- w
+	}()
+	return added
 }

@@ -72,6 +72,30 @@ func ExampleClient_Create() {
 	}
 }
 
+func ExampleClient_DeleteAll() {
+	c, err := core.NewClient("127.0.0.1:2181")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	// The whole subtree goes, deepest nodes first, many deletes to a round
+	// trip. A node someone else adds meanwhile is found and deleted too.
+	err = c.DeleteAll(ctx, "/app/jobs")
+	var ze *core.Error
+	switch {
+	case errors.As(err, &ze) && errors.Is(err, core.ErrNoAuth):
+		// Part of the tree may be gone: the error names the node refused.
+		log.Fatalf("may not delete %s", ze.Path)
+	case err != nil:
+		log.Fatal(err)
+	}
+}
+
 func ExampleClient_GetW() {
 	c, err := core.NewClient("127.0.0.1:2181")
 	if err != nil {

@@ -99,7 +99,20 @@ func (c *Client) sendRearm(reqs []proto.Request) {
 // rearmPlain sets the plain persistent watchers on the server path sp
 // again once the last recursive one there is gone: the server kept the
 // path's watch recursive for them, which brings no NodeChildrenChanged.
+//
+// Like releaseServerWatch, it first passes c.mu: a connection being
+// established registers the watches the client holds while holding c.mu,
+// and goes live before releasing it. Without that, a connection that
+// registered the path as recursive before the watcher went could still
+// be on its way to going live, and the frame setting the path plain would
+// be dropped for want of a live connection.
 func (c *Client) rearmPlain(sp string) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return
+	}
 	var rearmed atomic.Bool
 	if c.watches.rearmPlainPath(sp, c.sendRearm) {
 		rearmed.Store(true)

@@ -14,8 +14,11 @@ const watcherChanSize = 64
 // Its events arrive in zxid order on Events, but for a reconnect: ZooKeeper
 // sends no catch-up events for persistent watches, so a watcher misses
 // what changed while the client was disconnected (the Suspended state
-// tells of such a gap), except on paths where the client also held one-shot
-// watches. The server's catch-up events for those, one per watch, reach
+// tells of such a gap), and until the server has taken the new
+// connection's watch registration, which it does before it answers any
+// call made on that connection (StateConnected comes a little earlier, as
+// SyncConnected does in the Java client), except on paths where the
+// client also held one-shot watches. The server's catch-up events for those, one per watch, reach
 // the watcher first after the reconnect, in no particular order, and carry
 // no zxid to sort them by. It ends, with a final
 // EventNotWatching, when its session expires, the client closes, or its

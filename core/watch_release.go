@@ -22,14 +22,7 @@ func (c *Client) releaseServerWatch(path, sp string) error {
 	if c.watches.holdsPersistent(sp) {
 		return nil
 	}
-	// A connection being established registers the watches the client
-	// holds while it holds c.mu, and goes live before releasing it. Once
-	// past c.mu, either that connection is live or its registration left
-	// out the watch the caller removed.
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.passedEstablish() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
@@ -99,18 +92,8 @@ func (c *Client) sendRearm(reqs []proto.Request) {
 // rearmPlain sets the plain persistent watchers on the server path sp
 // again once the last recursive one there is gone: the server kept the
 // path's watch recursive for them, which brings no NodeChildrenChanged.
-//
-// Like releaseServerWatch, it first passes c.mu: a connection being
-// established registers the watches the client holds while holding c.mu,
-// and goes live before releasing it. Without that, a connection that
-// registered the path as recursive before the watcher went could still
-// be on its way to going live, and the frame setting the path plain would
-// be dropped for want of a live connection.
 func (c *Client) rearmPlain(sp string) {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.passedEstablish() {
 		return
 	}
 	var rearmed atomic.Bool
@@ -120,4 +103,17 @@ func (c *Client) rearmPlain(sp string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
 	defer cancel()
 	c.awaitRearm(ctx, &rearmed, sp)
+}
+
+// passedEstablish waits out a connection being established and reports
+// whether the client is closed. A caller that changed the client's watches
+// and is about to send the change on the live connection (sendRearm) calls
+// it first. A connection being established registers the watches the
+// client holds while it holds c.mu (isClosed takes it too), and goes live
+// before releasing it. Once past c.mu, either that connection is live, so
+// the change goes out on it, or its registration already took the change
+// in; without the wait, the change could be dropped for want of a live
+// connection after the registration had listed the old state.
+func (c *Client) passedEstablish() (closed bool) {
+	return c.isClosed()
 }

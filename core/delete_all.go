@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/zkit-go/zkit/core/proto"
@@ -62,13 +63,9 @@ func (c *Client) listTree(ctx context.Context, sp string) ([]string, error) {
 		var next []string
 		for start := 0; start < len(level); start += deleteAllBatch {
 			chunk := level[start:min(start+deleteAllBatch, len(level))]
-			reqs := make([]proto.Request, len(chunk))
-			resps := make([]proto.Response, len(chunk))
-			for i, p := range chunk {
-				reqs[i] = &proto.PathWatchRequest{Op: proto.OpGetChildren, Path: p}
-				resps[i] = &proto.ChildrenResponse{}
-			}
-			_, errs := c.batchRPC(ctx, reqs, resps)
+			resps, _, errs := c.batchPerPath(ctx, chunk, func(p string) (proto.Request, proto.Response) {
+				return &proto.PathWatchRequest{Op: proto.OpGetChildren, Path: p}, &proto.ChildrenResponse{}
+			})
 			for i, p := range chunk {
 				switch err := errs[i]; {
 				case err == nil:
@@ -102,19 +99,16 @@ func (c *Client) listTree(ctx context.Context, sp string) ([]string, error) {
 // Every node found gone leaves the stat cache, as after Delete: a delete
 // whose reply was lost finds its own work done when it goes again.
 func (c *Client) deleteNodes(ctx context.Context, nodes []string) error {
+	deepestFirst := slices.Clone(nodes)
+	slices.Reverse(deepestFirst)
 	var failed, notEmpty error
-	for end := len(nodes); end > 0 && failed == nil; end -= deleteAllBatch {
-		chunk := nodes[max(end-deleteAllBatch, 0):end]
-		reqs := make([]proto.Request, len(chunk))
-		resps := make([]proto.Response, len(chunk))
-		for i := range chunk {
-			p := chunk[len(chunk)-1-i]
-			reqs[i] = &proto.DeleteRequest{Path: p, Version: -1}
-			resps[i] = &proto.EmptyResponse{}
-		}
-		zxids, errs := c.batchRPC(ctx, reqs, resps)
+	for start := 0; start < len(deepestFirst) && failed == nil; start += deleteAllBatch {
+		chunk := deepestFirst[start:min(start+deleteAllBatch, len(deepestFirst))]
+		_, zxids, errs := c.batchPerPath(ctx, chunk, func(p string) (proto.Request, proto.Response) {
+			return &proto.DeleteRequest{Path: p, Version: -1}, &proto.EmptyResponse{}
+		})
 		for i, err := range errs {
-			p := chunk[len(chunk)-1-i]
+			p := chunk[i]
 			switch {
 			case err == nil, errors.Is(err, ErrNoNode):
 				// A NoNode reply's zxid is at least that of the delete
@@ -135,6 +129,18 @@ func (c *Client) deleteNodes(ctx context.Context, nodes []string) error {
 		return failed
 	}
 	return notEmpty
+}
+
+// batchPerPath sends one request per path, made by build, in one batch
+// (batchRPC), and returns each one's reply and outcome.
+func (c *Client) batchPerPath(ctx context.Context, paths []string, build func(p string) (proto.Request, proto.Response)) ([]proto.Response, []int64, []error) {
+	reqs := make([]proto.Request, len(paths))
+	resps := make([]proto.Response, len(paths))
+	for i, p := range paths {
+		reqs[i], resps[i] = build(p)
+	}
+	zxids, errs := c.batchRPC(ctx, reqs, resps)
+	return resps, zxids, errs
 }
 
 func joinPath(parent, child string) string {

@@ -18,11 +18,11 @@ const watcherChanSize = 64
 // connection's watch registration, which it does before it answers any
 // call made on that connection (StateConnected comes a little earlier, as
 // SyncConnected does in the Java client), except on paths where the
-// client also held one-shot watches. The server's catch-up events for those, one per watch, reach
-// the watcher first after the reconnect, in no particular order, and carry
-// no zxid to sort them by. It ends, with a final
-// EventNotWatching, when its session expires, the client closes, or its
-// consumer falls more than the client's watcher buffer behind. A client
+// client also held one-shot watches. The server's catch-up events for
+// those, one per watch, reach the watcher first after the reconnect, in no
+// particular order, and carry no zxid to sort them by. It ends, with a
+// final EventNotWatching, when its session expires, the client closes, or
+// its consumer falls more than the client's watcher buffer behind. A client
 // that closes waits for no consumer: if the channel cannot take a
 // watcher's remaining events, the newest are dropped (and, when the
 // channel is full, the oldest event in it, to make room for the final

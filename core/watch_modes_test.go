@@ -28,15 +28,12 @@ func TestWatchChildWatchBesideRecursive(t *testing.T) {
 		{"recursive first, reconnect", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startProxiedB(t, 10*time.Second)
+			p, ctx, states := proxiedWithNodeB(t)
 			c := p.c
-			ctx := ctxB(t, waitB)
-			states := listenB(t, c)
-			_, err := c.Create(ctx, "/n", nil)
-			require.NoError(t, err)
 			var (
 				rw       *core.Watcher
 				children <-chan core.Event
+				err      error
 			)
 			if tc.recursiveFirst {
 				rw, err = c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
@@ -117,12 +114,8 @@ func TestWatchPlainAndRecursiveOnOnePath(t *testing.T) {
 // connection, its removal never reaches the server, and the addWatch
 // arrives after it: the plain watcher must still see its children change.
 func TestWatchPlainAddedWhileRecursiveCloses(t *testing.T) {
-	p := startProxiedB(t, 10*time.Second)
+	p, ctx, states := proxiedWithNodeB(t)
 	c := p.c
-	ctx := ctxB(t, waitB)
-	states := listenB(t, c)
-	_, err := c.Create(ctx, "/n", nil)
-	require.NoError(t, err)
 	rw, err := c.AddWatch(ctx, "/n", core.WatchPersistentRecursive)
 	require.NoError(t, err)
 
@@ -194,4 +187,15 @@ func goAddWatch(t *testing.T, ctx context.Context, c *core.Client, path string, 
 		added <- w
 	}()
 	return added
+}
+
+// proxiedWithNodeB starts a proxied client with a 10 s session, records its
+// states, and creates the node /n the watch tests watch.
+func proxiedWithNodeB(t *testing.T) (proxiedB, context.Context, *stateLog) {
+	p := startProxiedB(t, 10*time.Second)
+	ctx := ctxB(t, waitB)
+	states := listenB(t, p.c)
+	_, err := p.c.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+	return p, ctx, states
 }

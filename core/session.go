@@ -23,6 +23,18 @@ type Session struct {
 	// hangs callers' contexts on it.
 	ended  context.Context
 	finish context.CancelCauseFunc
+
+	// onEnd holds the functions OnEnd registered, run when the session
+	// ends; over is set then. Both are guarded by mu.
+	mu     sync.Mutex
+	onEnd  []endFunc
+	nextID int
+	over   bool
+}
+
+type endFunc struct {
+	id int
+	f  func()
 }
 
 func newSession(id int64, passwd []byte, timeout time.Duration) *Session {
@@ -79,10 +91,53 @@ func (s *Session) Bind(ctx context.Context) (context.Context, context.CancelFunc
 	}
 }
 
+// OnEnd arranges for f to run when the session ends, in the goroutine that
+// ends it and before the client goes on: when Close ends the session, f
+// has returned before the client asks the server to close it, so before
+// the server deletes the session's ephemeral nodes. A recipe can so tell
+// its user of the loss before anyone else can take what the session held.
+// f must be quick and must not call the client. If the session has ended
+// already, f runs at once, in the caller's goroutine. The functions run in
+// the order they were registered.
+//
+// stop removes f and reports whether it did so before f ran, as the stop
+// function of context.AfterFunc does.
+func (s *Session) OnEnd(f func()) (stop func() bool) {
+	s.mu.Lock()
+	if s.over {
+		s.mu.Unlock()
+		f()
+		return func() bool { return false }
+	}
+	id := s.nextID
+	s.nextID++
+	s.onEnd = append(s.onEnd, endFunc{id: id, f: f})
+	s.mu.Unlock()
+	return func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, e := range s.onEnd {
+			if e.id == id {
+				s.onEnd = append(s.onEnd[:i:i], s.onEnd[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
 func (s *Session) end(err error) {
 	s.once.Do(func() {
 		s.err = err
 		close(s.done)
+		s.mu.Lock()
+		s.over = true
+		fns := s.onEnd
+		s.onEnd = nil
+		s.mu.Unlock()
+		for _, e := range fns {
+			e.f()
+		}
 		s.finish(err)
 	})
 }

@@ -34,7 +34,8 @@
 // Lost reports its loss: the session ended (the client's own timer ends a
 // session while it cannot reach a server, before the server can hand the
 // lock to another contender, and Client.Close ends it for the client
-// before it asks the server to) or the lock's node was deleted. A lost lock
+// before it asks the server to: Lost is closed, through Session.OnEnd,
+// before the server deletes the node) or the lock's node was deleted. A lost lock
 // needs no Unlock before the next Lock, and its Unlock returns without
 // waiting for the network. A Lock still waiting when its session ends fails
 // with ErrLockLost at once, even while the client is cut off. Token returns

@@ -25,8 +25,9 @@ type holding struct {
 	isLost   bool
 	watching bool
 
-	cancel context.CancelFunc // ends the watches
-	wg     sync.WaitGroup
+	cancel    context.CancelFunc // ends the node watch
+	stopOnEnd func() bool        // undoes the session's OnEnd (nil: none)
+	wg        sync.WaitGroup
 }
 
 // hold records the acquisition of the node at path, made in sess. It
@@ -51,28 +52,36 @@ func hold(c *core.Client, path string, sess *core.Session, token int64) *holding
 
 // lostChan starts the watches, once, and returns the channel they close.
 // A node deleted, or a session ended, before the watches start is reported
-// all the same: by the first read, and by the session's closed Done.
+// all the same: by the first read, and by OnEnd on an ended session.
+//
+// The session's end closes lost in the goroutine that ends the session
+// (Session.OnEnd): when the client closes, the holder is told before the
+// server deletes the node and another contender takes the lock.
 func (h *holding) lostChan() <-chan struct{} {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.watching && !h.released && !h.isLost {
+	start := !h.watching && !h.released && !h.isLost
+	if start {
 		h.watching = true
 		ctx, cancel := context.WithCancel(context.Background())
 		h.cancel = cancel
-		h.wg.Add(2)
-		go h.watchSession(ctx)
+		h.wg.Add(1)
 		go h.watchNode(ctx)
 	}
-	return h.lost
-}
-
-func (h *holding) watchSession(ctx context.Context) {
-	defer h.wg.Done()
-	select {
-	case <-h.sess.Done():
-		h.markLost()
-	case <-ctx.Done():
+	h.mu.Unlock()
+	if start {
+		// Outside h.mu: on an ended session, markLost runs at once.
+		stop := h.sess.OnEnd(h.markLost)
+		h.mu.Lock()
+		done := h.released || h.isLost
+		if !done {
+			h.stopOnEnd = stop
+		}
+		h.mu.Unlock()
+		if done {
+			stop()
+		}
 	}
+	return h.lost
 }
 
 // watchNode keeps a data watch on the node. Its first read also yields the
@@ -132,13 +141,27 @@ func (h *holding) watchNode(ctx context.Context) {
 // markLost closes lost, unless the holder released the lock first.
 func (h *holding) markLost() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.released || h.isLost {
+		h.mu.Unlock()
 		return
 	}
 	h.isLost = true
 	close(h.lost)
 	h.cancel()
+	stop := h.takeStopOnEndLocked()
+	h.mu.Unlock()
+	stop()
+}
+
+// takeStopOnEndLocked returns the function that undoes the session's
+// OnEnd, once (a no-op when there is none or it was taken).
+func (h *holding) takeStopOnEndLocked() func() bool {
+	stop := h.stopOnEnd
+	h.stopOnEnd = nil
+	if stop == nil {
+		return func() bool { return false }
+	}
+	return stop
 }
 
 // ended reports whether the acquisition is lost: as far as Lost has
@@ -176,8 +199,10 @@ func (h *holding) release(ctx context.Context) error {
 		}
 	}
 	cancel := h.cancel
+	stop := h.takeStopOnEndLocked()
 	h.mu.Unlock()
 	cancel()
+	stop()
 	h.wg.Wait()
 	return removeNode(ctx, h.c, h.path, h.sess)
 }

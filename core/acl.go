@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"slices"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -92,4 +93,37 @@ func fromProtoACL(acl []proto.ACL) []ACL {
 		out[i] = ACL{Perms: Perm(a.Perms), Scheme: a.Scheme, ID: a.ID}
 	}
 	return out
+}
+
+// storedAs reports whether stored, a node's ACL as the server reports it,
+// is what the server makes of sent in a setACL. The server does not keep
+// sent as it is: it drops repeated entries, keeping the first, and puts in
+// place of an "auth" entry one entry with its permissions for each
+// identity the session authenticated. The client cannot tell those
+// identities (a TLS certificate may give one), so any run of one or more
+// entries with the "auth" entry's permissions stands for it.
+func storedAs(stored, sent []proto.ACL) bool {
+	uniq := make([]proto.ACL, 0, len(sent))
+	for _, a := range sent {
+		if !slices.Contains(uniq, a) {
+			uniq = append(uniq, a)
+		}
+	}
+	return matchStored(stored, uniq)
+}
+
+func matchStored(stored, sent []proto.ACL) bool {
+	if len(sent) == 0 {
+		return len(stored) == 0
+	}
+	a := sent[0]
+	if a.Scheme != "auth" {
+		return len(stored) > 0 && stored[0] == a && matchStored(stored[1:], sent[1:])
+	}
+	for k := 1; k <= len(stored) && stored[k-1].Perms == a.Perms; k++ {
+		if matchStored(stored[k:], sent[1:]) {
+			return true
+		}
+	}
+	return false
 }

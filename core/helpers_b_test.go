@@ -489,6 +489,7 @@ const (
 	opCreate2 = proto.OpCreate2
 	opExists  = proto.OpExists
 	opMulti   = proto.OpMulti
+	opSetACL  = proto.OpSetACL
 )
 
 // proxiedB is a client behind a proxy of its own, under a fresh chroot on

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -381,7 +380,7 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetACLResponse{}
 		_, err := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false)
-		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && slices.Equal(got.ACL, req.ACL), err
+		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && storedAs(got.ACL, req.ACL), err
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

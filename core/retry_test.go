@@ -484,6 +484,37 @@ func TestRetryVersionedSetReadBackLost(t *testing.T) {
 	assert.Equal(t, int32(1), st.Version, "written once")
 }
 
+// A setACL whose reply is lost is sent again like a versioned set, and
+// the retry meets ErrBadVersion. The server does not store the ACL as sent:
+// it drops repeated entries and turns an "auth" entry into one entry per
+// identity of the session. The read back must recognise that form as this
+// write, or a write that was made fails with ErrBadVersion.
+func TestRetrySetACLReadBackAsStored(t *testing.T) {
+	c, spy := spyClientB(t, core.RetryForever())
+	ctx := ctxB(t, waitB)
+	require.NoError(t, c.AddAuth(ctx, "digest", []byte("alice:secret")))
+	_, err := c.Create(ctx, "/n", nil) // caches ACL version 0
+	require.NoError(t, err)
+
+	spy.cut(opSetACL, 1)
+	acl := []core.ACL{
+		core.MakeACL("auth", "", core.PermAll),
+		core.MakeACL("world", "anyone", core.PermRead),
+		core.MakeACL("world", "anyone", core.PermRead),
+	}
+	st, err := c.SetACL(ctx, "/n", acl)
+	require.NoError(t, err, "the first attempt went through")
+	assert.Equal(t, int32(1), st.ACLVersion)
+	assert.Len(t, spy.requests(opSetACL), 2, "the lost write, then a retry that met the new version")
+
+	got, _, err := c.GetACL(ctx, "/n")
+	require.NoError(t, err)
+	assert.Equal(t, []core.ACL{
+		core.MakeACL("digest", core.DigestID("alice", "secret"), core.PermAll),
+		core.MakeACL("world", "anyone", core.PermRead),
+	}, got)
+}
+
 // A sequential create paired with a listing: the create's reply comes, the
 // listing's is lost, and so is that of the listing sent again on the next
 // connection. The node is made, so only a read is left, which the policy

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -75,8 +77,79 @@ func validateACL(acl []ACL) error {
 		if a.Scheme == "" {
 			return fmt.Errorf("%w: ACL entry without a scheme", ErrInvalidArgument)
 		}
+		if !validACLID(a.Scheme, a.ID) {
+			// It matches ErrInvalidACL too, what the server would answer.
+			return fmt.Errorf("%w: %w: %s id %q", ErrInvalidArgument, ErrInvalidACL, a.Scheme, a.ID)
+		}
 	}
 	return nil
+}
+
+// validACLID applies the server's rules to the ids of the schemes every
+// server knows, so that an id it would refuse fails before it is sent.
+// Other schemes come from providers a server may or may not load, and
+// "auth" depends on the session's credentials: the server judges those.
+func validACLID(scheme, id string) bool {
+	switch scheme {
+	case "world":
+		return id == "anyone"
+	case "ip":
+		return validIPID(id)
+	case "digest":
+		// DigestAuthenticationProvider.isValid: Java's id.split(":"), which
+		// drops trailing empty parts, must give two parts.
+		parts := strings.Split(id, ":")
+		for len(parts) > 0 && parts[len(parts)-1] == "" {
+			parts = parts[:len(parts)-1]
+		}
+		return len(parts) == 2
+	}
+	return true
+}
+
+// validIPID is IPAuthenticationProvider.isValid: four dot-separated
+// numbers from 0 to 255, then optionally "/" and a mask of 0 to 32 bits.
+// The server knows no IPv6 addresses here (3.8 and 3.9 alike).
+func validIPID(id string) bool {
+	addr, bits, masked := strings.Cut(id, "/")
+	parts := strings.Split(addr, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if !javaIntIn(p, 255) {
+			return false
+		}
+	}
+	return !masked || javaIntIn(bits, 32)
+}
+
+// javaIntIn reports whether Java's Integer.parseInt reads s as a number
+// from 0 to hi. It takes a sign and leading zeros ("+010", "-0"). Java
+// also takes the digits of other scripts; rather than refuse what the
+// server may take, a non-ASCII digit counts as valid.
+func javaIntIn(s string, hi int) bool {
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	v := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			if v <= hi {
+				v = v*10 + int(r-'0')
+			}
+		case r > unicode.MaxASCII && unicode.IsDigit(r):
+			return true
+		default:
+			return false
+		}
+	}
+	return v <= hi && (!neg || v == 0)
 }
 
 func toProtoACL(acl []ACL) []proto.ACL {

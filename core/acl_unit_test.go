@@ -32,3 +32,46 @@ func TestUnitStoredAs(t *testing.T) {
 		assert.Equal(t, tc.want, storedAs(tc.stored, tc.sent), tc.name)
 	}
 }
+
+// validateACL refuses the ids a 3.8 server refuses with InvalidACL, and
+// only those: each case below was checked against one.
+func TestUnitACLIDs(t *testing.T) {
+	for _, tc := range []struct {
+		scheme, id string
+		valid      bool
+	}{
+		{"world", "anyone", true},
+		{"world", "foo", false},
+		{"world", "", false},
+		{"ip", "10.0.0.1", true},
+		{"ip", "010.0.0.1", true},
+		{"ip", "+1.0.0.1", true},
+		{"ip", "10.0.0.1/32", true},
+		{"ip", "300.0.0.1", false},
+		{"ip", "10.0.0", false},
+		{"ip", "10.0.0.1/33", false},
+		{"ip", "10.0.0.1/", false},
+		{"ip", "10.0.0.0/8/1", false},
+		{"ip", "::1", false},
+		{"ip", "host.example", false},
+		{"digest", "a:b", true},
+		{"digest", ":x", true},
+		{"digest", "a:b:", true},
+		{"digest", "alice", false},
+		{"digest", "alice:", false},
+		{"digest", "a:b:c", false},
+		{"digest", "a::", false},
+		// Judged by the server: its providers and the session's credentials.
+		{"auth", "", true},
+		{"sasl", "bob", true},
+		{"x509", "CN=bob", true},
+	} {
+		err := validateACL([]ACL{MakeACL(tc.scheme, tc.id, PermAll)})
+		if tc.valid {
+			assert.NoError(t, err, "%s:%s", tc.scheme, tc.id)
+		} else {
+			assert.ErrorIs(t, err, ErrInvalidACL, "%s:%s", tc.scheme, tc.id)
+			assert.ErrorIs(t, err, ErrInvalidArgument, "%s:%s", tc.scheme, tc.id)
+		}
+	}
+}

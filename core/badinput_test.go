@@ -268,6 +268,27 @@ func TestBadInputArguments(t *testing.T) {
 			_, err := c.Create(ctx, "/n", nil, core.WithACL(core.MakeACL("", "anyone", core.PermRead)))
 			return err
 		}},
+		// The server's id rules for the schemes it knows (PrepRequestProcessor
+		// fixupACL and the providers' isValid).
+		{"world ACL for someone", core.ErrInvalidACL, "create /n", func() error {
+			_, err := c.Create(ctx, "/n", nil, core.WithACL(core.MakeACL("world", "bob", core.PermRead)))
+			return err
+		}},
+		{"ip ACL with a bad address", core.ErrInvalidACL, "setACL /exists", func() error {
+			_, err := c.SetACL(ctx, "/exists", []core.ACL{core.MakeACL("ip", "10.0.0.300", core.PermAll)})
+			return err
+		}},
+		{"ip ACL with a bad mask", core.ErrInvalidACL, "ensurePath /n", func() error {
+			return c.EnsurePath(ctx, "/n", core.WithACL(core.MakeACL("ip", "10.0.0.0/33", core.PermAll)))
+		}},
+		{"digest ACL without a hash", core.ErrInvalidACL, "create /n", func() error {
+			_, err := c.BeginTransaction().Create("/n", nil, core.WithACL(core.MakeACL("digest", "alice:", core.PermAll))).Commit(ctx)
+			return err
+		}},
+		{"digest ACL with a colon too many", core.ErrInvalidArgument, "create /p/n", func() error {
+			_, err := c.Create(ctx, "/p/n", nil, core.WithParents(), core.WithParentACL(core.MakeACL("digest", "a:b:c", core.PermAll)))
+			return err
+		}},
 		{"ephemeral container", core.ErrInvalidArgument, "create /n", func() error {
 			_, err := c.Create(ctx, "/n", nil, core.Container(), core.Ephemeral())
 			return err

@@ -172,6 +172,22 @@ func TestOpsCreateKinds(t *testing.T) {
 // SCENARIOS 12: a container node really is one; the server removes it
 // once its last child is gone, and leaves a persistent node in the same
 // situation alone.
+// A sequential create's name is checked with its number appended, as the
+// server checks it: "." and ".." become ".0000000000" and "..0000000001",
+// which the server takes.
+func TestOpsCreateSequentialDotNames(t *testing.T) {
+	c, _, _ := sharedA(t)
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/q", nil)
+	require.NoError(t, err)
+	p, err := c.Create(ctx, "/q/.", nil, core.Sequential())
+	require.NoError(t, err)
+	assert.Equal(t, "/q/.0000000000", p)
+	res, err := c.BeginTransaction().Create("/q/..", nil, core.Sequential()).Commit(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/q/..0000000001"}, res.Created)
+}
+
 func TestOpsCreateContainer(t *testing.T) {
 	c, _, _ := sharedA(t)
 	ctx := ctxA(t)

@@ -7,7 +7,9 @@ import (
 
 // validatePath checks a path the way the server does
 // (PathUtils.validatePath), so a bad one fails before anything is sent.
-// sequential allows a trailing "/", which a sequential create completes.
+// sequential checks the path of a sequential create, whose last segment
+// the server completes with the number before it checks: it may be empty,
+// "." or "..".
 func validatePath(path string, sequential bool) error {
 	if path == "" {
 		return fmt.Errorf("%w: empty path", ErrInvalidPath)
@@ -21,10 +23,10 @@ func validatePath(path string, sequential bool) error {
 	if path[len(path)-1] == '/' && !sequential {
 		return fmt.Errorf("%w: %q ends with /", ErrInvalidPath, path)
 	}
-	// Walk the segments without allocating. A sequential node's name may be
-	// its sequence number alone, so there the last segment may be empty:
-	// the server appends the number before it checks ("/a/" becomes
-	// "/a/0000000001").
+	// Walk the segments without allocating. The server appends a
+	// sequential node's number before it checks the path, so there the
+	// last segment may be empty, "." or ".." ("/a/" becomes
+	// "/a/0000000001", "/a/." becomes "/a/.0000000001").
 	for start := 1; start <= len(path); {
 		end := strings.IndexByte(path[start:], '/')
 		if end < 0 {
@@ -37,7 +39,7 @@ func validatePath(path string, sequential bool) error {
 		switch {
 		case seg == "" && !(sequential && lastSeg):
 			return fmt.Errorf("%w: %q has an empty segment", ErrInvalidPath, path)
-		case seg == "." || seg == "..":
+		case (seg == "." || seg == "..") && !(sequential && lastSeg):
 			return fmt.Errorf("%w: %q has a relative segment %q", ErrInvalidPath, path, seg)
 		}
 		start = end + 1

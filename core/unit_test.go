@@ -87,7 +87,9 @@ func TestUnitValidatePath(t *testing.T) {
 	assert.NoError(t, core.ValidatePath("/a/", true))
 	assert.NoError(t, core.ValidatePath("/", true))
 	assert.NoError(t, core.ValidatePath("/a/lock-", true))
-	for _, p := range []string{"", "a/", "/a//", "/./", "/a/../"} {
+	assert.NoError(t, core.ValidatePath("/a/.", true), "the server checks /a/.0000000000")
+	assert.NoError(t, core.ValidatePath("/a/..", true), "the server checks /a/..0000000000")
+	for _, p := range []string{"", "a/", "/a//", "/./", "/a/../", "/./a", "/../a-"} {
 		assert.ErrorIs(t, core.ValidatePath(p, true), core.ErrInvalidPath, "%q", p)
 	}
 }

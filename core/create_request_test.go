@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +101,42 @@ func TestCreateRequestKinds(t *testing.T) {
 			return nil
 		})
 		assert.Equal(t, []int32{proto.OpCreateContainer}, ops)
+	})
+	// EnsurePath makes the ancestors as the parents' options say, and the
+	// last node as the others say.
+	t.Run("EnsurePath", func(t *testing.T) {
+		kinds := []int32{proto.OpCreate, proto.OpCreateContainer}
+		made := func(path string, opts ...core.CreateOption) map[string]int32 {
+			t.Helper()
+			before := map[int32]int{}
+			for _, op := range kinds {
+				before[op] = len(spy.requests(op))
+			}
+			require.NoError(t, c.EnsurePath(ctx, path, opts...))
+			got := map[string]int32{}
+			for _, op := range kinds {
+				for _, r := range spy.requests(op)[before[op]:] {
+					_, name, _ := strings.Cut(r.path, "/ensure")
+					got["/ensure"+name] = op
+				}
+			}
+			return got
+		}
+		assert.Equal(t, map[string]int32{
+			"/ensure1":      proto.OpCreateContainer,
+			"/ensure1/a":    proto.OpCreateContainer,
+			"/ensure1/a/mk": proto.OpCreate,
+		}, made("/ensure1/a/mk", core.WithContainerParents()))
+		assert.Equal(t, map[string]int32{
+			"/ensure2":      proto.OpCreate,
+			"/ensure2/a":    proto.OpCreate,
+			"/ensure2/a/mk": proto.OpCreateContainer,
+		}, made("/ensure2/a/mk", core.Container(), core.WithParents()))
+		assert.Equal(t, map[string]int32{
+			"/ensure3":      proto.OpCreateContainer,
+			"/ensure3/a":    proto.OpCreateContainer,
+			"/ensure3/a/mk": proto.OpCreateContainer,
+		}, made("/ensure3/a/mk", core.Container()), "without the parents' options, every node is made alike")
 	})
 	t.Run("TTL", func(t *testing.T) {
 		ops := sent(t, func() error {

@@ -378,6 +378,26 @@ func TestOpsEnsurePath(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []core.ACL{narrow}, acl)
 	}
+
+	// The parents' options make the ancestors as they do for Create; the
+	// others then apply to the last node alone (TestCreateRequestKinds
+	// checks which nodes are containers).
+	require.NoError(t, c.EnsurePath(ctx, "/kinds/mid/leaf", core.WithACL(narrow), core.WithContainerParents(),
+		core.WithParentACL(core.ReadACLUnsafe[0], narrow)))
+	for _, path := range []string{"/kinds", "/kinds/mid"} {
+		acl, st, err := c.GetACL(ctx, path)
+		require.NoError(t, err)
+		assert.Equal(t, []core.ACL{core.ReadACLUnsafe[0], narrow}, acl, path)
+		assert.Positive(t, st.NumChildren, path)
+	}
+	acl, _, err := c.GetACL(ctx, "/kinds/mid/leaf")
+	require.NoError(t, err)
+	assert.Equal(t, []core.ACL{narrow}, acl)
+	require.NoError(t, c.EnsurePath(ctx, "/plain/leaf", core.WithACL(narrow), core.WithParents()))
+	acl, _, err = c.GetACL(ctx, "/plain")
+	require.NoError(t, err)
+	assert.Equal(t, core.OpenACLUnsafe, acl, "WithParents gives the ancestors the default ACL")
+
 	require.NoError(t, c.EnsurePath(ctx, "/"), "the root always exists")
 }
 

@@ -144,14 +144,17 @@ func (c *Client) ensureParents(ctx context.Context, sp string, containers bool, 
 	if parent == "" || parent == "/" {
 		return nil
 	}
-	return c.ensureServerPathWith(ctx, parent, containers, acl)
+	kind := pathNode{container: containers, acl: acl}
+	return c.ensureServerPathWith(ctx, parent, kind, kind)
 }
 
 // EnsurePath creates path and its missing ancestors as persistent nodes
 // (container nodes with Container) with the default ACL (or the ACL given
-// with WithACL). Nodes that already exist are left alone. Options that
-// make other kinds of node (Ephemeral, Sequential, WithTTL, Protected) are
-// refused with ErrInvalidArgument.
+// with WithACL). Nodes that already exist are left alone. With
+// WithParents, WithContainerParents or WithParentACL, the ancestors are
+// made as those say, as for Create, and the options before apply to path
+// alone. Options that make other kinds of node (Ephemeral, Sequential,
+// WithTTL, Protected) are refused with ErrInvalidArgument.
 func (c *Client) EnsurePath(ctx context.Context, path string, opts ...CreateOption) error {
 	var o createOptions
 	for _, opt := range opts {
@@ -164,43 +167,64 @@ func (c *Client) EnsurePath(ctx context.Context, path string, opts ...CreateOpti
 	if o.ephemeral || o.sequential || o.ttl != 0 || o.protected {
 		return opError("ensurePath", path, fmt.Errorf("%w: the nodes of a path are persistent or containers", ErrInvalidArgument))
 	}
-	if o.acl != nil {
-		if err := validateACL(o.acl); err != nil {
+	for _, acl := range [][]ACL{o.acl, o.parentACL} {
+		if acl == nil {
+			continue
+		}
+		if err := validateACL(acl); err != nil {
 			return opError("ensurePath", path, err)
 		}
 	}
-	return opError("ensurePath", path, c.ensureServerPathWith(ctx, sp, o.container, o.acl))
+	last := pathNode{container: o.container, acl: o.acl}
+	up := last
+	if o.parents || o.parentACL != nil {
+		up = pathNode{container: o.parentContainers, acl: o.parentACL}
+	}
+	return opError("ensurePath", path, c.ensureServerPathWith(ctx, sp, up, last))
 }
 
 func (c *Client) ensureServerPath(ctx context.Context, sp string) error {
-	return c.ensureServerPathWith(ctx, sp, false, nil)
+	return c.ensureServerPathWith(ctx, sp, pathNode{}, pathNode{})
+}
+
+// pathNode says how ensureServerPathWith makes a missing node: a
+// container or not, and its ACL (nil: the client's default).
+type pathNode struct {
+	container bool
+	acl       []ACL
+}
+
+func (c *Client) createCallFor(n pathNode) *createCall {
+	acl := n.acl
+	if acl == nil {
+		acl = c.cfg.defaultACL
+	}
+	return &createCall{o: createOptions{container: n.container, acl: acl}}
 }
 
 // parentWalks bounds how often ensureServerPathWith walks a path again
 // after an ancestor vanished under it.
 const parentWalks = 5
 
-// ensureServerPathWith creates the missing nodes of sp, from the top. An
-// ancestor it found can vanish before it creates the next node below it:
-// an emptied container that the server removes at its next check, or an
-// empty node that another client deletes. The create then fails with
-// ErrNoNode, and the walk starts again from the top.
-func (c *Client) ensureServerPathWith(ctx context.Context, sp string, containers bool, acl []ACL) error {
-	if acl == nil {
-		acl = c.cfg.defaultACL
-	}
-	call := &createCall{o: createOptions{container: containers, acl: acl}}
+// ensureServerPathWith creates the missing nodes of sp, from the top: its
+// ancestors as up says, and sp itself as last says. An ancestor it found
+// can vanish before it creates the next node below it: an emptied
+// container that the server removes at its next check, or an empty node
+// that another client deletes. The create then fails with ErrNoNode, and
+// the walk starts again from the top.
+func (c *Client) ensureServerPathWith(ctx context.Context, sp string, up, last pathNode) error {
+	upCall, lastCall := c.createCallFor(up), c.createCallFor(last)
 	for walk := 1; ; walk++ {
-		err := c.walkServerPath(ctx, sp, call)
+		err := c.walkServerPath(ctx, sp, upCall, lastCall)
 		if !errors.Is(err, ErrNoNode) || walk == parentWalks {
 			return err
 		}
 	}
 }
 
-// walkServerPath creates, as call says, each node of sp that does not
-// exist.
-func (c *Client) walkServerPath(ctx context.Context, sp string, call *createCall) error {
+// walkServerPath creates each node of sp that does not exist, the
+// ancestors as up says and sp itself as last says.
+func (c *Client) walkServerPath(ctx context.Context, sp string, up, last *createCall) error {
 	for i := 1; i <= len(sp); i++ {
 		if i < len(sp) && sp[i] != '/' {
 			continue
@@ -213,6 +237,10 @@ func (c *Client) walkServerPath(ctx context.Context, sp string, call *createCall
 			return err
 		} else if st != nil {
 			continue
+		}
+		call := up
+		if i == len(sp) {
+			call = last
 		}
 		if _, _, _, err := c.createOnce(ctx, prefix, nil, call); err != nil && !errors.Is(err, ErrNodeExists) {
 			return err

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -448,6 +449,12 @@ func (c *Client) quiet() bool { return c.watches.empty() }
 
 func (c *Client) onEvent(ev proto.WatcherEvent) {
 	if ev.Type == proto.EventNone {
+		return
+	}
+	if !strings.HasPrefix(ev.Path, "/") {
+		// No server sends such a path, and the watches, kept by absolute
+		// path, could not be its; finding its parents would go wrong.
+		c.log.Warn("zk: dropped a watch event whose path is not absolute", zap.String("path", ev.Path))
 		return
 	}
 	c.watches.dispatch(ev)

@@ -302,3 +302,30 @@ func countPrefixB(list []string, s string) int {
 	}
 	return n
 }
+
+// TestGarbageEventPathNotAbsolute: a watch event whose path does not start
+// with "/", which no real server sends, is dropped; the client goes on.
+// Looking for the parents of such a path used to panic the reader.
+func TestGarbageEventPathNotAbsolute(t *testing.T) {
+	for _, path := range []string{"x", "a/b", "abc/"} {
+		t.Run(path, func(t *testing.T) {
+			fake := startGarbageServer(t, func(nc net.Conn, br *bufio.Reader, handshake func() error) {
+				if handshake() != nil {
+					return
+				}
+				xid, err := readRequestXid(br)
+				if err != nil {
+					return
+				}
+				ev := proto.WatcherEvent{Type: proto.EventNodeCreated, State: 3, Path: path}
+				_, _ = nc.Write(frameB(ev.Encode(replyHeaderB(proto.XidNotification, -1, 0))))
+				_, _ = nc.Write(frameB(replyHeaderB(xid, 1, int32(core.CodeNoNode))))
+				_, _ = br.ReadBytes(0xff)
+			}, func() {})
+			c := startClientB(t, fake.addr())
+			ok, err := c.Exists(ctxB(t, waitB), "/n")
+			require.NoError(t, err)
+			require.False(t, ok)
+		})
+	}
+}

@@ -172,8 +172,11 @@ func (c *Client) authOutcome(err error) error {
 // were on their way. It is
 // idempotent and safe without Start; every call returns once the client is
 // closed in full. A state listener must not call it: Close waits for the
-// listeners. After an authentication failure the client has no connection
-// to end the session on: the server ends it when it times out.
+// listeners. When the client has no connection at the time (it is
+// reconnecting, or stopped after an authentication failure), it connects
+// once more to end the session. It spends at most a read timeout, and no
+// more than 3 s, ending the session; if no server answers by then, the
+// server ends the session when it times out.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -192,11 +195,16 @@ func (c *Client) Close() error {
 		sess.end(ErrClosed)
 	}
 	if started {
+		deadline := time.Now().Add(c.closeWait())
+		ended := false
 		if cn := c.live.Load(); cn != nil {
-			c.closeSession(cn)
+			ended = c.closeSession(cn, deadline)
 		}
 		close(c.stopCh)
 		c.wg.Wait()
+		if !ended {
+			c.closeSessionAnew(deadline)
+		}
 	}
 	c.mu.Lock()
 	sess = c.sess // a session made meanwhile, if any
@@ -209,25 +217,6 @@ func (c *Client) Close() error {
 	c.listeners.wait()
 	close(c.closeDone)
 	return nil
-}
-
-func (c *Client) closeSession(cn *conn) {
-	timeout := cn.readTimeout
-	if timeout > 3*time.Second {
-		timeout = 3 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	r := newRequest(&proto.EmptyResponse{})
-	if err := cn.sendFinal(&proto.EmptyRequest{Op: proto.OpCloseSession}, r); err != nil {
-		return
-	}
-	select {
-	case <-r.done:
-		r.release()
-	case <-ctx.Done():
-		c.log.Warn("zk: closeSession got no reply")
-	}
 }
 
 // State returns the client's current state.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 	"github.com/zkit-go/zkit/zktest"
 )
 
@@ -115,6 +116,58 @@ func TestCloseRemovesEphemeralsAtOnce(t *testing.T) {
 	out, err := srv.FourLetter(ctx, "cons")
 	require.NoError(t, err)
 	assert.NotContains(t, out, fmt.Sprintf("sid=0x%x,", uint64(sid)), "the server dropped the connection")
+}
+
+// Close ends the session on the server even when it finds the client
+// between connections, or stopped after an authentication failure: it
+// connects once more to do so, so the ephemeral nodes go at once here too.
+func TestCloseWithoutConnectionEndsSession(t *testing.T) {
+	srv := zktest.Shared(t)
+	other := rootA(t, srv)
+	ctx := ctxA(t)
+	start := func(t *testing.T, opts ...core.Option) (*core.Client, string, string) {
+		root := chrootA(t, srv)
+		// A long session timeout: only Close can remove the node in time.
+		opts = append(opts, core.WithChroot(root), core.WithSessionTimeout(30*time.Second))
+		c := startA(t, srv.ConnString(), opts...)
+		p, err := c.Create(ctx, "/e", nil, core.Ephemeral())
+		require.NoError(t, err)
+		return c, root + p, fmt.Sprintf("sid=0x%x,", uint64(c.Session().ID()))
+	}
+	requireEnded := func(t *testing.T, node, sid string) {
+		ok, err := other.Exists(ctx, node)
+		require.NoError(t, err)
+		assert.False(t, ok, "the ephemeral node is gone when Close returns")
+		out, err := srv.FourLetter(ctx, "cons")
+		require.NoError(t, err)
+		assert.NotContains(t, out, sid, "the server dropped the connection that ended the session")
+	}
+
+	t.Run("Reconnecting", func(t *testing.T) {
+		spy := newWireSpy()
+		c, node, sid := start(t, core.WithDialer(spy.dialer()))
+		server := spy.dialLog()[0]
+		spy.setRefuse(server, true)
+		spy.cut(proto.OpExists, 1)
+		lost := make(chan error, 1)
+		go func() {
+			// Cut in flight, its retry waits for a connection until Close.
+			_, err := c.Exists(ctx, "/e")
+			lost <- err
+		}()
+		waitStateB(t, c, core.StateSuspended)
+		spy.setRefuse(server, false)
+		require.NoError(t, c.Close())
+		require.ErrorIs(t, <-lost, core.ErrClosed)
+		requireEnded(t, node, sid)
+		assert.Len(t, spy.requests(proto.OpCloseSession), 1)
+	})
+	t.Run("AuthFailed", func(t *testing.T) {
+		c, node, sid := start(t)
+		require.ErrorIs(t, c.AddAuth(ctx, "no-such-scheme", []byte("x")), core.ErrAuthFailed)
+		require.NoError(t, c.Close())
+		requireEnded(t, node, sid)
+	})
 }
 
 // Close ends the session object and the state: Done is closed, Err says

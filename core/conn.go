@@ -74,6 +74,10 @@ type conn struct {
 	// readers share, used only by the one whose turn it is.
 	role     readRole
 	specials int // special frames whose replies are still to come
+	// setWatchesDone holds, for each setWatches frame still out, in
+	// order, what the reader calls when its reply comes (nil for nothing):
+	// the server answers a session's frames in order.
+	setWatchesDone []func()
 	// pingsSent holds when each ping still out was queued (monoNow), in
 	// order: ping replies come in the order the pings went.
 	pingsSent    []int64
@@ -253,6 +257,16 @@ func (c *conn) checkFrame(mark int) error {
 // sendSpecial queues a frame with a fixed xid whose reply is handled by the
 // reader itself (auth, setWatches, ping, ...).
 func (c *conn) sendSpecial(xid int32, req proto.Request) error {
+	return c.sendSpecialThen(xid, req, nil)
+}
+
+// sendSetWatches queues a setWatches frame; the reader calls applied, if
+// not nil, when it reads the frame's reply.
+func (c *conn) sendSetWatches(req proto.Request, applied func()) error {
+	return c.sendSpecialThen(proto.XidSetWatches, req, applied)
+}
+
+func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied func()) error {
 	c.mu.Lock()
 	if c.closed || c.final && xid != proto.XidPing {
 		// Nothing but pings may follow closeSession (see final).
@@ -262,8 +276,11 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 	}
 	c.appendFrame(xid, req)
 	c.specials++
-	if xid == proto.XidPing {
+	switch xid {
+	case proto.XidPing:
 		c.pingsSent = append(c.pingsSent, monoNow())
+	case proto.XidSetWatches:
+		c.setWatchesDone = append(c.setWatchesDone, applied)
 	}
 	c.wantReaderLocked(false)
 	c.mu.Unlock()
@@ -556,6 +573,9 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		c.specialAnswered()
 		if h.Err != 0 {
 			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
+		}
+		if applied := c.setWatchesAnswered(); applied != nil {
+			applied()
 		}
 		return nil
 	}

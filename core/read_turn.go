@@ -82,6 +82,20 @@ func (c *conn) pingAnswered() (sent int64, ok bool) {
 	return sent, true
 }
 
+// setWatchesAnswered returns what to call for the setWatches frame just
+// answered, the oldest still out.
+func (c *conn) setWatchesAnswered() func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.setWatchesDone) == 0 {
+		return nil
+	}
+	applied := c.setWatchesDone[0]
+	c.setWatchesDone[0] = nil
+	c.setWatchesDone = c.setWatchesDone[1:]
+	return applied
+}
+
 // specialAnswered counts the reply to a special frame.
 func (c *conn) specialAnswered() {
 	c.mu.Lock()

@@ -34,6 +34,9 @@ type watchPaths struct {
 // again after a reconnect, relative to lastZxid.
 func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 	w.mu.Lock()
+	// A new connection starts with none of the old one's watches: these
+	// frames, sent before anything else, set every path's mode.
+	clear(w.settling)
 	var paths watchPaths
 	for key := range w.oneShot {
 		paths.addOneShot(key)
@@ -57,13 +60,18 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 // It reports whether the frames set persistent watches again: ZooKeeper
 // sends no catch-up events for those, so they miss the changes made
 // before the server applies the frames (see awaitRearm).
-func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send func([]proto.Request)) (persistent bool) {
+func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send sendFunc) (persistent bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.rearmPathLocked(sp, zxid, oneShots, send)
+	return w.rearmPathLocked(sp, zxid, oneShots, send, nil)
 }
 
-func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, send func([]proto.Request)) (persistent bool) {
+// sendFunc queues setWatches frames on the live connection, if any, and
+// has the reader call applied (unless nil) once their replies are read;
+// see Client.sendRearm.
+type sendFunc func(reqs []proto.Request, applied func())
+
+func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, send sendFunc, applied func()) (persistent bool) {
 	if !oneShots && len(w.persistent[sp]) == 0 {
 		return false
 	}
@@ -77,7 +85,7 @@ func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, se
 	}
 	w.addPersistentPathLocked(&paths, sp)
 	if reqs := splitSetWatches(zxid, paths, w.frameLimit()); len(reqs) > 0 {
-		send(reqs)
+		send(reqs, applied)
 	}
 	return len(paths.persistent)+len(paths.recursive) > 0
 }

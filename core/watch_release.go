@@ -79,13 +79,21 @@ func (c *Client) awaitRearm(ctx context.Context, rearmed *atomic.Bool, sp string
 // sendRearm queues setWatches frames on the live connection, if any;
 // without one, the next connection registers every watch anyway. Their
 // replies are read like those of the setWatches sent on connecting.
-func (c *Client) sendRearm(reqs []proto.Request) {
+//
+// The reader calls applied, if not nil, when it reads the reply to the
+// last frame, and so the server has applied them all; not at all if the
+// connection ends first (the next one sets every watch anyway).
+func (c *Client) sendRearm(reqs []proto.Request, applied func()) {
 	cn := c.live.Load()
 	if cn == nil {
 		return
 	}
-	for _, req := range reqs {
-		_ = cn.sendSpecial(proto.XidSetWatches, req)
+	for i, req := range reqs {
+		if i == len(reqs)-1 {
+			_ = cn.sendSetWatches(req, applied)
+		} else {
+			_ = cn.sendSetWatches(req, nil)
+		}
 	}
 }
 

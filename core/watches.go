@@ -42,6 +42,14 @@ type watchRegistry struct {
 	// setWatches that reached the server after that addWatch would leave
 	// the path plain.
 	coming map[string]int
+	// settling holds, by server path, the newest frames out that set the
+	// path plain after its watch there was recursive (their number, see
+	// rearmPlainLocked). Until the server has applied them, its watch is
+	// still recursive: it sends the children's creates and deletes and no
+	// NodeChildrenChanged, so the client goes on making that event for
+	// the plain watchers, as beside a recursive watcher.
+	settling  map[string]uint64
+	settleSeq uint64
 }
 
 func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry {
@@ -52,6 +60,7 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 		oneShot:    make(map[watchKey][]chan Event),
 		persistent: make(map[string][]*Watcher),
 		coming:     make(map[string]int),
+		settling:   make(map[string]uint64),
 	}
 }
 
@@ -103,11 +112,11 @@ func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 	w.fireOneShotsLocked(pev.Path, ev, kinds...)
 	if pev.Type == proto.EventNodeCreated || pev.Type == proto.EventNodeDeleted {
 		if parent := parentPath(pev.Path); parent != "" {
-			w.childrenChangedLocked(parent, w.recursiveOnLocked(parent))
+			w.childrenChangedLocked(parent, w.serverRecursiveLocked(parent))
 		}
 	}
 	childrenChanged := pev.Type == proto.EventNodeChildrenChanged
-	madeHere := childrenChanged && w.recursiveOnLocked(pev.Path)
+	madeHere := childrenChanged && w.serverRecursiveLocked(pev.Path)
 	for _, pw := range w.persistent[pev.Path] {
 		if childrenChanged && (pw.mode == WatchPersistentRecursive || madeHere) {
 			continue
@@ -158,6 +167,37 @@ func (w *watchRegistry) childrenChangedLocked(sp string, recursive bool) {
 	}
 }
 
+// serverRecursiveLocked reports whether the server's watch on the server
+// path sp is recursive as far as the events read now go: a recursive
+// watcher is there, or the frames that set the path plain since the last
+// one went have not been applied yet (settling).
+func (w *watchRegistry) serverRecursiveLocked(sp string) bool {
+	_, settling := w.settling[sp]
+	return settling || w.recursiveOnLocked(sp)
+}
+
+// rearmPlainLocked sets the persistent watchers on the server path sp,
+// all plain, again after the server's watch there was recursive, and
+// counts the path settling until the server has applied the frames (their
+// reply is read, in order with the events): the events read until then
+// are still those of a recursive watch.
+func (w *watchRegistry) rearmPlainLocked(sp string, zxid int64, send sendFunc) bool {
+	w.settleSeq++
+	id := w.settleSeq
+	applied := func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.settling[sp] == id { // else newer frames went out since
+			delete(w.settling, sp)
+		}
+	}
+	if !w.rearmPathLocked(sp, zxid, false, send, applied) {
+		return false
+	}
+	w.settling[sp] = id
+	return true
+}
+
 // parentPath returns the parent of p, or "" for the root.
 func parentPath(p string) string {
 	if p == "/" || p == "" {
@@ -181,7 +221,7 @@ func (w *watchRegistry) deliverLocked(pw *Watcher, ev Event) {
 	if len(w.persistent[pw.serverPath]) == 0 {
 		pw.client.releaseServerWatchLater(pw.path, pw.serverPath)
 	} else if pw.mode == WatchPersistentRecursive && !w.wantsRecursiveLocked(pw.serverPath) {
-		w.rearmPathLocked(pw.serverPath, 0, false, pw.client.sendRearm)
+		w.rearmPlainLocked(pw.serverPath, 0, pw.client.sendRearm)
 	}
 }
 
@@ -207,7 +247,7 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 //
 // A recursive watcher whose addWatch is still out counts as one that is
 // there: its request, applied later, sets the path's mode.
-func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send func([]proto.Request)) bool {
+func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.notComingLocked(pw)
@@ -219,19 +259,22 @@ func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid 
 	if sent == need {
 		return false
 	}
-	return w.rearmPathLocked(pw.serverPath, zxid, false, send)
+	if need == WatchPersistent {
+		return w.rearmPlainLocked(pw.serverPath, zxid, send)
+	}
+	return w.rearmPathLocked(pw.serverPath, zxid, false, send, nil)
 }
 
 // rearmPlainPath sets the persistent watchers on sp again when they are
 // all plain, after the last recursive one there went; it reports whether
 // it sent anything.
-func (w *watchRegistry) rearmPlainPath(sp string, send func([]proto.Request)) bool {
+func (w *watchRegistry) rearmPlainPath(sp string, send sendFunc) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.persistent[sp]) == 0 || w.wantsRecursiveLocked(sp) {
 		return false
 	}
-	return w.rearmPathLocked(sp, 0, false, send)
+	return w.rearmPlainLocked(sp, 0, send)
 }
 
 // wantsRecursive reports whether the server's watch on the server path sp
@@ -302,15 +345,15 @@ func (w *watchRegistry) recursiveOnLocked(sp string) bool {
 // the server has just made one-shot, are set again; it then reports true.
 // Frames go out through send while the registry is locked, so they keep
 // their order with any removal.
-func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer bool, zxid int64, send func([]proto.Request)) (rearmedPersistent bool) {
+func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer bool, zxid int64, send sendFunc) (rearmedPersistent bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.oneShot[key] = append(w.oneShot[key], ch)
 	switch {
 	case !onServer && len(w.persistent[key.path]) == 0:
-		w.rearmPathLocked(key.path, zxid, true, send)
+		w.rearmPathLocked(key.path, zxid, true, send, nil)
 	case onServer:
-		return w.rearmPathLocked(key.path, zxid, false, send)
+		return w.rearmPathLocked(key.path, zxid, false, send, nil)
 	}
 	return false
 }
@@ -394,4 +437,5 @@ func (w *watchRegistry) endAll(err error) {
 		}
 	}
 	w.persistent = make(map[string][]*Watcher)
+	clear(w.settling)
 }

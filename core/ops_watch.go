@@ -122,6 +122,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 	var (
 		mu                    sync.Mutex
 		registered, abandoned bool
+		released              <-chan struct{}
 	)
 	sendMode := mode
 	if mode == WatchPersistent && c.watches.wantsRecursive(sp) {
@@ -142,10 +143,12 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		// path plain, when a recursive watcher registered there while it
 		// was out: set the recursive one again, which brings the plain
 		// one's events.
-		if c.watches.addPersistentRearm(w, sendMode, r.zxid, c.sendRearm) {
+		ok, after := c.watches.addPersistentRearm(w, sendMode, r.zxid, c.sendRearm)
+		if ok {
 			rearmed.Store(true)
 		}
 		mu.Lock()
+		released = after
 		registered = true
 		late := abandoned
 		mu.Unlock()
@@ -185,8 +188,26 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		return nil, opError("addWatch", path, ErrClosed)
 	}
 	go w.pump(c.stopCh)
+	mu.Lock()
+	after := released
+	mu.Unlock()
+	if after != nil {
+		// A removal sent after the addWatch took the watch off the server,
+		// and its reply sets it again: wait for that, then for the server
+		// to apply it.
+		awaitReleased(ctx, after)
+		rearmed.Store(true)
+	}
 	c.awaitRearm(ctx, &rearmed, sp)
 	return w, nil
+}
+
+// awaitReleased waits until released closes or ctx ends.
+func awaitReleased(ctx context.Context, released <-chan struct{}) {
+	select {
+	case <-released:
+	case <-ctx.Done():
+	}
 }
 
 // RemoveWatches removes the session's watches of type t on path, on the

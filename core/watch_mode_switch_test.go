@@ -1,10 +1,14 @@
 package core_test
 
 import (
+	"context"
 	"encoding/binary"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
@@ -119,4 +123,73 @@ func TestWatchPlainBesideClosingRecursiveSeesChildren(t *testing.T) {
 	wantEventB(t, plain.Events(), core.EventNodeChildrenChanged, "/n")
 	wantEventB(t, plain.Events(), core.EventNodeChildrenChanged, "/n")
 	wantEventB(t, plain.Events(), core.EventNodeDataChanged, "/n")
+}
+
+// heldGated dials through a replyHold and a writeGate at once.
+func heldGated(h *replyHold, g *writeGate) core.Dialer {
+	d := h.dialer()
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		nc, err := d(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return &gatedConn{Conn: nc, g: g}, nil
+	}
+}
+
+// An AddWatch whose request went out before the removal that Close of the
+// path's last watcher sends loses its watch on the server to that
+// removal: the client sets it again when the removal's reply is read, but
+// AddWatch must not return before that is in effect, or the watcher misses
+// changes made after it returned.
+func TestWatchAddedBeforeReleaseSeesNextChange(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootB(t, srv.ConnString())
+	hold, gate := newReplyHold(), newWriteGate()
+	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(heldGated(hold, gate)))
+	other := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/n", nil)
+	require.NoError(t, err)
+	first, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
+	require.NoError(t, err)
+
+	hold.hold()
+	added := goAddWatch(t, ctx, c, "/n", core.WatchPersistent)
+	hold.waitWritten(t, proto.OpAddWatch, 2)
+	closed := make(chan error, 1)
+	go func() { closed <- first.Close() }()
+	hold.waitWritten(t, proto.OpRemoveWatches, 1)
+	hold.waitHeldReplies(t, 2)
+	// The server has applied the addWatch, then the removal. What the
+	// client sends from now on waits.
+	gate.set(true)
+	hold.release()
+	// AddWatch either returns at once, its watch gone from the server, or
+	// waits for it to be set again.
+	var second *core.Watcher
+	buf := make([]byte, 1<<20)
+	for second == nil {
+		select {
+		case second = <-added:
+			require.NotNil(t, second)
+			_, err = other.Create(ctx, "/n/kid", nil)
+			require.NoError(t, err)
+			gate.set(false)
+		default:
+			if strings.Contains(string(buf[:runtime.Stack(buf, true)]), "core.awaitReleased(") {
+				gate.set(false)
+				second = awaitR(t, ctx, added, "AddWatch")
+				require.NotNil(t, second)
+				_, err = other.Create(ctx, "/n/kid", nil)
+				require.NoError(t, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	require.NoError(t, awaitR(t, ctx, closed, "Close"))
+	_, err = other.SetData(ctx, "/n", []byte("x"))
+	require.NoError(t, err)
+	wantEventB(t, second.Events(), core.EventNodeChildrenChanged, "/n")
+	wantEventB(t, second.Events(), core.EventNodeDataChanged, "/n")
 }

@@ -18,13 +18,19 @@ import (
 // It sends only on a live connection and never waits for one: the next
 // connection registers only the watches the client holds. A loss of the
 // connection in flight is no failure for the same reason.
+//
+// While it runs, the path counts as being released (startRelease): an
+// addWatch on sp answered meanwhile went out before the removal, which
+// takes its watch off the server too, so AddWatch waits for the watch to
+// be set again (see AddWatch).
 func (c *Client) releaseServerWatch(path, sp string) error {
-	if c.watches.holdsPersistent(sp) {
-		return nil
-	}
 	if c.passedEstablish() {
 		return nil
 	}
+	if !c.watches.startRelease(sp) {
+		return nil
+	}
+	defer c.watches.endRelease(sp)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
 	defer cancel()
 	var rearmed atomic.Bool

@@ -50,6 +50,16 @@ type watchRegistry struct {
 	// the plain watchers, as beside a recursive watcher.
 	settling  map[string]uint64
 	settleSeq uint64
+	// releasing holds, by server path, the removals of the path's watches
+	// out (see Client.releaseServerWatch).
+	releasing map[string]*releaseRun
+}
+
+// releaseRun counts the removals out on one path; done closes when the
+// last ends.
+type releaseRun struct {
+	n    int
+	done chan struct{}
 }
 
 func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry {
@@ -61,6 +71,7 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 		persistent: make(map[string][]*Watcher),
 		coming:     make(map[string]int),
 		settling:   make(map[string]uint64),
+		releasing:  make(map[string]*releaseRun),
 	}
 }
 
@@ -231,6 +242,39 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 	w.mu.Unlock()
 }
 
+// startRelease counts a removal of the watches on the server path sp about
+// to go out, unless a persistent watcher watches sp, which needs them (it
+// then reports false). The check and the count go together, so an
+// addWatch answered before either finds the watcher holding the path, and
+// one answered after finds the removal counted.
+func (w *watchRegistry) startRelease(sp string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.persistent[sp]) > 0 {
+		return false
+	}
+	r := w.releasing[sp]
+	if r == nil {
+		r = &releaseRun{done: make(chan struct{})}
+		w.releasing[sp] = r
+	}
+	r.n++
+	return true
+}
+
+// endRelease ends what startRelease counted: the removal's reply, and
+// what its hook set again, is in, or the removal failed.
+func (w *watchRegistry) endRelease(sp string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r := w.releasing[sp]; r != nil {
+		if r.n--; r.n <= 0 {
+			close(r.done)
+			delete(w.releasing, sp)
+		}
+	}
+}
+
 // addPersistentRearm registers pw, whose addWatch, sent in mode sent,
 // was answered at zxid. The server's watch on the path is now in that
 // mode. When the client's watchers there need the other one, because
@@ -247,22 +291,29 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 //
 // A recursive watcher whose addWatch is still out counts as one that is
 // there: its request, applied later, sets the path's mode.
-func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) bool {
+//
+// A removal of the path's watches still out (see startRelease) went out
+// after the addWatch, and takes pw's watch off the server; it sets it
+// again when its reply comes. released, if not nil, closes then.
+func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) (rearmed bool, released <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.notComingLocked(pw)
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
+	if r := w.releasing[pw.serverPath]; r != nil {
+		released = r.done
+	}
 	need := WatchPersistent
 	if w.wantsRecursiveLocked(pw.serverPath) {
 		need = WatchPersistentRecursive
 	}
 	if sent == need {
-		return false
+		return false, released
 	}
 	if need == WatchPersistent {
-		return w.rearmPlainLocked(pw.serverPath, zxid, send)
+		return w.rearmPlainLocked(pw.serverPath, zxid, send), released
 	}
-	return w.rearmPathLocked(pw.serverPath, zxid, false, send, nil)
+	return w.rearmPathLocked(pw.serverPath, zxid, false, send, nil), released
 }
 
 // rearmPlainPath sets the persistent watchers on sp again when they are

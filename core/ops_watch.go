@@ -30,17 +30,26 @@ import (
 // server's one-shot watch has ended it there; the hook then sets it again
 // and reports it in rearmed, for the caller to wait for (awaitRearm). A
 // change in that round trip fires the server's watch once, for both; a
-// second one is missed.
-func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool) {
+// second one is missed. Such a read counts as one that overrides the
+// path's watch until its hook has run (done, which the caller calls too
+// once the read has returned), so that an AddWatch on sp answered
+// meanwhile waits for the watch to be set again (see AddWatch).
+func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool, done func()) {
 	watch = !c.watches.holdsPersistent(sp)
 	rearmed = new(atomic.Bool)
+	done = func() {}
+	if watch {
+		c.watches.startOverride(sp)
+		done = sync.OnceFunc(func() { c.watches.endRelease(sp) })
+	}
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)
 		if ok && c.watches.addOneShotReplied(watchKey{path: sp, kind: kind}, ch, watch, r.zxid, c.sendRearm) {
 			rearmed.Store(true)
 		}
+		done()
 	}
-	return watch, hook, rearmed
+	return watch, hook, rearmed, done
 }
 
 // ExistsW is ExistsStat that also leaves a watch: the channel receives one
@@ -52,7 +61,7 @@ func (c *Client) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event,
 		return nil, nil, opError("exists", path, err)
 	}
 	ch := make(chan Event, 1)
-	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) {
+	watch, hook, rearmed, done := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) {
 		switch {
 		case err == nil:
 			return watchKindData, true
@@ -62,6 +71,7 @@ func (c *Client) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event,
 		return 0, false
 	})
 	st, err := c.exists(ctx, path, watch, hook)
+	done()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,8 +87,9 @@ func (c *Client) GetW(ctx context.Context, path string) ([]byte, *Stat, <-chan E
 		return nil, nil, nil, opError("get", path, err)
 	}
 	ch := make(chan Event, 1)
-	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil })
+	watch, hook, rearmed, done := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil })
 	data, st, err := c.get(ctx, path, watch, hook)
+	done()
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -95,8 +106,9 @@ func (c *Client) GetChildrenW(ctx context.Context, path string) ([]string, *Stat
 		return nil, nil, nil, opError("getChildren", path, err)
 	}
 	ch := make(chan Event, 1)
-	watch, hook, rearmed := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil })
+	watch, hook, rearmed, done := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil })
 	children, st, err := c.getChildren(ctx, path, watch, hook)
+	done()
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -167,29 +167,84 @@ func TestWatchAddedBeforeReleaseSeesNextChange(t *testing.T) {
 	hold.release()
 	// AddWatch either returns at once, its watch gone from the server, or
 	// waits for it to be set again.
-	var second *core.Watcher
-	buf := make([]byte, 1<<20)
-	for second == nil {
-		select {
-		case second = <-added:
-			require.NotNil(t, second)
-			_, err = other.Create(ctx, "/n/kid", nil)
-			require.NoError(t, err)
-			gate.set(false)
-		default:
-			if strings.Contains(string(buf[:runtime.Stack(buf, true)]), "core.awaitReleased(") {
-				gate.set(false)
-				second = awaitR(t, ctx, added, "AddWatch")
-				require.NotNil(t, second)
-				_, err = other.Create(ctx, "/n/kid", nil)
-				require.NoError(t, err)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	second := addedAfterGate(t, ctx, added, gate, func() {
+		_, err := other.Create(ctx, "/n/kid", nil)
+		require.NoError(t, err)
+	})
 	require.NoError(t, awaitR(t, ctx, closed, "Close"))
 	_, err = other.SetData(ctx, "/n", []byte("x"))
 	require.NoError(t, err)
 	wantEventB(t, second.Events(), core.EventNodeChildrenChanged, "/n")
 	wantEventB(t, second.Events(), core.EventNodeDataChanged, "/n")
+}
+
+// addedAfterGate returns the watcher from a background AddWatch that the
+// shut gate may keep waiting for its watch to be set again (in
+// awaitReleased or awaitRearm). change runs once AddWatch has returned:
+// before the gate opens if AddWatch did not wait for it, after if it did.
+func addedAfterGate(t *testing.T, ctx context.Context, added <-chan *core.Watcher, gate *writeGate, change func()) *core.Watcher {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	waiting := func() bool {
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "(*Client).AddWatch(") &&
+				(strings.Contains(g, "core.awaitReleased(") || strings.Contains(g, "(*Client).awaitRearm(")) {
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		select {
+		case w := <-added:
+			require.NotNil(t, w)
+			change()
+			gate.set(false)
+			return w
+		default:
+		}
+		if waiting() {
+			gate.set(false)
+			w := awaitR(t, ctx, added, "AddWatch")
+			require.NotNil(t, w)
+			change()
+			return w
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A one-shot read that sets a watch on the server after a recursive
+// addWatch on the same path went out, but before its reply came, makes
+// the server's watch there one-shot (ZooKeeper 3.8 keeps one mode per
+// session and path). The read's reply sets the recursive watch again;
+// AddWatch must not return before that is in effect, or the watcher misses
+// changes made after it returned.
+func TestWatchAddedBeforeOneShotReadSeesNextChange(t *testing.T) {
+	srv := zktest.Shared(t)
+	root := chrootB(t, srv.ConnString())
+	hold, gate := newReplyHold(), newWriteGate()
+	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(heldGated(hold, gate)))
+	other := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/r", nil)
+	require.NoError(t, err)
+
+	hold.hold()
+	added := goAddWatch(t, ctx, c, "/r", core.WatchPersistentRecursive)
+	hold.waitWritten(t, proto.OpAddWatch, 1)
+	got := goGetW(ctx, c, "/r")
+	hold.waitWritten(t, proto.OpGetData, 1)
+	hold.waitHeldReplies(t, 2)
+	gate.set(true)
+	hold.release()
+	rec := addedAfterGate(t, ctx, added, gate, func() {
+		_, err := other.Create(ctx, "/r/kid", nil)
+		require.NoError(t, err)
+	})
+	require.NoError(t, awaitR(t, ctx, got, "GetW").err)
+	_, err = other.SetData(ctx, "/r", []byte("x"))
+	require.NoError(t, err)
+	wantEventB(t, rec.Events(), core.EventNodeCreated, "/r/kid")
+	wantEventB(t, rec.Events(), core.EventNodeDataChanged, "/r")
 }

@@ -50,12 +50,15 @@ type watchRegistry struct {
 	// the plain watchers, as beside a recursive watcher.
 	settling  map[string]uint64
 	settleSeq uint64
-	// releasing holds, by server path, the removals of the path's watches
-	// out (see Client.releaseServerWatch).
+	// releasing holds, by server path, the requests out that take the
+	// session's persistent watch there off the server or make it one-shot,
+	// and whose reply hooks set it again: the removals of the path's
+	// watches (see Client.releaseServerWatch) and the reads that set a
+	// one-shot watch there (see Client.oneShot).
 	releasing map[string]*releaseRun
 }
 
-// releaseRun counts the removals out on one path; done closes when the
+// releaseRun counts the requests out on one path; done closes when the
 // last ends.
 type releaseRun struct {
 	n    int
@@ -253,13 +256,25 @@ func (w *watchRegistry) startRelease(sp string) bool {
 	if len(w.persistent[sp]) > 0 {
 		return false
 	}
+	w.startReleaseLocked(sp)
+	return true
+}
+
+// startOverride counts a read that sets a one-shot watch on the server
+// path sp, about to go out, as startRelease counts a removal.
+func (w *watchRegistry) startOverride(sp string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.startReleaseLocked(sp)
+}
+
+func (w *watchRegistry) startReleaseLocked(sp string) {
 	r := w.releasing[sp]
 	if r == nil {
 		r = &releaseRun{done: make(chan struct{})}
 		w.releasing[sp] = r
 	}
 	r.n++
-	return true
 }
 
 // endRelease ends what startRelease counted: the removal's reply, and
@@ -292,8 +307,9 @@ func (w *watchRegistry) endRelease(sp string) {
 // A recursive watcher whose addWatch is still out counts as one that is
 // there: its request, applied later, sets the path's mode.
 //
-// A removal of the path's watches still out (see startRelease) went out
-// after the addWatch, and takes pw's watch off the server; it sets it
+// A removal of the path's watches, or a read setting a one-shot watch
+// there, still out (see startRelease) went out after the addWatch, and
+// takes pw's watch off the server or makes it one-shot; its hook sets it
 // again when its reply comes. released, if not nil, closes then.
 func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) (rearmed bool, released <-chan struct{}) {
 	w.mu.Lock()

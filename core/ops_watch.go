@@ -35,12 +35,11 @@ import (
 // once the read has returned), so that an AddWatch on sp answered
 // meanwhile waits for the watch to be set again (see AddWatch).
 func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool, done func()) {
-	watch = !c.watches.holdsPersistent(sp)
+	watch = c.watches.startOverride(sp)
 	rearmed = new(atomic.Bool)
 	done = func() {}
 	if watch {
-		c.watches.startOverride(sp)
-		done = sync.OnceFunc(func() { c.watches.endRelease(sp) })
+		done = sync.OnceFunc(func() { c.watches.endOverride(sp) })
 	}
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)

@@ -19,7 +19,7 @@ import (
 // connection registers only the watches the client holds. A loss of the
 // connection in flight is no failure for the same reason.
 //
-// While it runs, the path counts as being released (startRelease): an
+// While it runs, the path counts as being released (startOverride): an
 // addWatch on sp answered meanwhile went out before the removal, which
 // takes its watch off the server too, so AddWatch waits for the watch to
 // be set again (see AddWatch).
@@ -27,10 +27,10 @@ func (c *Client) releaseServerWatch(path, sp string) error {
 	if c.passedEstablish() {
 		return nil
 	}
-	if !c.watches.startRelease(sp) {
+	if !c.watches.startOverride(sp) {
 		return nil
 	}
-	defer c.watches.endRelease(sp)
+	defer c.watches.endOverride(sp)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
 	defer cancel()
 	var rearmed atomic.Bool

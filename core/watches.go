@@ -245,41 +245,34 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 	w.mu.Unlock()
 }
 
-// startRelease counts a removal of the watches on the server path sp about
-// to go out, unless a persistent watcher watches sp, which needs them (it
-// then reports false). The check and the count go together, so an
-// addWatch answered before either finds the watcher holding the path, and
-// one answered after finds the removal counted.
-func (w *watchRegistry) startRelease(sp string) bool {
+// startOverride counts a request about to go out that takes the session's
+// watch on the server path sp off the server (a removal, see
+// Client.releaseServerWatch) or makes it one-shot (a read that sets a
+// watch, see Client.oneShot), unless a persistent watcher watches sp: the
+// request is not sent then, and startOverride reports false. The check
+// and the count go together, so an addWatch answered before either finds
+// the watcher holding the path, and one answered after finds the request
+// counted. While a persistent watcher holds sp nothing more is counted,
+// so an AddWatch waiting for the requests out (addPersistentRearm) waits
+// only for those.
+func (w *watchRegistry) startOverride(sp string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.persistent[sp]) > 0 {
 		return false
 	}
-	w.startReleaseLocked(sp)
-	return true
-}
-
-// startOverride counts a read that sets a one-shot watch on the server
-// path sp, about to go out, as startRelease counts a removal.
-func (w *watchRegistry) startOverride(sp string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.startReleaseLocked(sp)
-}
-
-func (w *watchRegistry) startReleaseLocked(sp string) {
 	r := w.releasing[sp]
 	if r == nil {
 		r = &releaseRun{done: make(chan struct{})}
 		w.releasing[sp] = r
 	}
 	r.n++
+	return true
 }
 
-// endRelease ends what startRelease counted: the removal's reply, and
-// what its hook set again, is in, or the removal failed.
-func (w *watchRegistry) endRelease(sp string) {
+// endOverride ends what startOverride counted: the request's reply, and
+// what its hook set again, is in, or the request failed.
+func (w *watchRegistry) endOverride(sp string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if r := w.releasing[sp]; r != nil {
@@ -308,7 +301,7 @@ func (w *watchRegistry) endRelease(sp string) {
 // there: its request, applied later, sets the path's mode.
 //
 // A removal of the path's watches, or a read setting a one-shot watch
-// there, still out (see startRelease) went out after the addWatch, and
+// there, still out (see startOverride) went out after the addWatch, and
 // takes pw's watch off the server or makes it one-shot; its hook sets it
 // again when its reply comes. released, if not nil, closes then.
 func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) (rearmed bool, released <-chan struct{}) {

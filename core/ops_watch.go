@@ -227,8 +227,11 @@ func awaitReleased(ctx context.Context, released <-chan struct{}) {
 //
 // Persistent watchers on path end only with WatchAny. The server keeps a
 // persistent watch in its data and child tables alike, so WatchData or
-// WatchChildren takes it off there too; the client then sets it again,
-// and the watcher goes on.
+// WatchChildren would take it off there too, and the watcher would miss
+// the changes made until the client set it again. While a persistent
+// watcher holds path, the server's watch there is that one alone (the
+// client fires its one-shot watches on path from its events), so those
+// two remove the client's one-shot watches and send nothing.
 func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) error {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -237,12 +240,27 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 	if t != WatchChildren && t != WatchData && t != WatchAny {
 		return opError("removeWatches", path, fmt.Errorf("%w: watcher type %d", ErrInvalidArgument, t))
 	}
+	if err := ctx.Err(); err != nil {
+		return opError("removeWatches", path, err)
+	}
+	done := func() {}
+	if t != WatchAny {
+		if c.watches.removeOneShotsIfHeld(sp, t) {
+			return nil
+		}
+		// Counted as overriding the path's watch, so an AddWatch on path
+		// answered before this removal's reply waits for the watch to be
+		// set again (see startOverride).
+		done = sync.OnceFunc(func() { c.watches.endOverride(sp) })
+		defer done()
+	}
 	// The client's watches go when the reply is read, so in the order the
 	// server applied the removal: a watch set by a reply read before it is
 	// one the server removed, one set by a later reply is not. The caller
 	// may have given up by then.
 	var rearmed atomic.Bool
 	hook := func(r *request) {
+		defer done()
 		if r.err != nil {
 			return
 		}

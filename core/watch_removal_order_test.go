@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
 	"github.com/zkit-go/zkit/core/proto"
@@ -177,18 +178,25 @@ func TestWatchRemoveCallerGivesUp(t *testing.T) {
 	requireClosedB(t, data)
 }
 
-// TestWatchRemoveDataKeepsPersistent: RemoveWatches of data watches takes
-// a persistent watch off the server too (it lives in the data table); the
-// client sets it again, so the persistent watcher goes on seeing changes.
+// TestWatchRemoveDataKeepsPersistent: RemoveWatches of data or child
+// watches on the path of a persistent watcher ends the one-shot watches
+// there and leaves the persistent watcher seeing every change. The server
+// keeps a persistent watch in its data and child tables alike, so a
+// removal sent there would take it off until the client set it again,
+// and the changes made in that round trip would be lost; the server's
+// watch on the path is the persistent one alone, so nothing is sent.
 func TestWatchRemoveDataKeepsPersistent(t *testing.T) {
-	c, other, _ := watchPairB(t)
+	spy := newWireSpy()
+	c, other, _ := watchPairB(t, core.WithDialer(spy.dialer()))
 	ctx := ctxB(t, waitB)
 	for _, tc := range []struct {
 		path string
 		mode core.AddWatchMode
+		typ  core.WatcherType
 	}{
-		{"/persistent", core.WatchPersistent},
-		{"/recursive", core.WatchPersistentRecursive},
+		{"/persistent", core.WatchPersistent, core.WatchData},
+		{"/recursive", core.WatchPersistentRecursive, core.WatchData},
+		{"/children", core.WatchPersistent, core.WatchChildren},
 	} {
 		_, err := c.Create(ctx, tc.path, nil)
 		require.NoError(t, err)
@@ -196,14 +204,29 @@ func TestWatchRemoveDataKeepsPersistent(t *testing.T) {
 		require.NoError(t, err)
 		_, _, data, err := c.GetW(ctx, tc.path)
 		require.NoError(t, err)
+		_, _, kids, err := c.GetChildrenW(ctx, tc.path)
+		require.NoError(t, err)
 
-		require.NoError(t, c.RemoveWatches(ctx, tc.path, core.WatchData))
-		wantNotWatchingB(t, data, core.ErrWatchRemoved)
+		before := len(spy.requests(proto.OpRemoveWatches))
+		require.NoError(t, c.RemoveWatches(ctx, tc.path, tc.typ))
+		removed, kept := data, kids
+		if tc.typ == core.WatchChildren {
+			removed, kept = kids, data
+		}
+		wantNotWatchingB(t, removed, core.ErrWatchRemoved)
+		assert.Len(t, spy.requests(proto.OpRemoveWatches), before, "%s: the removal stays in the client", tc.path)
 		_, err = other.SetData(ctx, tc.path, []byte("x"))
+		require.NoError(t, err)
+		_, err = other.Create(ctx, tc.path+"/kid", nil)
 		require.NoError(t, err)
 		_, err = c.GetData(ctx, tc.path)
 		require.NoError(t, err)
 		firedBeforeR(t, w.Events(), core.EventNodeDataChanged, tc.path)
+		if tc.typ == core.WatchChildren {
+			firedBeforeR(t, kept, core.EventNodeDataChanged, tc.path)
+		} else {
+			firedBeforeR(t, kept, core.EventNodeChildrenChanged, tc.path)
+		}
 		require.NoError(t, w.Close())
 	}
 }

@@ -261,13 +261,17 @@ func (w *watchRegistry) startOverride(sp string) bool {
 	if len(w.persistent[sp]) > 0 {
 		return false
 	}
+	w.startOverrideLocked(sp)
+	return true
+}
+
+func (w *watchRegistry) startOverrideLocked(sp string) {
 	r := w.releasing[sp]
 	if r == nil {
 		r = &releaseRun{done: make(chan struct{})}
 		w.releasing[sp] = r
 	}
 	r.n++
-	return true
 }
 
 // endOverride ends what startOverride counted: the request's reply, and
@@ -458,6 +462,25 @@ func (w *watchRegistry) removeLocked(pw *Watcher) (held bool) {
 func (w *watchRegistry) removeLocal(serverPath string, t WatcherType) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.removeLocalLocked(serverPath, t)
+}
+
+// removeOneShotsIfHeld removes the one-shot watches of type t (not
+// WatchAny) on the server path sp, as a removal's reply does, when a
+// persistent watcher holds sp, and reports whether it did. Otherwise it
+// counts the removal about to go out (startOverride).
+func (w *watchRegistry) removeOneShotsIfHeld(sp string, t WatcherType) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.persistent[sp]) == 0 {
+		w.startOverrideLocked(sp)
+		return false
+	}
+	w.removeLocalLocked(sp, t)
+	return true
+}
+
+func (w *watchRegistry) removeLocalLocked(serverPath string, t WatcherType) {
 	var kinds []oneShotKind
 	switch t {
 	case WatchData:

@@ -137,17 +137,25 @@ func heldGated(h *replyHold, g *writeGate) core.Dialer {
 	}
 }
 
+// heldGatedPair is heldPairR with a write gate too: c's replies can be
+// held, and its writes kept back.
+func heldGatedPair(t *testing.T) (c, other *core.Client, hold *replyHold, gate *writeGate) {
+	t.Helper()
+	srv := zktest.Shared(t)
+	root := chrootB(t, srv.ConnString())
+	hold, gate = newReplyHold(), newWriteGate()
+	c = startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(heldGated(hold, gate)))
+	other = startClientB(t, srv.ConnString(), core.WithChroot(root))
+	return c, other, hold, gate
+}
+
 // An AddWatch whose request went out before the removal that Close of the
 // path's last watcher sends loses its watch on the server to that
 // removal: the client sets it again when the removal's reply is read, but
 // AddWatch must not return before that is in effect, or the watcher misses
 // changes made after it returned.
 func TestWatchAddedBeforeReleaseSeesNextChange(t *testing.T) {
-	srv := zktest.Shared(t)
-	root := chrootB(t, srv.ConnString())
-	hold, gate := newReplyHold(), newWriteGate()
-	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(heldGated(hold, gate)))
-	other := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	c, other, hold, gate := heldGatedPair(t)
 	ctx := ctxB(t, waitB)
 	_, err := c.Create(ctx, "/n", nil)
 	require.NoError(t, err)
@@ -221,11 +229,7 @@ func addedAfterGate(t *testing.T, ctx context.Context, added <-chan *core.Watche
 // AddWatch must not return before that is in effect, or the watcher misses
 // changes made after it returned.
 func TestWatchAddedBeforeOneShotReadSeesNextChange(t *testing.T) {
-	srv := zktest.Shared(t)
-	root := chrootB(t, srv.ConnString())
-	hold, gate := newReplyHold(), newWriteGate()
-	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(heldGated(hold, gate)))
-	other := startClientB(t, srv.ConnString(), core.WithChroot(root))
+	c, other, hold, gate := heldGatedPair(t)
 	ctx := ctxB(t, waitB)
 	_, err := c.Create(ctx, "/r", nil)
 	require.NoError(t, err)

@@ -22,7 +22,8 @@ func (c *Client) closeWait() time.Duration {
 }
 
 // closeSession ends the session on the live connection cn, waiting for
-// the reply until deadline. It reports whether the server answered.
+// the reply until deadline. It reports whether the server answered that
+// it did.
 func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -32,8 +33,11 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 	}
 	select {
 	case <-r.done:
+		// A connection lost with the request out finishes it too: the
+		// session may live on, and closeSessionAnew tries again.
+		err := r.err
 		r.release()
-		return true
+		return err == nil
 	case <-ctx.Done():
 		c.log.Warn("zk: closeSession got no reply")
 		return false

@@ -119,8 +119,9 @@ func TestCloseRemovesEphemeralsAtOnce(t *testing.T) {
 }
 
 // Close ends the session on the server even when it finds the client
-// between connections, or stopped after an authentication failure: it
-// connects once more to do so, so the ephemeral nodes go at once here too.
+// between connections, or stopped after an authentication failure, or
+// when the connection drops with its closeSession request: it connects
+// once more to do so, so the ephemeral nodes go at once here too.
 func TestCloseWithoutConnectionEndsSession(t *testing.T) {
 	srv := zktest.Shared(t)
 	other := rootA(t, srv)
@@ -161,6 +162,17 @@ func TestCloseWithoutConnectionEndsSession(t *testing.T) {
 		require.ErrorIs(t, <-lost, core.ErrClosed)
 		requireEnded(t, node, sid)
 		assert.Len(t, spy.requests(proto.OpCloseSession), 1)
+	})
+	t.Run("CloseSessionLost", func(t *testing.T) {
+		spy := newWireSpy()
+		c, node, sid := start(t, core.WithDialer(spy.dialer()))
+		// The closeSession request never reaches the server, and its
+		// connection drops.
+		spy.setSwallow(true)
+		spy.cut(proto.OpCloseSession, 1)
+		require.NoError(t, c.Close())
+		requireEnded(t, node, sid)
+		assert.Len(t, spy.requests(proto.OpCloseSession), 2)
 	})
 	t.Run("AuthFailed", func(t *testing.T) {
 		c, node, sid := start(t)

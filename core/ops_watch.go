@@ -39,7 +39,7 @@ func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneS
 	rearmed = new(atomic.Bool)
 	done = func() {}
 	if watch {
-		done = sync.OnceFunc(func() { c.watches.endOverride(sp) })
+		done = c.watches.overrideEnder(sp)
 	}
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)
@@ -133,7 +133,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 	var (
 		mu                    sync.Mutex
 		registered, abandoned bool
-		released              <-chan struct{}
+		overridden            <-chan struct{}
 	)
 	sendMode := mode
 	if mode == WatchPersistent && c.watches.wantsRecursive(sp) {
@@ -159,7 +159,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 			rearmed.Store(true)
 		}
 		mu.Lock()
-		released = after
+		overridden = after
 		registered = true
 		late := abandoned
 		mu.Unlock()
@@ -200,23 +200,23 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 	}
 	go w.pump(c.stopCh)
 	mu.Lock()
-	after := released
+	after := overridden
 	mu.Unlock()
 	if after != nil {
-		// A removal sent after the addWatch took the watch off the server,
-		// and its reply sets it again: wait for that, then for the server
-		// to apply it.
-		awaitReleased(ctx, after)
+		// A removal or a one-shot read sent after the addWatch took the
+		// watch off the server or made it one-shot, and its reply sets it
+		// again: wait for that, then for the server to apply it.
+		awaitOverrides(ctx, after)
 		rearmed.Store(true)
 	}
 	c.awaitRearm(ctx, &rearmed, sp)
 	return w, nil
 }
 
-// awaitReleased waits until released closes or ctx ends.
-func awaitReleased(ctx context.Context, released <-chan struct{}) {
+// awaitOverrides waits until overridden closes or ctx ends.
+func awaitOverrides(ctx context.Context, overridden <-chan struct{}) {
 	select {
-	case <-released:
+	case <-overridden:
 	case <-ctx.Done():
 	}
 }
@@ -251,7 +251,7 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 		// Counted as overriding the path's watch, so an AddWatch on path
 		// answered before this removal's reply waits for the watch to be
 		// set again (see startOverride).
-		done = sync.OnceFunc(func() { c.watches.endOverride(sp) })
+		done = c.watches.overrideEnder(sp)
 		defer done()
 	}
 	// The client's watches go when the reply is read, so in the order the

@@ -188,7 +188,7 @@ func TestWatchAddedBeforeReleaseSeesNextChange(t *testing.T) {
 
 // addedAfterGate returns the watcher from a background AddWatch that the
 // shut gate may keep waiting for its watch to be set again (in
-// awaitReleased or awaitRearm). change runs once AddWatch has returned:
+// awaitOverrides or awaitRearm). change runs once AddWatch has returned:
 // before the gate opens if AddWatch did not wait for it, after if it did.
 func addedAfterGate(t *testing.T, ctx context.Context, added <-chan *core.Watcher, gate *writeGate, change func()) *core.Watcher {
 	t.Helper()
@@ -196,7 +196,7 @@ func addedAfterGate(t *testing.T, ctx context.Context, added <-chan *core.Watche
 	waiting := func() bool {
 		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
 			if strings.Contains(g, "(*Client).AddWatch(") &&
-				(strings.Contains(g, "core.awaitReleased(") || strings.Contains(g, "(*Client).awaitRearm(")) {
+				(strings.Contains(g, "core.awaitOverrides(") || strings.Contains(g, "(*Client).awaitRearm(")) {
 				return true
 			}
 		}

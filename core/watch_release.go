@@ -95,11 +95,11 @@ func (c *Client) sendRearm(reqs []proto.Request, applied func()) {
 		return
 	}
 	for i, req := range reqs {
+		var last func()
 		if i == len(reqs)-1 {
-			_ = cn.sendSetWatches(req, applied)
-		} else {
-			_ = cn.sendSetWatches(req, nil)
+			last = applied
 		}
+		_ = cn.sendSetWatches(req, last)
 	}
 }
 

@@ -50,17 +50,17 @@ type watchRegistry struct {
 	// the plain watchers, as beside a recursive watcher.
 	settling  map[string]uint64
 	settleSeq uint64
-	// releasing holds, by server path, the requests out that take the
+	// overrides holds, by server path, the requests out that take the
 	// session's persistent watch there off the server or make it one-shot,
 	// and whose reply hooks set it again: the removals of the path's
 	// watches (see Client.releaseServerWatch) and the reads that set a
 	// one-shot watch there (see Client.oneShot).
-	releasing map[string]*releaseRun
+	overrides map[string]*overrideRun
 }
 
-// releaseRun counts the requests out on one path; done closes when the
+// overrideRun counts the requests out on one path; done closes when the
 // last ends.
-type releaseRun struct {
+type overrideRun struct {
 	n    int
 	done chan struct{}
 }
@@ -74,7 +74,7 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 		persistent: make(map[string][]*Watcher),
 		coming:     make(map[string]int),
 		settling:   make(map[string]uint64),
-		releasing:  make(map[string]*releaseRun),
+		overrides:  make(map[string]*overrideRun),
 	}
 }
 
@@ -102,7 +102,7 @@ func fire(chs []chan Event, ev Event) {
 //
 // Beside a recursive watcher the server keeps no other watch of the
 // session on its path (ZooKeeper up to 3.8 keeps one mode per session and
-// path; see holdsPersistent), and a recursive watch brings no
+// path; see startOverride), and a recursive watch brings no
 // NodeChildrenChanged. So on such a path the client makes that event
 // itself, from the NodeCreated and NodeDeleted of the path's children,
 // for its child watches and plain persistent watchers, and a plain
@@ -249,12 +249,20 @@ func (w *watchRegistry) addPersistent(pw *Watcher) {
 // watch on the server path sp off the server (a removal, see
 // Client.releaseServerWatch) or makes it one-shot (a read that sets a
 // watch, see Client.oneShot), unless a persistent watcher watches sp: the
-// request is not sent then, and startOverride reports false. The check
-// and the count go together, so an addWatch answered before either finds
-// the watcher holding the path, and one answered after finds the request
-// counted. While a persistent watcher holds sp nothing more is counted,
-// so an AddWatch waiting for the requests out (addPersistentRearm) waits
-// only for those.
+// request is not sent then, and startOverride reports false. Such a
+// watcher brings every event a one-shot watch there fires on: a plain one
+// brings them all; a recursive one brings the data events, and the
+// creates and deletes of sp's children, from which the client makes the
+// NodeChildrenChanged that child watches wait for (see dispatch).
+// ZooKeeper up to 3.8 keeps a recursive watch in its child table too, in
+// one mode per session and path, where it swallows NodeChildrenChanged: a
+// child watch set on the server beside it would never fire.
+//
+// The check and the count go together, so an addWatch answered before
+// either finds the watcher holding the path, and one answered after finds
+// the request counted. While a persistent watcher holds sp nothing more
+// is counted, so an AddWatch waiting for the requests out
+// (addPersistentRearm) waits only for those.
 func (w *watchRegistry) startOverride(sp string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -266,12 +274,18 @@ func (w *watchRegistry) startOverride(sp string) bool {
 }
 
 func (w *watchRegistry) startOverrideLocked(sp string) {
-	r := w.releasing[sp]
+	r := w.overrides[sp]
 	if r == nil {
-		r = &releaseRun{done: make(chan struct{})}
-		w.releasing[sp] = r
+		r = &overrideRun{done: make(chan struct{})}
+		w.overrides[sp] = r
 	}
 	r.n++
+}
+
+// overrideEnder returns endOverride for sp as a function that acts once,
+// for a request whose reply hook and caller may both end it.
+func (w *watchRegistry) overrideEnder(sp string) func() {
+	return sync.OnceFunc(func() { w.endOverride(sp) })
 }
 
 // endOverride ends what startOverride counted: the request's reply, and
@@ -279,10 +293,10 @@ func (w *watchRegistry) startOverrideLocked(sp string) {
 func (w *watchRegistry) endOverride(sp string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if r := w.releasing[sp]; r != nil {
+	if r := w.overrides[sp]; r != nil {
 		if r.n--; r.n <= 0 {
 			close(r.done)
-			delete(w.releasing, sp)
+			delete(w.overrides, sp)
 		}
 	}
 }
@@ -307,26 +321,26 @@ func (w *watchRegistry) endOverride(sp string) {
 // A removal of the path's watches, or a read setting a one-shot watch
 // there, still out (see startOverride) went out after the addWatch, and
 // takes pw's watch off the server or makes it one-shot; its hook sets it
-// again when its reply comes. released, if not nil, closes then.
-func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) (rearmed bool, released <-chan struct{}) {
+// again when its reply comes. overridden, if not nil, closes then.
+func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid int64, send sendFunc) (rearmed bool, overridden <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.notComingLocked(pw)
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
-	if r := w.releasing[pw.serverPath]; r != nil {
-		released = r.done
+	if r := w.overrides[pw.serverPath]; r != nil {
+		overridden = r.done
 	}
 	need := WatchPersistent
 	if w.wantsRecursiveLocked(pw.serverPath) {
 		need = WatchPersistentRecursive
 	}
 	if sent == need {
-		return false, released
+		return false, overridden
 	}
 	if need == WatchPersistent {
-		return w.rearmPlainLocked(pw.serverPath, zxid, send), released
+		return w.rearmPlainLocked(pw.serverPath, zxid, send), overridden
 	}
-	return w.rearmPathLocked(pw.serverPath, zxid, false, send, nil), released
+	return w.rearmPathLocked(pw.serverPath, zxid, false, send, nil), overridden
 }
 
 // rearmPlainPath sets the persistent watchers on sp again when they are
@@ -420,21 +434,6 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 		return w.rearmPathLocked(key.path, zxid, false, send, nil)
 	}
 	return false
-}
-
-// holdsPersistent reports whether a persistent watcher, of either mode,
-// watches the server path sp. Such a watcher brings every event a one-shot
-// watch there fires on: a plain one brings them all; a recursive one
-// brings the data events, and the creates and deletes of sp's children,
-// from which the client makes the NodeChildrenChanged that child watches
-// wait for (see dispatch). ZooKeeper up to 3.8 keeps a recursive watch in
-// its child table too, in one mode per session and path, where it
-// swallows NodeChildrenChanged: a child watch set on the server beside it
-// would never fire.
-func (w *watchRegistry) holdsPersistent(sp string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.persistent[sp]) > 0
 }
 
 // removeLocked drops pw from its path's list. It never writes into the

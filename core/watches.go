@@ -58,8 +58,9 @@ type watchRegistry struct {
 	overrides map[string]*overrideRun
 }
 
-// overrideRun counts the requests out on one path; done closes when the
-// last ends.
+// overrideRun counts the requests out on one path; done, made only when
+// an AddWatch waits for them (most reads have no one waiting), closes
+// when the last ends.
 type overrideRun struct {
 	n    int
 	done chan struct{}
@@ -276,7 +277,7 @@ func (w *watchRegistry) startOverride(sp string) bool {
 func (w *watchRegistry) startOverrideLocked(sp string) {
 	r := w.overrides[sp]
 	if r == nil {
-		r = &overrideRun{done: make(chan struct{})}
+		r = &overrideRun{}
 		w.overrides[sp] = r
 	}
 	r.n++
@@ -295,7 +296,9 @@ func (w *watchRegistry) endOverride(sp string) {
 	defer w.mu.Unlock()
 	if r := w.overrides[sp]; r != nil {
 		if r.n--; r.n <= 0 {
-			close(r.done)
+			if r.done != nil {
+				close(r.done)
+			}
 			delete(w.overrides, sp)
 		}
 	}
@@ -328,6 +331,9 @@ func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid 
 	w.notComingLocked(pw)
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
 	if r := w.overrides[pw.serverPath]; r != nil {
+		if r.done == nil {
+			r.done = make(chan struct{})
+		}
 		overridden = r.done
 	}
 	need := WatchPersistent

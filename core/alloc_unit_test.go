@@ -25,8 +25,13 @@ func TestUnitHotChecksAllocateNothing(t *testing.T) {
 
 	cached := func(string) int32 { return 7 }
 	c := &Client{}
-	assert.Equal(t, int32(7), c.writeVersion(nil, cached, "/a"))
-	assert.Equal(t, int32(3), c.writeVersion([]WriteOption{WithVersion(3)}, cached, "/a"))
-	assert.Equal(t, int32(-1), c.writeVersion([]WriteOption{Force()}, cached, "/a"))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = c.writeVersion(nil, cached, "/a") }))
+	version := func(opts ...WriteOption) int32 {
+		v, err := c.writeVersion(opts, cached, "/a")
+		assert.NoError(t, err)
+		return v
+	}
+	assert.Equal(t, int32(7), version())
+	assert.Equal(t, int32(3), version(WithVersion(3)))
+	assert.Equal(t, int32(-1), version(Force()))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = c.writeVersion(nil, cached, "/a") }))
 }

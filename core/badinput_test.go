@@ -242,6 +242,33 @@ func TestBadInputArguments(t *testing.T) {
 			_, err := c.BeginTransaction().Delete("/", -1).Commit(ctx)
 			return err
 		}},
+		{"set at a version below -1", core.ErrInvalidArgument, "setData /exists", func() error {
+			_, err := c.Set(ctx, "/exists", []byte("x"), -2)
+			return err
+		}},
+		{"setData with a version below -1", core.ErrInvalidArgument, "setData /exists", func() error {
+			_, err := c.SetData(ctx, "/exists", []byte("x"), core.WithVersion(-5))
+			return err
+		}},
+		{"delete with a version below -1", core.ErrInvalidArgument, "delete /exists", func() error {
+			return c.Delete(ctx, "/exists", core.WithVersion(-2))
+		}},
+		{"setACL with a version below -1", core.ErrInvalidArgument, "setACL /exists", func() error {
+			_, err := c.SetACL(ctx, "/exists", core.ReadACLUnsafe, core.WithVersion(math.MinInt32))
+			return err
+		}},
+		{"transaction check at a version below -1", core.ErrInvalidArgument, "check /exists", func() error {
+			_, err := c.BeginTransaction().CheckVersion("/exists", -2).Create("/n", nil).Commit(ctx)
+			return err
+		}},
+		{"transaction delete at a version below -1", core.ErrInvalidArgument, "delete /exists", func() error {
+			_, err := c.BeginTransaction().Create("/n", nil).Delete("/exists", -3).Commit(ctx)
+			return err
+		}},
+		{"transaction setData at a version below -1", core.ErrInvalidArgument, "setData /exists", func() error {
+			_, err := c.BeginTransaction().SetData("/exists", []byte("x"), -2).Commit(ctx)
+			return err
+		}},
 		{"check watches of no known type", core.ErrInvalidArgument, "checkWatches /exists", func() error {
 			return c.CheckWatches(ctx, "/exists", core.WatcherType(9))
 		}},

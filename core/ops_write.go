@@ -265,20 +265,29 @@ func (c *Client) existsServer(ctx context.Context, sp string) (*Stat, error) {
 }
 
 // writeVersion is the version a write option in opts chose, or else the
-// one cached for sp.
-func (c *Client) writeVersion(opts []WriteOption, cached func(string) int32, sp string) int32 {
+// one cached for sp. A chosen version below -1 is refused.
+func (c *Client) writeVersion(opts []WriteOption, cached func(string) int32, sp string) (int32, error) {
 	if len(opts) == 0 {
 		// Applying options puts o on the heap: skip it when there are none.
-		return cached(sp)
+		return cached(sp), nil
 	}
 	var o writeOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.version != nil {
-		return *o.version
+		return *o.version, validVersion(*o.version)
 	}
-	return cached(sp)
+	return cached(sp), nil
+}
+
+// validVersion refuses a version the server would only answer with
+// ErrBadVersion: versions count up from 0, and -1 stands for any.
+func validVersion(v int32) error {
+	if v < -1 {
+		return fmt.Errorf("%w: version %d (versions start at 0; -1 means any)", ErrInvalidArgument, v)
+	}
+	return nil
 }
 
 // Delete removes path. Without options it deletes at the version in the
@@ -293,7 +302,10 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 	if path == "/" {
 		return opError("delete", path, fmt.Errorf("%w: cannot delete the root", ErrInvalidPath))
 	}
-	version := c.writeVersion(opts, c.stats.version, sp)
+	version, err := c.writeVersion(opts, c.stats.version, sp)
+	if err != nil {
+		return opError("delete", path, err)
+	}
 	req := &proto.DeleteRequest{Path: sp, Version: version}
 	var (
 		lost bool
@@ -316,13 +328,16 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 	return opError("delete", path, err)
 }
 
-// Set replaces path's data if its version is version (-1 for any) and
-// returns the new Stat. A versioned set retried after a connection loss
+// Set replaces path's data if its version is version (-1 for any; below
+// -1 is refused with ErrInvalidArgument) and returns the new Stat. A versioned set retried after a connection loss
 // that meets ErrBadVersion counts as success when the node is now at
 // version+1 with exactly this data.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
+		return nil, opError("setData", path, err)
+	}
+	if err := validVersion(version); err != nil {
 		return nil, opError("setData", path, err)
 	}
 	return c.setData(ctx, path, sp, data, version)
@@ -335,7 +350,11 @@ func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...
 	if err != nil {
 		return nil, opError("setData", path, err)
 	}
-	return c.setData(ctx, path, sp, data, c.writeVersion(opts, c.stats.version, sp))
+	version, err := c.writeVersion(opts, c.stats.version, sp)
+	if err != nil {
+		return nil, opError("setData", path, err)
+	}
+	return c.setData(ctx, path, sp, data, version)
 }
 
 // setData is Set and SetData at a chosen version, with path already
@@ -403,7 +422,10 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 	if err := validateACL(acl); err != nil {
 		return nil, opError("setACL", path, err)
 	}
-	version := c.writeVersion(opts, c.stats.aclVersion, sp)
+	version, err := c.writeVersion(opts, c.stats.aclVersion, sp)
+	if err != nil {
+		return nil, opError("setACL", path, err)
+	}
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
 	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetACLResponse{}

@@ -148,7 +148,9 @@ type writeOptions struct {
 // Force writes whatever the node's current version.
 func Force() WriteOption { return WithVersion(-1) }
 
-// WithVersion writes only if the node is at version v (-1 for any).
+// WithVersion writes only if the node is at version v (-1 for any). A
+// version below -1 makes the call fail with ErrInvalidArgument before
+// anything is sent.
 func WithVersion(v int32) WriteOption {
 	return func(o *writeOptions) { o.version = &v }
 }

@@ -11,7 +11,8 @@ import (
 
 // Transaction collects operations that the server applies all together or
 // not at all (the multi request). Build it with BeginTransaction, then
-// Commit. A version of -1 means any version.
+// Commit. A version of -1 means any version; one below -1 fails Commit
+// with ErrInvalidArgument.
 type Transaction struct {
 	client *Client
 	ops    []txnOp
@@ -85,6 +86,9 @@ func (t *Transaction) fail(op, path string, err error) *Transaction {
 // CheckVersion requires path to be at version.
 func (t *Transaction) CheckVersion(path string, version int32) *Transaction {
 	sp, err := t.client.serverPath(path)
+	if err == nil {
+		err = validVersion(version)
+	}
 	if err != nil {
 		return t.fail("check", path, err)
 	}
@@ -111,6 +115,9 @@ func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Tr
 // Delete adds a delete of path at version.
 func (t *Transaction) Delete(path string, version int32) *Transaction {
 	sp, err := t.client.serverPath(path)
+	if err == nil {
+		err = validVersion(version)
+	}
 	if err != nil {
 		return t.fail("delete", path, err)
 	}
@@ -125,6 +132,9 @@ func (t *Transaction) Delete(path string, version int32) *Transaction {
 // SetData adds a set of path's data at version.
 func (t *Transaction) SetData(path string, data []byte, version int32) *Transaction {
 	sp, err := t.client.serverPath(path)
+	if err == nil {
+		err = validVersion(version)
+	}
 	if err != nil {
 		return t.fail("setData", path, err)
 	}

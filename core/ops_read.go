@@ -29,8 +29,9 @@ func (c *Client) exists(ctx context.Context, path string, watch bool, onReply fu
 	}
 	resp := &proto.StatResponse{}
 	req := &proto.PathWatchRequest{Op: proto.OpExists, Path: sp, Watch: watch}
-	err = c.rpc(ctx, "exists", path, true, req, resp, onReply)
+	zxid, err := c.rpcZxid(ctx, "exists", path, true, req, resp, onReply)
 	if errors.Is(err, ErrNoNode) {
+		c.stats.forgetMissing(sp, zxid)
 		return nil, nil
 	}
 	if err != nil {
@@ -62,7 +63,8 @@ func (c *Client) get(ctx context.Context, path string, watch bool, onReply func(
 		req  proto.PathWatchRequest
 		resp proto.GetDataResponse
 	}{req: proto.PathWatchRequest{Op: proto.OpGetData, Path: sp, Watch: watch}}
-	if err := c.rpc(ctx, "get", path, true, &call.req, &call.resp, onReply); err != nil {
+	if zxid, err := c.rpcZxid(ctx, "get", path, true, &call.req, &call.resp, onReply); err != nil {
+		c.stats.forgetIfMissing(sp, zxid, err)
 		return nil, nil, err
 	}
 	st := newStat(&call.resp.Stat)
@@ -93,7 +95,8 @@ func (c *Client) getChildren(ctx context.Context, path string, watch bool, onRep
 	}
 	resp := &proto.Children2Response{}
 	req := &proto.PathWatchRequest{Op: proto.OpGetChildren2, Path: sp, Watch: watch}
-	if err := c.rpc(ctx, "getChildren", path, true, req, resp, onReply); err != nil {
+	if zxid, err := c.rpcZxid(ctx, "getChildren", path, true, req, resp, onReply); err != nil {
+		c.stats.forgetIfMissing(sp, zxid, err)
 		return nil, nil, err
 	}
 	st := newStat(&resp.Stat)
@@ -112,7 +115,8 @@ func (c *Client) GetACL(ctx context.Context, path string) ([]ACL, *Stat, error) 
 		return nil, nil, opError("getACL", path, err)
 	}
 	resp := &proto.GetACLResponse{}
-	if err := c.rpc(ctx, "getACL", path, true, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, resp, nil); err != nil {
+	if zxid, err := c.rpcZxid(ctx, "getACL", path, true, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, resp, nil); err != nil {
+		c.stats.forgetIfMissing(sp, zxid, err)
 		return nil, nil, err
 	}
 	st := newStat(&resp.Stat)

@@ -325,6 +325,7 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 	if err == nil {
 		c.stats.forget(sp, zxid)
 	}
+	c.stats.forgetIfMissing(sp, zxid, err)
 	return opError("delete", path, err)
 }
 
@@ -364,7 +365,7 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 		return nil, opError("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize))
 	}
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
-	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
+	st, err := c.versionedWrite(ctx, req, sp, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetDataResponse{}
 		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false)
 		return newStat(&got.Stat), err == nil && got.Stat.Version == version+1 && bytes.Equal(got.Data, data), err
@@ -381,13 +382,15 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 // node now shows exactly this write (the next version, with our content);
 // if so the first attempt went through and the call succeeds. When that
 // read is lost too, the write's fate is still unknown: the loss goes back
-// to the policy, whose next attempt asks again.
-func (c *Client) versionedWrite(ctx context.Context, req proto.Request, version int32, applied func(context.Context) (*Stat, bool, error)) (*Stat, error) {
+// to the policy, whose next attempt asks again. A write that finds no node
+// at sp takes sp out of the stat cache.
+func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, applied func(context.Context) (*Stat, bool, error)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
-		_, err := c.call(ctx, req, resp, nil, false)
+		zxid, err := c.call(ctx, req, resp, nil, false)
+		c.stats.forgetIfMissing(sp, zxid, err)
 		if err == nil {
 			st = newStat(&resp.Stat)
 			return nil
@@ -427,7 +430,7 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 		return nil, opError("setACL", path, err)
 	}
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
-	st, err := c.versionedWrite(ctx, req, version, func(ctx context.Context) (*Stat, bool, error) {
+	st, err := c.versionedWrite(ctx, req, sp, version, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetACLResponse{}
 		_, err := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false)
 		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && storedAs(got.ACL, req.ACL), err

@@ -298,7 +298,11 @@ func WithMaxDataSize(n int) Option {
 }
 
 // WithStatCacheSize bounds how many paths the stat cache remembers.
-// Default: 10000.
+// Default: 10000. The stat cache keeps the data and ACL versions of the
+// newest Stat each reply carried, for the non-forced Delete, SetData and
+// SetACL; a delete, or any reply that finds no node, makes a path's
+// versions unknown again (a write there is then at any version). 0 turns
+// it off.
 func WithStatCacheSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n < 0 {

@@ -14,25 +14,35 @@ import (
 // The first attempt goes straight out when a connection is live; the retry
 // machinery is set up only when it fails.
 func (c *Client) rpc(ctx context.Context, op, path string, safe bool, req proto.Request, resp proto.Response, onReply func(*request)) error {
+	_, err := c.rpcZxid(ctx, op, path, safe, req, resp, onReply)
+	return err
+}
+
+// rpcZxid is rpc that also returns the zxid of the last reply's header
+// (0 when no reply came): the server's state when it answered, also for
+// an error.
+func (c *Client) rpcZxid(ctx context.Context, op, path string, safe bool, req proto.Request, resp proto.Response, onReply func(*request)) (int64, error) {
 	var (
-		st  retryState
-		err error
+		st   retryState
+		zxid int64
+		err  error
 	)
 	policy := c.cfg.retry
 	if c.live.Load() != nil {
 		st.record(time.Now(), policy.sleep != nil)
-		if _, err = c.call(ctx, req, resp, onReply, false); err == nil {
-			return nil
+		if zxid, err = c.call(ctx, req, resp, onReply, false); err == nil {
+			return zxid, nil
 		}
 		if !retryRule(safe)(err) {
-			return opError(op, path, err)
+			return zxid, opError(op, path, err)
 		}
 	}
 	err = policy.resume(ctx, &st, err, c.waitReady, retryRule(safe), func(ctx context.Context) error {
-		_, err := c.call(ctx, req, resp, onReply, false)
+		var err error
+		zxid, err = c.call(ctx, req, resp, onReply, false)
 		return err
 	})
-	return opError(op, path, err)
+	return zxid, opError(op, path, err)
 }
 
 func retryRule(safe bool) func(error) bool {

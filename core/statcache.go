@@ -1,6 +1,9 @@
 package core
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
 
 // statCache remembers the data and ACL versions last seen for each server
 // path, for non-forced Delete, SetData and SetACL. It holds at most size
@@ -83,6 +86,24 @@ func (s *statCache) putNew(path string, zxid int64, st *Stat) {
 // deleted node's versions back.
 func (s *statCache) forget(path string, zxid int64) {
 	s.record(path, cachedVersions{stamp: cacheStamp{zxid: zxid}, gone: true})
+}
+
+// forgetIfMissing is forgetMissing when err is the server's ErrNoNode.
+func (s *statCache) forgetIfMissing(path string, zxid int64, err error) {
+	if errors.Is(err, ErrNoNode) {
+		s.forgetMissing(path, zxid)
+	}
+}
+
+// forgetMissing records that a reply at zxid found no node at path: the
+// versions cached are of a node gone since, and a later node there may
+// share them by chance. The zxid of such a reply is the server's state
+// when it answered, at or after the delete; a reply that bore none (0)
+// orders nothing and changes nothing.
+func (s *statCache) forgetMissing(path string, zxid int64) {
+	if zxid > 0 {
+		s.forget(path, zxid)
+	}
 }
 
 func (s *statCache) record(path string, v cachedVersions) {

@@ -333,7 +333,8 @@ func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, er
 		req.Ops[i] = &proto.PathWatchRequest{Op: code, Path: sp}
 	}
 	resp := &proto.MultiResponse{}
-	if err := c.rpc(ctx, "multiRead", "", true, req, resp, nil); err != nil {
+	zxid, err := c.rpcZxid(ctx, "multiRead", "", true, req, resp, nil)
+	if err != nil {
 		return nil, err
 	}
 	if len(resp.Results) != len(ops) {
@@ -349,6 +350,7 @@ func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, er
 				name = "getChildren"
 			}
 			out[i].Err = &Error{Code: Code(r.Err), Op: name, Path: ops[i].path}
+			c.stats.forgetIfMissing(sps[i], zxid, out[i].Err) // as Get does
 		case proto.OpGetData:
 			out[i].Data = r.Data
 			if out[i].Data == nil {

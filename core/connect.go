@@ -59,7 +59,10 @@ func (c *Client) run() {
 			c.mu.Lock()
 			c.connErr = err
 			c.mu.Unlock()
-			c.checkLocalExpiry()
+			if c.checkLocalExpiry() {
+				// As above: a new session is wanted now, not after a pause.
+				continue
+			}
 			if !c.afterAttempt(tried, &order, bo) {
 				return
 			}
@@ -142,8 +145,10 @@ func (c *Client) nextServer(order []int, tried int) int {
 	return order[tried%len(order)]
 }
 
-// pause sleeps d, waking early to expire the session locally when its
-// deadline passes. It returns false when the client is closing.
+// pause sleeps d, or less: when the session's local deadline passes first,
+// it expires the session and returns at once, so that the client asks for
+// a new session without waiting out the rest of the pause. It returns
+// false when the client is closing.
 func (c *Client) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -160,7 +165,9 @@ func (c *Client) pause(d time.Duration) bool {
 		case <-c.stopCh:
 			return false
 		case <-expiry:
-			c.checkLocalExpiry()
+			if c.checkLocalExpiry() {
+				return true
+			}
 		}
 	}
 }
@@ -180,10 +187,13 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 	return last.Add(sess.Timeout() * 9 / 10), true
 }
 
-func (c *Client) checkLocalExpiry() {
+// checkLocalExpiry expires the session when its local deadline has passed,
+// and reports whether it did.
+func (c *Client) checkLocalExpiry() bool {
 	if deadline, ok := c.expiryDeadline(); ok && !time.Now().Before(deadline) {
-		c.expire("disconnected for longer than the session timeout")
+		return c.expire("disconnected for longer than the session timeout")
 	}
+	return false
 }
 
 // expire ends the current session: listeners see Expired, every watch ends

@@ -14,6 +14,9 @@ func TestUnitStoredAs(t *testing.T) {
 	alice := proto.ACL{Perms: proto.PermAll, Scheme: "digest", ID: "alice:x"}
 	bob := proto.ACL{Perms: proto.PermAll, Scheme: "digest", ID: "bob:y"}
 	world := proto.ACL{Perms: proto.PermRead, Scheme: "world", ID: "anyone"}
+	// A caller without ADMIN reads carol's entry as hidden.
+	carol := proto.ACL{Perms: proto.PermRead, Scheme: "digest", ID: "carol:aGFzaA=="}
+	hidden := proto.ACL{Perms: proto.PermRead, Scheme: "digest", ID: "carol:x"}
 	for _, tc := range []struct {
 		name         string
 		stored, sent []proto.ACL
@@ -28,6 +31,10 @@ func TestUnitStoredAs(t *testing.T) {
 		{"another ACL", []proto.ACL{alice}, []proto.ACL{world}, false},
 		{"another order", []proto.ACL{alice, world}, []proto.ACL{world, alice}, false},
 		{"an entry more", []proto.ACL{world, alice}, []proto.ACL{world}, false},
+		{"digest hash hidden", []proto.ACL{hidden, world}, []proto.ACL{carol, world}, true},
+		{"another user's hidden hash", []proto.ACL{{Perms: proto.PermRead, Scheme: "digest", ID: "dave:x"}}, []proto.ACL{carol}, false},
+		{"hidden hash, other permissions", []proto.ACL{{Perms: proto.PermAll, Scheme: "digest", ID: "carol:x"}}, []proto.ACL{carol}, false},
+		{"hidden is not for other schemes", []proto.ACL{{Perms: proto.PermRead, Scheme: "sasl", ID: "carol:x"}}, []proto.ACL{{Perms: proto.PermRead, Scheme: "sasl", ID: "carol:h"}}, false},
 	} {
 		assert.Equal(t, tc.want, storedAs(tc.stored, tc.sent), tc.name)
 	}

@@ -365,7 +365,7 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 		return nil, opError("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize))
 	}
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
-	st, err := c.versionedWrite(ctx, req, sp, version, func(ctx context.Context) (*Stat, bool, error) {
+	st, err := c.versionedWrite(ctx, req, sp, version, false, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetDataResponse{}
 		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false)
 		return newStat(&got.Stat), err == nil && got.Stat.Version == version+1 && bytes.Equal(got.Data, data), err
@@ -384,7 +384,11 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 // read is lost too, the write's fate is still unknown: the loss goes back
 // to the policy, whose next attempt asks again. A write that finds no node
 // at sp takes sp out of the stat cache.
-func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, applied func(context.Context) (*Stat, bool, error)) (*Stat, error) {
+//
+// lockOut says the write may take away the caller's own right to make it
+// (a setACL that drops its ADMIN permission): a retry refused with
+// ErrNoAuth asks applied too, at any version.
+func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, lockOut bool, applied func(context.Context) (*Stat, bool, error)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
@@ -398,7 +402,8 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 		if lostInFlight(err) {
 			lost = true
 		}
-		if lost && version >= 0 && errors.Is(err, ErrBadVersion) {
+		refusedAfterUs := version >= 0 && errors.Is(err, ErrBadVersion) || lockOut && errors.Is(err, ErrNoAuth)
+		if lost && refusedAfterUs {
 			got, ok, rerr := applied(ctx)
 			switch {
 			case ok:
@@ -416,7 +421,10 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 }
 
 // SetACL replaces path's ACL. Without options it writes at the ACL version
-// in the stat cache (any version when path is not cached).
+// in the stat cache (any version when path is not cached). A retry after a
+// connection loss that meets ErrBadVersion, or ErrNoAuth because the lost
+// attempt took the caller's ADMIN permission away, reads the ACL back and
+// counts as success when the node now holds exactly this one.
 func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...WriteOption) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -430,10 +438,13 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 		return nil, opError("setACL", path, err)
 	}
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
-	st, err := c.versionedWrite(ctx, req, sp, version, func(ctx context.Context) (*Stat, bool, error) {
+	// The read back needs READ or ADMIN only; a caller that kept neither
+	// cannot tell, and gets the retry's ErrNoAuth.
+	st, err := c.versionedWrite(ctx, req, sp, version, true, func(ctx context.Context) (*Stat, bool, error) {
 		got := &proto.GetACLResponse{}
 		_, err := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false)
-		return newStat(&got.Stat), err == nil && got.Stat.Aversion == version+1 && storedAs(got.ACL, req.ACL), err
+		next := version < 0 || got.Stat.Aversion == version+1
+		return newStat(&got.Stat), err == nil && next && storedAs(got.ACL, req.ACL), err
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

@@ -515,6 +515,43 @@ func TestRetrySetACLReadBackAsStored(t *testing.T) {
 	}, got)
 }
 
+// A SetACL that drops the caller's own ADMIN permission, and whose reply
+// is lost: its retry is refused with ErrNoAuth, as the first attempt went
+// through. The read back (READ is kept) shows the new ACL, so the call
+// succeeds, forced or at the cached version. Without ADMIN the caller
+// reads digest entries with the password hash hidden ("alice:x"), which
+// still counts as its own entry.
+func TestRetrySetACLThatDropsOwnAdmin(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		acl  []core.ACL
+		opts []core.WriteOption
+	}{
+		{"auth, cached version", []core.ACL{core.MakeACL("auth", "", core.PermRead)}, nil},
+		{"auth, forced", []core.ACL{core.MakeACL("auth", "", core.PermRead)}, []core.WriteOption{core.Force()}},
+		{"digest, cached version", core.DigestACL("alice", "secret", core.PermRead), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, spy := spyClientB(t, core.RetryForever())
+			ctx := ctxB(t, waitB)
+			require.NoError(t, c.AddAuth(ctx, "digest", []byte("alice:secret")))
+			_, err := c.Create(ctx, "/n", nil, core.WithACL(core.CreatorAllACL...))
+			require.NoError(t, err)
+
+			spy.cut(opSetACL, 1)
+			st, err := c.SetACL(ctx, "/n", tc.acl, tc.opts...)
+			require.NoError(t, err, "the first attempt went through")
+			assert.Equal(t, int32(1), st.ACLVersion)
+			require.Len(t, spy.requests(opSetACL), 2, "the lost write, then a retry refused for want of ADMIN")
+
+			got, _, err := c.GetACL(ctx, "/n")
+			require.NoError(t, err)
+			assert.Equal(t, []core.ACL{core.MakeACL("digest", "alice:x", core.PermRead)}, got,
+				"alice's entry alone, with READ only, its hash hidden from a caller without ADMIN")
+		})
+	}
+}
+
 // A sequential create paired with a listing: the create's reply comes, the
 // listing's is lost, and so is that of the listing sent again on the next
 // connection. The node is made, so only a read is left, which the policy

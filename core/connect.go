@@ -301,7 +301,10 @@ func (c *Client) dial(ctx context.Context, srv serverAddr) (net.Conn, error) {
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = nc.Close()
-		return nil, &ConnectError{Host: srv.host, Port: srv.port, Err: err}
+		// Say it was TLS that failed: a server that does not speak it
+		// closes the connection, which the TLS library reports as a
+		// bare EOF.
+		return nil, &ConnectError{Host: srv.host, Port: srv.port, Err: fmt.Errorf("TLS handshake: %w", err)}
 	}
 	return tc, nil
 }

@@ -71,6 +71,14 @@ func TestTLS(t *testing.T) {
 		assert.Equal(t, srv.SecureConnString(), net.JoinHostPort(ce.Host, strconv.Itoa(ce.Port)))
 		assert.Contains(t, err.Error(), srv.SecureConnString())
 	})
+	t.Run("TLS client on the plain port", func(t *testing.T) {
+		// The server closes the connection at the client's hello, and the
+		// TLS library reports only EOF: the error must say that it was the
+		// TLS handshake that failed, and name the server.
+		_, err := startFailsA(t, srv.ConnString(), core.WithTLS(srv.TLSConfig()))
+		require.ErrorIs(t, err, core.ErrConnect)
+		assert.Contains(t, err.Error(), srv.ConnString()+": TLS handshake: ")
+	})
 	t.Run("wrong server name", func(t *testing.T) {
 		cfg := srv.TLSConfig()
 		cfg.ServerName = "zk.example.com"

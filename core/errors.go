@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 )
 
 // Code is a ZooKeeper error code, as the server sends it.
@@ -224,7 +226,7 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
-	return fmt.Sprintf("zk: connect to %s:%d: %v", e.Host, e.Port, e.Err)
+	return fmt.Sprintf("zk: connect to %s: %v", net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), e.Err)
 }
 
 func (e *ConnectError) Unwrap() error { return e.Err }

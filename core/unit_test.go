@@ -222,6 +222,8 @@ func TestUnitErrors(t *testing.T) {
 	assert.ErrorIs(t, ce, io.ErrUnexpectedEOF)
 	assert.ErrorIs(t, fmt.Errorf("start: %w", ce), core.ErrConnect)
 	assert.Equal(t, "zk: connect to zk1:2181: unexpected EOF", ce.Error())
+	v6 := &core.ConnectError{Host: "::1", Port: 2181, Err: io.ErrUnexpectedEOF}
+	assert.Equal(t, "zk: connect to [::1]:2181: unexpected EOF", v6.Error(), "an IPv6 host is bracketed, as in a server list")
 	assert.NotErrorIs(t, io.ErrUnexpectedEOF, core.ErrConnect)
 }
 

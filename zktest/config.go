@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +86,38 @@ func (s *Server) zooCfg() string {
 			kv = append(kv, e)
 		}
 	}
+	keepOwnCommands(kv)
 	var b strings.Builder
 	b.WriteString("# Written by zktest.\n")
 	for _, e := range kv {
 		fmt.Fprintf(&b, "%s=%s\n", e[0], e[1])
 	}
 	return b.String()
+}
+
+// ownCommands are the four-letter words zktest itself sends: to tell when
+// a server is ready (ruok, srvr), and to list a session's connections and
+// watches (cons, wchc).
+var ownCommands = []string{"ruok", "srvr", "cons", "wchc"}
+
+// keepOwnCommands adds ownCommands to a whitelist that WithConfig narrowed,
+// so that zktest can still tell when the server is ready.
+func keepOwnCommands(kv [][2]string) {
+	for i := range kv {
+		if kv[i][0] != "4lw.commands.whitelist" || strings.TrimSpace(kv[i][1]) == "*" {
+			continue
+		}
+		allowed := strings.Split(kv[i][1], ",")
+		for j := range allowed {
+			allowed[j] = strings.TrimSpace(allowed[j])
+		}
+		for _, cmd := range ownCommands {
+			if !slices.Contains(allowed, cmd) {
+				allowed = append(allowed, cmd)
+			}
+		}
+		kv[i][1] = strings.Join(slices.DeleteFunc(allowed, func(s string) bool { return s == "" }), ",")
+	}
 }
 
 func (s *Server) log4jConfig() string {

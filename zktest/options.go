@@ -74,7 +74,10 @@ func WithDir(dir string) Option {
 }
 
 // WithConfig adds key=value to every server's zoo.cfg, overriding zktest's
-// value for the same key. There are no extra settings by default.
+// value for the same key. There are no extra settings by default. A
+// narrowed 4lw.commands.whitelist keeps the four-letter words zktest sends
+// itself (ruok, srvr, cons and wchc), without which it cannot tell when a
+// server is ready.
 func WithConfig(key, value string) Option {
 	return optionFunc(func(c *config) { c.extraConfig = append(c.extraConfig, [2]string{key, value}) })
 }

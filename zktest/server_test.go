@@ -84,6 +84,23 @@ func TestServerConfig(t *testing.T) {
 	}
 }
 
+// A narrowed four-letter-word whitelist still starts: zktest keeps the
+// words it needs to see the server ready, and the server refuses the
+// others as configured.
+func TestServerNarrowedWhitelist(t *testing.T) {
+	s := StartServer(t, WithConfig("4lw.commands.whitelist", "stat, conf"), WithStartTimeout(20*time.Second))
+	out, err := s.FourLetter(t.Context(), "conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "clientPort=") {
+		t.Errorf("conf answered %q", out)
+	}
+	if out, err := s.FourLetter(t.Context(), "mntr"); err != nil || !strings.Contains(out, "not in the whitelist") {
+		t.Errorf("mntr answered %q, %v; want a refusal", out, err)
+	}
+}
+
 func TestShared(t *testing.T) {
 	a, b := Shared(t), Shared(t)
 	if a.ConnString() != b.ConnString() {

@@ -328,7 +328,8 @@ func (c *Client) waitReady(ctx context.Context) error {
 }
 
 // call sends one request on the live connection and waits for its reply or
-// ctx. A cancelled call returns at once; its late reply is dropped.
+// ctx. A cancelled call returns at once; its late reply is dropped, but
+// onReply still runs for it, or for its loss (see request.abandon).
 func (c *Client) call(ctx context.Context, req proto.Request, resp proto.Response, onReply func(*request), decodeOnError bool) (int64, error) {
 	began := c.debugStart()
 	zxid, err := c.exchange(ctx, req, resp, onReply, decodeOnError)
@@ -354,11 +355,24 @@ func (c *Client) exchange(ctx context.Context, req proto.Request, resp proto.Res
 		cn.readOwn(ctx, r)
 	}
 	if !replied(ctx, tied, r) {
-		return 0, stoppedBy(ctx, tied)
+		if r.abandon() {
+			return 0, stillOut(ctx, tied)
+		}
+		<-r.done // the outcome came in meanwhile
 	}
 	zxid, err := r.zxid, r.err
 	r.release()
 	return zxid, err
+}
+
+// stillOut is the error of a call that stops waiting while its request
+// is out: ctx's, marked as such (stillOutError), or that of the session
+// the call is tied to, which has ended, and the connection with it.
+func stillOut(ctx context.Context, tied *Session) error {
+	if err := ctx.Err(); err != nil {
+		return &stillOutError{cause: err}
+	}
+	return stoppedBy(ctx, tied)
 }
 
 // liveFor returns the live connection for a call made with ctx, and the

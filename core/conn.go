@@ -515,7 +515,7 @@ func (c *conn) failRead(err error) {
 // policy repeats, rather than a connection loss.
 func (c *conn) failOldest(err error) {
 	if r := c.popPending(); r != nil {
-		r.finish(err)
+		r.lose(err)
 	}
 }
 
@@ -584,7 +584,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		if r != nil {
 			// Popped, so fail will not see it. The frame is not its reply:
 			// for it, the connection was lost.
-			r.finish(&Error{Code: CodeConnectionLoss})
+			r.lose(&Error{Code: CodeConnectionLoss})
 		}
 		return fmt.Errorf("%w: reply xid %d does not match the oldest request", ErrMarshallingError, h.Xid)
 	}
@@ -601,7 +601,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 			// may have been applied, but its reply cannot be read. r
 			// belongs to its caller once finished, so read it first.
 			err := fmt.Errorf("%w: reply to opcode %d: %v", ErrMarshallingError, r.opcode, dec.Err())
-			r.finish(err)
+			r.lose(err)
 			return err
 		}
 	}
@@ -647,7 +647,7 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	_ = closeSocket(c.nc)
 	for _, r := range waiting {
-		r.finish(&Error{Code: CodeConnectionLoss})
+		r.lose(&Error{Code: CodeConnectionLoss})
 	}
 }
 

@@ -59,6 +59,17 @@ func (h *replyHold) release() {
 	h.mu.Unlock()
 }
 
+// cut closes the newest connection on the client's side: what the server
+// sent and the client has not read is lost with it.
+func (h *replyHold) cut() {
+	h.mu.Lock()
+	c := h.conn
+	h.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
 // waitWritten waits until the client has written n requests with opcode op.
 func (h *replyHold) waitWritten(t testing.TB, op int32, n int) {
 	t.Helper()

@@ -31,24 +31,37 @@ import (
 // and reports it in rearmed, for the caller to wait for (awaitRearm). A
 // change in that round trip fires the server's watch once, for both; a
 // second one is missed. Such a read counts as one that overrides the
-// path's watch until its hook has run (done, which the caller calls too
-// once the read has returned), so that an AddWatch on sp answered
-// meanwhile waits for the watch to be set again (see AddWatch).
-func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool, done func()) {
+// path's watch until its hook has run, so that an AddWatch on sp answered
+// meanwhile waits for the watch to be set again (see AddWatch). The
+// caller calls done with the read's error once the read has returned: it
+// ends the count for a read that failed without a reply, unless the
+// request is still out after the caller gave up, whose hook ends it when
+// the reply comes or the request is lost.
+func (c *Client) oneShot(sp string, ch chan Event, kindFor func(err error) (oneShotKind, bool)) (watch bool, hook func(*request), rearmed *atomic.Bool, done func(err error)) {
 	watch = c.watches.startOverride(sp)
 	rearmed = new(atomic.Bool)
-	done = func() {}
+	end := func() {}
 	if watch {
-		done = c.watches.overrideEnder(sp)
+		end = c.watches.overrideEnder(sp)
 	}
 	hook = func(r *request) {
 		kind, ok := kindFor(r.err)
 		if ok && c.watches.addOneShotReplied(watchKey{path: sp, kind: kind}, ch, watch, r.zxid, c.sendRearm) {
 			rearmed.Store(true)
 		}
-		done()
+		end()
 	}
-	return watch, hook, rearmed, done
+	return watch, hook, rearmed, func(err error) { endUnlessOut(end, err) }
+}
+
+// endUnlessOut calls end, which ends an override (see startOverride),
+// once the call that counted it has returned with err, unless its request
+// is still out: the call's reply hook ends it then, as the reply comes or
+// the request is lost (see request.abandon).
+func endUnlessOut(end func(), err error) {
+	if !isStillOut(err) {
+		end()
+	}
 }
 
 // ExistsW is ExistsStat that also leaves a watch: the channel receives one
@@ -70,7 +83,7 @@ func (c *Client) ExistsW(ctx context.Context, path string) (*Stat, <-chan Event,
 		return 0, false
 	})
 	st, err := c.exists(ctx, path, watch, hook)
-	done()
+	done(err)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +101,7 @@ func (c *Client) GetW(ctx context.Context, path string) ([]byte, *Stat, <-chan E
 	ch := make(chan Event, 1)
 	watch, hook, rearmed, done := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindData, err == nil })
 	data, st, err := c.get(ctx, path, watch, hook)
-	done()
+	done(err)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -107,7 +120,7 @@ func (c *Client) GetChildrenW(ctx context.Context, path string) ([]string, *Stat
 	ch := make(chan Event, 1)
 	watch, hook, rearmed, done := c.oneShot(sp, ch, func(err error) (oneShotKind, bool) { return watchKindChild, err == nil })
 	children, st, err := c.getChildren(ctx, path, watch, hook)
-	done()
+	done(err)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -248,11 +261,10 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 		if c.watches.removeOneShotsIfHeld(sp, t) {
 			return nil
 		}
-		// Counted as overriding the path's watch, so an AddWatch on path
-		// answered before this removal's reply waits for the watch to be
-		// set again (see startOverride).
+		// Counted as overriding the path's watch until the reply is read,
+		// so an AddWatch on path answered before it waits for the watch to
+		// be set again (see startOverride).
 		done = c.watches.overrideEnder(sp)
-		defer done()
 	}
 	// The client's watches go when the reply is read, so in the order the
 	// server applied the removal: a watch set by a reply read before it is
@@ -270,7 +282,9 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 		}
 	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: int32(t)}
-	if err := c.rpc(ctx, "removeWatches", path, true, req, &proto.EmptyResponse{}, hook); err != nil {
+	err = c.rpc(ctx, "removeWatches", path, true, req, &proto.EmptyResponse{}, hook)
+	endUnlessOut(done, err)
+	if err != nil {
 		return err
 	}
 	c.awaitRearm(ctx, &rearmed, sp)

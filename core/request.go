@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -28,7 +29,16 @@ type request struct {
 	err  error
 	zxid int64
 	done chan struct{}
+	// waiter says whether the caller still waits on done (see abandon).
+	waiter atomic.Int32
 }
+
+// What a request's caller does about its outcome.
+const (
+	waiterWaits  int32 = iota // it will take the outcome from done
+	waiterTook                // the outcome is in done
+	waiterGaveUp              // it stopped waiting while the request was out
+)
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
@@ -41,7 +51,29 @@ func newRequest(resp proto.Response) *request {
 // finish hands the outcome to the waiting caller.
 func (r *request) finish(err error) {
 	r.err = err
+	r.waiter.CompareAndSwap(waiterWaits, waiterTook)
 	r.done <- struct{}{}
+}
+
+// lose finishes r without its reply: the connection was lost, or the
+// reply could not be read. When its caller has stopped waiting, nobody
+// would learn of that from done: onReply runs instead, with err, so that
+// what its hook keeps going until the request is over (an override, see
+// watchRegistry.startOverride) ends.
+func (r *request) lose(err error) {
+	if !r.waiter.CompareAndSwap(waiterWaits, waiterTook) && r.onReply != nil {
+		r.err = err
+		r.onReply(r)
+	}
+	r.finish(err)
+}
+
+// abandon tells r, sent and not answered when its caller looked, that the
+// caller stops waiting, and reports true: its onReply still runs, when
+// the reply is read or, through lose, when it is lost. It reports false
+// when the outcome came in meanwhile: the caller takes it from done.
+func (r *request) abandon() bool {
+	return r.waiter.CompareAndSwap(waiterWaits, waiterGaveUp)
 }
 
 // release returns r to the pool; only the caller that received from done
@@ -74,3 +106,18 @@ func (e *notSentError) Unwrap() error { return e.cause }
 var errNotSent = errors.New("zk: not sent")
 
 func isNotSent(err error) bool { return errors.Is(err, errNotSent) }
+
+// stillOutError is the error of a call whose ctx ended while its request
+// was out: the server may still apply the request, and its reply hook
+// still runs (see request.abandon). It reads as ctx's error.
+type stillOutError struct{ cause error }
+
+func (e *stillOutError) Error() string        { return e.cause.Error() }
+func (e *stillOutError) Unwrap() error        { return e.cause }
+func (e *stillOutError) Is(target error) bool { return target == errStillOut }
+
+var errStillOut = errors.New("zk: request still out")
+
+// isStillOut reports whether err is that of a call whose ctx ended while
+// its request was out, so that its reply hook is still to run.
+func isStillOut(err error) bool { return errors.Is(err, errStillOut) }

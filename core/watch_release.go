@@ -19,10 +19,11 @@ import (
 // connection registers only the watches the client holds. A loss of the
 // connection in flight is no failure for the same reason.
 //
-// While it runs, the path counts as being released (startOverride): an
-// addWatch on sp answered meanwhile went out before the removal, which
-// takes its watch off the server too, so AddWatch waits for the watch to
-// be set again (see AddWatch).
+// Until the removal's reply is read, or the removal is lost, the path
+// counts as being released (startOverride), also when the wait for the
+// reply ran out: an addWatch on sp answered meanwhile went out before the
+// removal, which takes its watch off the server too, so AddWatch waits for
+// the watch to be set again (see AddWatch).
 func (c *Client) releaseServerWatch(path, sp string) error {
 	if c.passedEstablish() {
 		return nil
@@ -30,7 +31,7 @@ func (c *Client) releaseServerWatch(path, sp string) error {
 	if !c.watches.startOverride(sp) {
 		return nil
 	}
-	defer c.watches.endOverride(sp)
+	done := c.watches.overrideEnder(sp)
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
 	defer cancel()
 	var rearmed atomic.Bool
@@ -38,9 +39,11 @@ func (c *Client) releaseServerWatch(path, sp string) error {
 		if r.err == nil && c.watches.rearmPath(sp, r.zxid, true, c.sendRearm) {
 			rearmed.Store(true)
 		}
+		done()
 	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: int32(WatchAny)}
 	_, err := c.call(ctx, req, &proto.EmptyResponse{}, hook, false)
+	endUnlessOut(done, err)
 	switch {
 	case err == nil:
 		c.awaitRearm(ctx, &rearmed, sp)

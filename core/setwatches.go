@@ -34,15 +34,19 @@ type watchPaths struct {
 // again after a reconnect, relative to lastZxid.
 func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 	w.mu.Lock()
-	// A new connection starts with none of the old one's watches: these
-	// frames, sent before anything else, set every path's mode.
-	clear(w.settling)
 	var paths watchPaths
 	for key := range w.oneShot {
 		paths.addOneShot(key)
 	}
 	for p := range w.persistent {
 		w.addPersistentPathLocked(&paths, p)
+	}
+	// A new connection starts with none of the old one's watches: these
+	// frames, sent before anything else, set every path's mode, and no
+	// event of the connection can come before the modes they set.
+	clear(w.recursiveOnServer)
+	for _, p := range paths.recursive {
+		w.recursiveOnServer[p] = struct{}{}
 	}
 	w.mu.Unlock()
 	return splitSetWatches(lastZxid, paths, w.frameLimit())
@@ -63,7 +67,10 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send sendFunc) (persistent bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.rearmPathLocked(sp, zxid, oneShots, send, nil)
+	// The removal whose reply is being read took the session's watch on
+	// sp off.
+	w.setServerRecursiveLocked(sp, false)
+	return w.rearmPathLocked(sp, zxid, oneShots, send)
 }
 
 // sendFunc queues setWatches frames on the live connection, if any, and
@@ -71,7 +78,11 @@ func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send sen
 // see Client.sendRearm.
 type sendFunc func(reqs []proto.Request, applied func())
 
-func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, send sendFunc, applied func()) (persistent bool) {
+// rearmPathLocked is rearmPath without the lock, for any request after
+// which the client's watches on sp must be set again. Once the server has
+// applied the frames, the path's mode on the server is the one they set
+// (see modeApplied).
+func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, send sendFunc) (persistent bool) {
 	if !oneShots && len(w.persistent[sp]) == 0 {
 		return false
 	}
@@ -85,7 +96,7 @@ func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, se
 	}
 	w.addPersistentPathLocked(&paths, sp)
 	if reqs := splitSetWatches(zxid, paths, w.frameLimit()); len(reqs) > 0 {
-		send(reqs, applied)
+		send(reqs, w.modeApplied(sp, paths))
 	}
 	return len(paths.persistent)+len(paths.recursive) > 0
 }

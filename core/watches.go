@@ -42,14 +42,10 @@ type watchRegistry struct {
 	// setWatches that reached the server after that addWatch would leave
 	// the path plain.
 	coming map[string]int
-	// settling holds, by server path, the newest frames out that set the
-	// path plain after its watch there was recursive (their number, see
-	// rearmPlainLocked). Until the server has applied them, its watch is
-	// still recursive: it sends the children's creates and deletes and no
-	// NodeChildrenChanged, so the client goes on making that event for
-	// the plain watchers, as beside a recursive watcher.
-	settling  map[string]uint64
-	settleSeq uint64
+	// recursiveOnServer holds the server paths where the session's watch
+	// is recursive as far as the replies read so far tell (see
+	// watch_server_mode.go).
+	recursiveOnServer map[string]struct{}
 	// overrides holds, by server path, the requests out that take the
 	// session's persistent watch there off the server or make it one-shot,
 	// and whose reply hooks set it again: the removals of the path's
@@ -68,14 +64,14 @@ type overrideRun struct {
 
 func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry {
 	return &watchRegistry{
-		root:       root,
-		bound:      bound,
-		wg:         wg,
-		oneShot:    make(map[watchKey][]chan Event),
-		persistent: make(map[string][]*Watcher),
-		coming:     make(map[string]int),
-		settling:   make(map[string]uint64),
-		overrides:  make(map[string]*overrideRun),
+		root:              root,
+		bound:             bound,
+		wg:                wg,
+		oneShot:           make(map[watchKey][]chan Event),
+		persistent:        make(map[string][]*Watcher),
+		coming:            make(map[string]int),
+		recursiveOnServer: make(map[string]struct{}),
+		overrides:         make(map[string]*overrideRun),
 	}
 }
 
@@ -101,14 +97,15 @@ func fire(chs []chan Event, ev Event) {
 
 // dispatch delivers a server notification to every watch it triggers.
 //
-// Beside a recursive watcher the server keeps no other watch of the
-// session on its path (ZooKeeper up to 3.8 keeps one mode per session and
-// path; see startOverride), and a recursive watch brings no
-// NodeChildrenChanged. So on such a path the client makes that event
-// itself, from the NodeCreated and NodeDeleted of the path's children,
-// for its child watches and plain persistent watchers, and a plain
-// watcher there ignores the server's own (a newer server, which keeps both
-// modes, would otherwise bring it twice).
+// Where the session's watch is recursive on the server, the server keeps
+// no other watch of the session on the path (ZooKeeper up to 3.8 keeps
+// one mode per session and path; see startOverride), and a recursive
+// watch brings no NodeChildrenChanged. So on such a path (see
+// watch_server_mode.go) the client makes that event itself, from the
+// NodeCreated and NodeDeleted of the path's children, for its child
+// watches and plain persistent watchers, and a plain watcher there ignores
+// the server's own (a newer server, which keeps both modes, would
+// otherwise bring it twice).
 func (w *watchRegistry) dispatch(pev proto.WatcherEvent) {
 	ev := Event{Type: EventType(pev.Type), Path: w.root.fromServer(pev.Path)}
 	w.mu.Lock()
@@ -167,8 +164,9 @@ func (w *watchRegistry) fireOneShotsLocked(sp string, ev Event, kinds ...oneShot
 // there: whatever brought the child's event (a recursive watcher on sp or
 // above it, or a watch on the child), the change came after those watches
 // were set, so it is theirs too, also while the server's watch on sp
-// changes mode. With recursive set (a recursive watcher on sp), the plain
-// persistent watchers there get it as well (see dispatch).
+// changes mode. With recursive set (the session's watch on sp is
+// recursive on the server), the plain persistent watchers there get it as
+// well (see dispatch).
 func (w *watchRegistry) childrenChangedLocked(sp string, recursive bool) {
 	ev := Event{Type: EventNodeChildrenChanged, Path: w.root.fromServer(sp)}
 	w.fireOneShotsLocked(sp, ev, watchKindChild)
@@ -180,37 +178,6 @@ func (w *watchRegistry) childrenChangedLocked(sp string, recursive bool) {
 			w.deliverLocked(pw, ev)
 		}
 	}
-}
-
-// serverRecursiveLocked reports whether the server's watch on the server
-// path sp is recursive as far as the events read now go: a recursive
-// watcher is there, or the frames that set the path plain since the last
-// one went have not been applied yet (settling).
-func (w *watchRegistry) serverRecursiveLocked(sp string) bool {
-	_, settling := w.settling[sp]
-	return settling || w.recursiveOnLocked(sp)
-}
-
-// rearmPlainLocked sets the persistent watchers on the server path sp,
-// all plain, again after the server's watch there was recursive, and
-// counts the path settling until the server has applied the frames (their
-// reply is read, in order with the events): the events read until then
-// are still those of a recursive watch.
-func (w *watchRegistry) rearmPlainLocked(sp string, zxid int64, send sendFunc) bool {
-	w.settleSeq++
-	id := w.settleSeq
-	applied := func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.settling[sp] == id { // else newer frames went out since
-			delete(w.settling, sp)
-		}
-	}
-	if !w.rearmPathLocked(sp, zxid, false, send, applied) {
-		return false
-	}
-	w.settling[sp] = id
-	return true
 }
 
 // parentPath returns the parent of p, or "" for the root.
@@ -236,7 +203,7 @@ func (w *watchRegistry) deliverLocked(pw *Watcher, ev Event) {
 	if len(w.persistent[pw.serverPath]) == 0 {
 		pw.client.releaseServerWatchLater(pw.path, pw.serverPath)
 	} else if pw.mode == WatchPersistentRecursive && !w.wantsRecursiveLocked(pw.serverPath) {
-		w.rearmPlainLocked(pw.serverPath, 0, pw.client.sendRearm)
+		w.rearmPathLocked(pw.serverPath, 0, false, pw.client.sendRearm)
 	}
 }
 
@@ -330,6 +297,7 @@ func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid 
 	defer w.mu.Unlock()
 	w.notComingLocked(pw)
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
+	w.setServerRecursiveLocked(pw.serverPath, sent == WatchPersistentRecursive)
 	if r := w.overrides[pw.serverPath]; r != nil {
 		if r.done == nil {
 			r.done = make(chan struct{})
@@ -343,10 +311,7 @@ func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid 
 	if sent == need {
 		return false, overridden
 	}
-	if need == WatchPersistent {
-		return w.rearmPlainLocked(pw.serverPath, zxid, send), overridden
-	}
-	return w.rearmPathLocked(pw.serverPath, zxid, false, send, nil), overridden
+	return w.rearmPathLocked(pw.serverPath, zxid, false, send), overridden
 }
 
 // rearmPlainPath sets the persistent watchers on sp again when they are
@@ -358,7 +323,7 @@ func (w *watchRegistry) rearmPlainPath(sp string, send sendFunc) bool {
 	if len(w.persistent[sp]) == 0 || w.wantsRecursiveLocked(sp) {
 		return false
 	}
-	return w.rearmPlainLocked(sp, 0, send)
+	return w.rearmPathLocked(sp, 0, false, send)
 }
 
 // wantsRecursive reports whether the server's watch on the server path sp
@@ -435,9 +400,16 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 	w.oneShot[key] = append(w.oneShot[key], ch)
 	switch {
 	case !onServer && len(w.persistent[key.path]) == 0:
-		w.rearmPathLocked(key.path, zxid, true, send, nil)
+		w.rearmPathLocked(key.path, zxid, true, send)
 	case onServer:
-		return w.rearmPathLocked(key.path, zxid, false, send, nil)
+		if key.kind != watchKindChild {
+			// The path's data watch is one-shot now. Its child watch, if
+			// recursive, still brings the children's deletes, and no
+			// NodeChildrenChanged, but not their creates: no mode fits,
+			// until the frames below are applied.
+			w.setServerRecursiveLocked(key.path, false)
+		}
+		return w.rearmPathLocked(key.path, zxid, false, send)
 	}
 	return false
 }
@@ -467,6 +439,7 @@ func (w *watchRegistry) removeLocked(pw *Watcher) (held bool) {
 func (w *watchRegistry) removeLocal(serverPath string, t WatcherType) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.setServerRecursiveLocked(serverPath, false)
 	w.removeLocalLocked(serverPath, t)
 }
 
@@ -525,5 +498,5 @@ func (w *watchRegistry) endAll(err error) {
 		}
 	}
 	w.persistent = make(map[string][]*Watcher)
-	clear(w.settling)
+	clear(w.recursiveOnServer)
 }

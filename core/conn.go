@@ -75,9 +75,10 @@ type conn struct {
 	role     readRole
 	specials int // special frames whose replies are still to come
 	// setWatchesDone holds, for each setWatches frame still out, in
-	// order, what the reader calls when its reply comes (nil for nothing):
-	// the server answers a session's frames in order.
-	setWatchesDone []func()
+	// order, what the reader calls with the reply's zxid when the reply
+	// comes (nil for nothing): the server answers a session's frames in
+	// order.
+	setWatchesDone []func(zxid int64)
 	// pingsSent holds when each ping still out was queued (monoNow), in
 	// order: ping replies come in the order the pings went.
 	pingsSent    []int64
@@ -261,12 +262,12 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 }
 
 // sendSetWatches queues a setWatches frame; the reader calls applied, if
-// not nil, when it reads the frame's reply.
-func (c *conn) sendSetWatches(req proto.Request, applied func()) error {
+// not nil, with the reply's zxid when it reads the frame's reply.
+func (c *conn) sendSetWatches(req proto.Request, applied func(zxid int64)) error {
 	return c.sendSpecialThen(proto.XidSetWatches, req, applied)
 }
 
-func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied func()) error {
+func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied func(zxid int64)) error {
 	c.mu.Lock()
 	if c.closed || c.final && xid != proto.XidPing {
 		// Nothing but pings may follow closeSession (see final).
@@ -575,7 +576,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
 		}
 		if applied := c.setWatchesAnswered(); applied != nil {
-			applied()
+			applied(h.Zxid)
 		}
 		return nil
 	}

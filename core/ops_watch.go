@@ -276,7 +276,7 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 		if r.err != nil {
 			return
 		}
-		c.watches.removeLocal(sp, t)
+		c.watches.removeLocal(sp, t, r.zxid, c.sendRearm)
 		if t != WatchAny && c.watches.rearmPath(sp, r.zxid, false, c.sendRearm) {
 			rearmed.Store(true)
 		}

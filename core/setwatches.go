@@ -43,8 +43,11 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 	}
 	// A new connection starts with none of the old one's watches: these
 	// frames, sent before anything else, set every path's mode, and no
-	// event of the connection can come before the modes they set.
+	// event of the connection can come before the modes they set. They
+	// set every one-shot watch too, so that its catch-up event tells of a
+	// change made while the client was away.
 	clear(w.recursiveOnServer)
+	clear(w.servedFromAbove)
 	for _, p := range paths.recursive {
 		w.recursiveOnServer[p] = struct{}{}
 	}
@@ -69,36 +72,56 @@ func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send sen
 	defer w.mu.Unlock()
 	// The removal whose reply is being read took the session's watch on
 	// sp off.
-	w.setServerRecursiveLocked(sp, false)
+	w.setServerRecursiveLocked(sp, false, zxid, send)
 	return w.rearmPathLocked(sp, zxid, oneShots, send)
 }
 
 // sendFunc queues setWatches frames on the live connection, if any, and
-// has the reader call applied (unless nil) once their replies are read;
-// see Client.sendRearm.
-type sendFunc func(reqs []proto.Request, applied func())
+// has the reader call applied (unless nil) with the reply's zxid once
+// their replies are read; see Client.sendRearm.
+type sendFunc func(reqs []proto.Request, applied func(zxid int64))
 
 // rearmPathLocked is rearmPath without the lock, for any request after
 // which the client's watches on sp must be set again. Once the server has
 // applied the frames, the path's mode on the server is the one they set
 // (see modeApplied).
+//
+// The one-shot watches on sp stay in the client while a recursive watch
+// of the session on an ancestor brings their events (see servedFromAbove):
+// set on the server, relative to zxid, they would bring the changes made
+// since, which that watch has brought already, once more, as catch-up
+// events that every watcher on sp and above it takes for new ones.
 func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, send sendFunc) (persistent bool) {
 	if !oneShots && len(w.persistent[sp]) == 0 {
 		return false
 	}
 	var paths watchPaths
 	if oneShots {
-		for _, k := range []oneShotKind{watchKindData, watchKindExist, watchKindChild} {
-			if key := (watchKey{path: sp, kind: k}); len(w.oneShot[key]) > 0 {
-				paths.addOneShot(key)
-			}
-		}
+		w.addOneShotPathLocked(&paths, sp)
 	}
 	w.addPersistentPathLocked(&paths, sp)
 	if reqs := splitSetWatches(zxid, paths, w.frameLimit()); len(reqs) > 0 {
-		send(reqs, w.modeApplied(sp, paths))
+		send(reqs, w.modeApplied(sp, paths, send))
 	}
 	return len(paths.persistent)+len(paths.recursive) > 0
+}
+
+// addOneShotPathLocked adds the one-shot watches on sp, unless a
+// recursive watch of the session above sp brings their events: sp is then
+// served from above until that watch stops being recursive.
+func (w *watchRegistry) addOneShotPathLocked(paths *watchPaths, sp string) {
+	if w.coveredFromAboveLocked(sp) {
+		if w.holdsOneShotLocked(sp) {
+			w.servedFromAbove[sp] = struct{}{}
+		}
+		return
+	}
+	delete(w.servedFromAbove, sp)
+	for _, k := range []oneShotKind{watchKindData, watchKindExist, watchKindChild} {
+		if key := (watchKey{path: sp, kind: k}); len(w.oneShot[key]) > 0 {
+			paths.addOneShot(key)
+		}
+	}
 }
 
 func (p *watchPaths) addOneShot(key watchKey) {

@@ -89,16 +89,17 @@ func (c *Client) awaitRearm(ctx context.Context, rearmed *atomic.Bool, sp string
 // without one, the next connection registers every watch anyway. Their
 // replies are read like those of the setWatches sent on connecting.
 //
-// The reader calls applied, if not nil, when it reads the reply to the
-// last frame, and so the server has applied them all; not at all if the
-// connection ends first (the next one sets every watch anyway).
-func (c *Client) sendRearm(reqs []proto.Request, applied func()) {
+// The reader calls applied, if not nil, with the reply's zxid when it
+// reads the reply to the last frame, and so the server has applied them
+// all; not at all if the connection ends first (the next one sets every
+// watch anyway).
+func (c *Client) sendRearm(reqs []proto.Request, applied func(zxid int64)) {
 	cn := c.live.Load()
 	if cn == nil {
 		return
 	}
 	for i, req := range reqs {
-		var last func()
+		var last func(int64)
 		if i == len(reqs)-1 {
 			last = applied
 		}

@@ -24,13 +24,18 @@ func (w *watchRegistry) serverRecursiveLocked(sp string) bool {
 }
 
 // setServerRecursiveLocked records the mode of the session's watch on sp
-// that the request whose reply is being read left: recursive, or not
-// (plain, one-shot or none).
-func (w *watchRegistry) setServerRecursiveLocked(sp string, recursive bool) {
+// that the request whose reply is being read, at zxid, left: recursive,
+// or not (plain, one-shot or none). A recursive watch that ends leaves
+// the one-shot watches below sp that it served to the server (see
+// uncoveredLocked).
+func (w *watchRegistry) setServerRecursiveLocked(sp string, recursive bool, zxid int64, send sendFunc) {
 	if recursive {
 		w.recursiveOnServer[sp] = struct{}{}
-	} else {
+		return
+	}
+	if _, was := w.recursiveOnServer[sp]; was {
 		delete(w.recursiveOnServer, sp)
+		w.uncoveredLocked(sp, zxid, send)
 	}
 }
 
@@ -38,7 +43,7 @@ func (w *watchRegistry) setServerRecursiveLocked(sp string, recursive bool) {
 // setWatches frames that register paths, sp's persistent watchers among
 // them: it records the mode they set on sp. It returns nil when they set
 // none there.
-func (w *watchRegistry) modeApplied(sp string, paths watchPaths) func() {
+func (w *watchRegistry) modeApplied(sp string, paths watchPaths, send sendFunc) func(zxid int64) {
 	var recursive bool
 	switch {
 	case len(paths.recursive) > 0:
@@ -47,9 +52,9 @@ func (w *watchRegistry) modeApplied(sp string, paths watchPaths) func() {
 	default:
 		return nil
 	}
-	return func() {
+	return func(zxid int64) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.setServerRecursiveLocked(sp, recursive)
+		w.setServerRecursiveLocked(sp, recursive, zxid, send)
 	}
 }

@@ -46,6 +46,10 @@ type watchRegistry struct {
 	// is recursive as far as the replies read so far tell (see
 	// watch_server_mode.go).
 	recursiveOnServer map[string]struct{}
+	// servedFromAbove holds the server paths whose one-shot watches the
+	// client keeps to itself while a recursive watch of the session above
+	// them brings their events (see watch_served_above.go).
+	servedFromAbove map[string]struct{}
 	// overrides holds, by server path, the requests out that take the
 	// session's persistent watch there off the server or make it one-shot,
 	// and whose reply hooks set it again: the removals of the path's
@@ -71,6 +75,7 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 		persistent:        make(map[string][]*Watcher),
 		coming:            make(map[string]int),
 		recursiveOnServer: make(map[string]struct{}),
+		servedFromAbove:   make(map[string]struct{}),
 		overrides:         make(map[string]*overrideRun),
 	}
 }
@@ -157,6 +162,7 @@ func (w *watchRegistry) fireOneShotsLocked(sp string, ev Event, kinds ...oneShot
 			fire(chs, ev)
 		}
 	}
+	w.oneShotsGoneLocked(sp)
 }
 
 // childrenChangedLocked makes a NodeChildrenChanged of the server path sp,
@@ -297,7 +303,10 @@ func (w *watchRegistry) addPersistentRearm(pw *Watcher, sent AddWatchMode, zxid 
 	defer w.mu.Unlock()
 	w.notComingLocked(pw)
 	w.persistent[pw.serverPath] = append(w.persistent[pw.serverPath], pw)
-	w.setServerRecursiveLocked(pw.serverPath, sent == WatchPersistentRecursive)
+	w.setServerRecursiveLocked(pw.serverPath, sent == WatchPersistentRecursive, zxid, send)
+	// pw brings the events of the path's one-shot watches from now on,
+	// and its release sets them on the server again.
+	delete(w.servedFromAbove, pw.serverPath)
 	if r := w.overrides[pw.serverPath]; r != nil {
 		if r.done == nil {
 			r.done = make(chan struct{})
@@ -390,7 +399,8 @@ func (w *watchRegistry) recursiveOnLocked(sp string) bool {
 // reply to its read is in, at zxid. onServer says whether the read asked
 // the server for the watch (see Client.oneShot). If it did not, and no
 // persistent watcher brings the watch's events any more, the watch is set
-// on the server now. If it did, the persistent watchers on the path, which
+// on the server now, unless a recursive watch above its path brings them
+// (see watch_served_above.go). If it did, the persistent watchers on the path, which
 // the server has just made one-shot, are set again; it then reports true.
 // Frames go out through send while the registry is locked, so they keep
 // their order with any removal.
@@ -407,7 +417,7 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 			// recursive, still brings the children's deletes, and no
 			// NodeChildrenChanged, but not their creates: no mode fits,
 			// until the frames below are applied.
-			w.setServerRecursiveLocked(key.path, false)
+			w.setServerRecursiveLocked(key.path, false, zxid, send)
 		}
 		return w.rearmPathLocked(key.path, zxid, false, send)
 	}
@@ -434,12 +444,12 @@ func (w *watchRegistry) removeLocked(pw *Watcher) (held bool) {
 	return held
 }
 
-// removeLocal ends the client's watches that a successful removeWatches
-// took off the server.
-func (w *watchRegistry) removeLocal(serverPath string, t WatcherType) {
+// removeLocal ends the client's watches that a successful removeWatches,
+// answered at zxid, took off the server.
+func (w *watchRegistry) removeLocal(serverPath string, t WatcherType, zxid int64, send sendFunc) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.setServerRecursiveLocked(serverPath, false)
+	w.setServerRecursiveLocked(serverPath, false, zxid, send)
 	w.removeLocalLocked(serverPath, t)
 }
 
@@ -476,6 +486,7 @@ func (w *watchRegistry) removeLocalLocked(serverPath string, t WatcherType) {
 			fire(chs, ev)
 		}
 	}
+	w.oneShotsGoneLocked(serverPath)
 	if t == WatchAny {
 		for _, pw := range w.persistent[serverPath] {
 			pw.end(ev)
@@ -499,4 +510,5 @@ func (w *watchRegistry) endAll(err error) {
 	}
 	w.persistent = make(map[string][]*Watcher)
 	clear(w.recursiveOnServer)
+	clear(w.servedFromAbove)
 }

@@ -55,6 +55,12 @@ func eventFor(mw *modelWatcher, c modelChange) (core.Event, bool) {
 	return core.Event{}, false
 }
 
+// related reports whether one of the paths is the other or above it.
+func related(p, q string) bool {
+	under := func(a, b string) bool { return a == b || b == "/" || strings.HasPrefix(a, b+"/") }
+	return under(p, q) || under(q, p)
+}
+
 func modelParent(p string) string {
 	i := strings.LastIndexByte(p, '/')
 	if i <= 0 {
@@ -136,6 +142,12 @@ func (s modelSnapshot) checkWatcher(v *modelVerdict, mw *modelWatcher) {
 		b.WriteString("\n  changes it may see:")
 		for _, e := range seq {
 			fmt.Fprintf(&b, "\n    %v (required %v, offline %v)", s.changes[e.change], e.required, e.offline)
+		}
+		b.WriteString("\n  calls on its path, above or below it, meanwhile:")
+		for _, n := range s.timeline {
+			if n.end >= mw.addCalled-50*time.Millisecond && n.start <= end && related(n.path, mw.path) {
+				fmt.Fprintf(&b, "\n    [%v, %v] %s %s", n.start, n.end, n.path, n.what)
+			}
 		}
 		return b.String()
 	}

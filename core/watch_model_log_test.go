@@ -124,14 +124,21 @@ type modelSpan struct{ start, end time.Duration }
 type modelLog struct {
 	began time.Time
 
-	mu        sync.Mutex
-	changes   []modelChange
-	watchers  []*modelWatcher
-	oneShots  []*modelOneShot
-	removals  []modelRemoval
-	barriers  []modelSpan
-	offline   []modelSpan // the last may still be open (end forever)
-	cutsAsked int
+	mu       sync.Mutex
+	changes  []modelChange
+	watchers []*modelWatcher
+	oneShots []*modelOneShot
+	removals []modelRemoval
+	barriers []modelSpan
+	offline  []modelSpan // the last may still be open (end forever)
+	timeline []modelNote
+}
+
+// modelNote is one call of the watching client, for a failure's report.
+type modelNote struct {
+	start, end time.Duration
+	path       string
+	what       string
 }
 
 func newModelLog() *modelLog { return &modelLog{began: time.Now()} }
@@ -162,6 +169,14 @@ func (l *modelLog) addRemoval(r modelRemoval) {
 	l.mu.Unlock()
 }
 
+// note records a call of the watching client on path.
+func (l *modelLog) note(start time.Duration, path, format string, args ...any) {
+	n := modelNote{start: start, end: l.now(), path: path, what: fmt.Sprintf(format, args...)}
+	l.mu.Lock()
+	l.timeline = append(l.timeline, n)
+	l.mu.Unlock()
+}
+
 func (l *modelLog) addBarrier(s modelSpan) {
 	l.mu.Lock()
 	l.barriers = append(l.barriers, s)
@@ -179,6 +194,7 @@ func (l *modelLog) snapshot() modelSnapshot {
 		removals: append([]modelRemoval(nil), l.removals...),
 		barriers: append([]modelSpan(nil), l.barriers...),
 		offline:  append([]modelSpan(nil), l.offline...),
+		timeline: append([]modelNote(nil), l.timeline...),
 	}
 }
 
@@ -189,4 +205,5 @@ type modelSnapshot struct {
 	removals []modelRemoval
 	barriers []modelSpan
 	offline  []modelSpan
+	timeline []modelNote
 }

@@ -298,6 +298,7 @@ func (a *modelActor) addWatch(ctx context.Context) {
 	}
 	mw.addCalled = a.r.log.now()
 	w, err := a.r.watcher.AddWatch(ctx, mw.path, mw.mode)
+	a.r.log.note(mw.addCalled, mw.path, "AddWatch %v: %v", mw.mode, err)
 	if err != nil {
 		return
 	}
@@ -320,7 +321,9 @@ func (a *modelActor) closeWatcher(ctx context.Context) {
 	if a.rng.Intn(10) < 7 {
 		_ = a.r.barrier(ctx)
 	}
-	mw.close(a.r.log.now())
+	start := a.r.log.now()
+	mw.close(start)
+	a.r.log.note(start, mw.path, "Close %v watcher added at %v", mw.mode, mw.addCalled)
 }
 
 func (a *modelActor) oneShot(ctx context.Context) {
@@ -341,6 +344,7 @@ func (a *modelActor) oneShot(ctx context.Context) {
 		_, st, o.ch, err = c.GetChildrenW(ctx, o.path)
 	}
 	o.readEnd = a.r.log.now()
+	defer func() { a.r.log.note(o.readStart, o.path, "%v: %v", o, err) }()
 	if err != nil {
 		return
 	}
@@ -364,6 +368,7 @@ func (a *modelActor) removeWatches(ctx context.Context) {
 	rm.start = a.r.log.now()
 	err := a.r.watcher.RemoveWatches(ctx, rm.path, rm.typ)
 	rm.end = a.r.log.now()
+	a.r.log.note(rm.start, rm.path, "RemoveWatches %v: %v", rm.typ, err)
 	if err != nil && !errors.Is(err, core.ErrNoWatcher) {
 		rm.end = forever // its request may still be out
 	}

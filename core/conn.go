@@ -75,10 +75,10 @@ type conn struct {
 	role     readRole
 	specials int // special frames whose replies are still to come
 	// setWatchesDone holds, for each setWatches frame still out, in
-	// order, what the reader calls with the reply's zxid when the reply
-	// comes (nil for nothing): the server answers a session's frames in
-	// order.
-	setWatchesDone []func(zxid int64)
+	// order, what the reader calls when the reply comes (nil for
+	// nothing): the server answers a session's frames in order. fail
+	// calls the ones left, for a frame lost.
+	setWatchesDone []appliedFunc
 	// pingsSent holds when each ping still out was queued (monoNow), in
 	// order: ping replies come in the order the pings went.
 	pingsSent    []int64
@@ -261,13 +261,19 @@ func (c *conn) sendSpecial(xid int32, req proto.Request) error {
 	return c.sendSpecialThen(xid, req, nil)
 }
 
-// sendSetWatches queues a setWatches frame; the reader calls applied, if
-// not nil, with the reply's zxid when it reads the frame's reply.
-func (c *conn) sendSetWatches(req proto.Request, applied func(zxid int64)) error {
+// appliedFunc is called once for a setWatches frame queued with it: with
+// the reply's zxid and ok when the reader reads the frame's reply, or
+// with ok false when the connection ends first.
+type appliedFunc func(zxid int64, ok bool)
+
+// sendSetWatches queues a setWatches frame; applied, if not nil, is
+// called once the frame is answered or lost (see appliedFunc). It is not
+// called when the frame cannot be queued: the error says so.
+func (c *conn) sendSetWatches(req proto.Request, applied appliedFunc) error {
 	return c.sendSpecialThen(proto.XidSetWatches, req, applied)
 }
 
-func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied func(zxid int64)) error {
+func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied appliedFunc) error {
 	c.mu.Lock()
 	if c.closed || c.final && xid != proto.XidPing {
 		// Nothing but pings may follow closeSession (see final).
@@ -576,7 +582,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
 		}
 		if applied := c.setWatchesAnswered(); applied != nil {
-			applied(h.Zxid)
+			applied(h.Zxid, true)
 		}
 		return nil
 	}
@@ -644,11 +650,18 @@ func (c *conn) fail(cause error) {
 	waiting := c.pending[c.head:]
 	c.pending, c.head = nil, 0
 	c.out, c.spare = nil, nil
+	lostFrames := c.setWatchesDone
+	c.setWatchesDone = nil
 	c.mu.Unlock()
 	close(c.done)
 	_ = closeSocket(c.nc)
 	for _, r := range waiting {
 		r.lose(&Error{Code: CodeConnectionLoss})
+	}
+	for _, applied := range lostFrames {
+		if applied != nil {
+			applied(0, false)
+		}
 	}
 }
 

@@ -84,7 +84,7 @@ func (c *conn) pingAnswered() (sent int64, ok bool) {
 
 // setWatchesAnswered returns what to call for the setWatches frame just
 // answered, the oldest still out.
-func (c *conn) setWatchesAnswered() func(zxid int64) {
+func (c *conn) setWatchesAnswered() appliedFunc {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.setWatchesDone) == 0 {

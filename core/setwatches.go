@@ -77,9 +77,9 @@ func (w *watchRegistry) rearmPath(sp string, zxid int64, oneShots bool, send sen
 }
 
 // sendFunc queues setWatches frames on the live connection, if any, and
-// has the reader call applied (unless nil) with the reply's zxid once
-// their replies are read; see Client.sendRearm.
-type sendFunc func(reqs []proto.Request, applied func(zxid int64))
+// has applied (unless nil) called once their replies are read or lost; it
+// reports whether applied will be called. See Client.sendRearm.
+type sendFunc func(reqs []proto.Request, applied appliedFunc) (queued bool)
 
 // rearmPathLocked is rearmPath without the lock, for any request after
 // which the client's watches on sp must be set again. Once the server has
@@ -100,10 +100,47 @@ func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, se
 		w.addOneShotPathLocked(&paths, sp)
 	}
 	w.addPersistentPathLocked(&paths, sp)
-	if reqs := splitSetWatches(zxid, paths, w.frameLimit()); len(reqs) > 0 {
-		send(reqs, w.modeApplied(sp, paths, send))
+	reqs := splitSetWatches(zxid, paths, w.frameLimit())
+	if len(reqs) == 0 {
+		return false
 	}
-	return len(paths.persistent)+len(paths.recursive) > 0
+	persistent = len(paths.persistent)+len(paths.recursive) > 0
+	if persistent {
+		send(reqs, w.modeApplied(sp, paths, send))
+		return true
+	}
+	// One-shot watches alone: counted as an override until applied (see
+	// oneShotsApplied).
+	w.startOverrideLocked(sp)
+	if !send(reqs, w.oneShotsApplied(sp, len(paths.data)+len(paths.exist) > 0, send)) {
+		w.endOverrideLocked(sp)
+	}
+	return false
+}
+
+// oneShotsApplied returns what the reader calls once the server has
+// applied, or the connection lost, setWatches frames that set one-shot
+// watches alone on sp, which count as overriding sp's watch meanwhile
+// (startOverride). An addWatch on sp may be out while they are: applied
+// after it, they make its persistent watch one-shot, as a watched read
+// does. So when persistent watchers registered there since, they are set
+// again, and an AddWatch waiting for the override (addPersistentRearm)
+// waits for that too. With a data or exist watch among them (data), sp's
+// watch is no longer recursive on the server, as after a watched read
+// (see addOneShotReplied). A connection lost needs nothing set again: the
+// next one registers every watch.
+func (w *watchRegistry) oneShotsApplied(sp string, data bool, send sendFunc) appliedFunc {
+	return func(zxid int64, ok bool) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if ok {
+			if data {
+				w.setServerRecursiveLocked(sp, false, zxid, send)
+			}
+			w.rearmPathLocked(sp, zxid, false, send)
+		}
+		w.endOverrideLocked(sp)
+	}
 }
 
 // addOneShotPathLocked adds the one-shot watches on sp, unless a

@@ -89,22 +89,26 @@ func (c *Client) awaitRearm(ctx context.Context, rearmed *atomic.Bool, sp string
 // without one, the next connection registers every watch anyway. Their
 // replies are read like those of the setWatches sent on connecting.
 //
-// The reader calls applied, if not nil, with the reply's zxid when it
-// reads the reply to the last frame, and so the server has applied them
-// all; not at all if the connection ends first (the next one sets every
-// watch anyway).
-func (c *Client) sendRearm(reqs []proto.Request, applied func(zxid int64)) {
+// applied, if not nil, goes with the last frame: it is called once the
+// server has applied them all (the last reply is read), or with ok false
+// once the connection ends first (the next one sets every watch anyway).
+// sendRearm reports whether it will be called; it is not when the frames
+// could not all be queued.
+func (c *Client) sendRearm(reqs []proto.Request, applied appliedFunc) (queued bool) {
 	cn := c.live.Load()
 	if cn == nil {
-		return
+		return false
 	}
 	for i, req := range reqs {
-		var last func(int64)
+		var last appliedFunc
 		if i == len(reqs)-1 {
 			last = applied
 		}
-		_ = cn.sendSetWatches(req, last)
+		if err := cn.sendSetWatches(req, last); err != nil {
+			return false
+		}
 	}
+	return true
 }
 
 // rearmPlain sets the plain persistent watchers on the server path sp

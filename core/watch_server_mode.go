@@ -43,7 +43,7 @@ func (w *watchRegistry) setServerRecursiveLocked(sp string, recursive bool, zxid
 // setWatches frames that register paths, sp's persistent watchers among
 // them: it records the mode they set on sp. It returns nil when they set
 // none there.
-func (w *watchRegistry) modeApplied(sp string, paths watchPaths, send sendFunc) func(zxid int64) {
+func (w *watchRegistry) modeApplied(sp string, paths watchPaths, send sendFunc) appliedFunc {
 	var recursive bool
 	switch {
 	case len(paths.recursive) > 0:
@@ -52,7 +52,10 @@ func (w *watchRegistry) modeApplied(sp string, paths watchPaths, send sendFunc) 
 	default:
 		return nil
 	}
-	return func(zxid int64) {
+	return func(zxid int64, ok bool) {
+		if !ok {
+			return // the next connection's frames set every path's mode
+		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.setServerRecursiveLocked(sp, recursive, zxid, send)

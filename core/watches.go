@@ -267,6 +267,10 @@ func (w *watchRegistry) overrideEnder(sp string) func() {
 func (w *watchRegistry) endOverride(sp string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.endOverrideLocked(sp)
+}
+
+func (w *watchRegistry) endOverrideLocked(sp string) {
 	if r := w.overrides[sp]; r != nil {
 		if r.n--; r.n <= 0 {
 			if r.done != nil {

@@ -192,16 +192,7 @@ func TestWatchAddedBeforeReleaseSeesNextChange(t *testing.T) {
 // before the gate opens if AddWatch did not wait for it, after if it did.
 func addedAfterGate(t *testing.T, ctx context.Context, added <-chan *core.Watcher, gate *writeGate, change func()) *core.Watcher {
 	t.Helper()
-	buf := make([]byte, 1<<20)
-	waiting := func() bool {
-		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-			if strings.Contains(g, "(*Client).AddWatch(") &&
-				(strings.Contains(g, "core.awaitOverrides(") || strings.Contains(g, "(*Client).awaitRearm(")) {
-				return true
-			}
-		}
-		return false
-	}
+	waiting := func() bool { return addWatchAwaits() || addWatchAwaitsRearm() }
 	for {
 		select {
 		case w := <-added:
@@ -220,6 +211,24 @@ func addedAfterGate(t *testing.T, ctx context.Context, added <-chan *core.Watche
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// addWatchAwaits reports whether a goroutine waits in AddWatch for the
+// requests that override its path's watch (awaitOverrides).
+func addWatchAwaits() bool { return addWatchWaitsIn("core.awaitOverrides(") }
+
+// addWatchAwaitsRearm reports whether a goroutine waits in AddWatch for its
+// watch to be set again (awaitRearm).
+func addWatchAwaitsRearm() bool { return addWatchWaitsIn("(*Client).awaitRearm(") }
+
+func addWatchWaitsIn(frame string) bool {
+	buf := make([]byte, 1<<20)
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "(*Client).AddWatch(") && strings.Contains(g, frame) {
+			return true
+		}
+	}
+	return false
 }
 
 // A one-shot read that sets a watch on the server after a recursive

@@ -1,8 +1,7 @@
 package core_test
 
 import (
-	"runtime"
-	"strings"
+	"context"
 	"testing"
 	"time"
 
@@ -20,13 +19,68 @@ import (
 // watch until they are applied, the client then sets the new watcher's
 // watch again, and AddWatch returns only once that is in effect.
 func TestWatchAddedBeforeOneShotRearmSeesEveryChange(t *testing.T) {
+	r := startOneShotRearmRace(t)
+	second := addedAfterGate(t, r.ctx, r.added, r.gate, func() {
+		_, err := r.other.Create(r.ctx, "/n/kid", nil)
+		require.NoError(t, err)
+	})
+	require.NoError(t, awaitR(t, r.ctx, r.closed, "Close"))
+	// A round trip: the server has applied whatever c sent before it.
+	require.NoError(t, r.c.Sync(r.ctx, "/n"))
+	for _, data := range []string{"x", "y", "z"} {
+		_, err := r.other.SetData(r.ctx, "/n", []byte(data))
+		require.NoError(t, err)
+	}
+	wantEventB(t, second.Events(), core.EventNodeChildrenChanged, "/n")
+	for range 3 {
+		wantEventB(t, second.Events(), core.EventNodeDataChanged, "/n")
+	}
+	wantEventB(t, r.oneShot, core.EventNodeDataChanged, "/n")
+}
+
+// The same one-shot watches, set again after a removal and lost with
+// their connection before they were applied, override nothing any more:
+// the AddWatch that waits for them returns, and the next connection sets
+// its watch, which sees the changes made after.
+func TestWatchOneShotRearmLostEndsOverride(t *testing.T) {
+	r := startOneShotRearmRace(t)
+	require.Eventually(t, addWatchAwaits, waitB, time.Millisecond, "AddWatch waits for the one-shot watches to be applied")
+	r.hold.cut()
+	r.gate.set(false)
+	second := awaitR(t, r.ctx, r.added, "AddWatch")
+	require.NoError(t, r.ctx.Err(), "AddWatch waited for frames lost with their connection")
+
+	waitStateB(t, r.c, core.StateConnected)
+	require.NoError(t, r.c.Sync(r.ctx, "/n"))
+	_, err := r.other.SetData(r.ctx, "/n", []byte("x"))
+	require.NoError(t, err)
+	wantEventB(t, second.Events(), core.EventNodeDataChanged, "/n")
+}
+
+// oneShotRearmRace is a client c caught between the release of /n's last
+// persistent watcher and a new AddWatch on /n: the server has applied the
+// removal, then the new addWatch, and c has read both replies, so the
+// one-shot watch it holds on /n (oneShot, from a read made while the
+// first watcher held the path) is to be set again; what c sends waits at
+// the shut gate.
+type oneShotRearmRace struct {
+	ctx      context.Context
+	c, other *core.Client
+	hold     *replyHold
+	gate     *writeGate
+	added    <-chan *core.Watcher
+	closed   <-chan error
+	oneShot  <-chan core.Event
+}
+
+func startOneShotRearmRace(t *testing.T) oneShotRearmRace {
+	t.Helper()
 	c, other, hold, gate := heldGatedPair(t)
 	ctx := ctxB(t, waitB)
 	_, err := c.Create(ctx, "/n", nil)
 	require.NoError(t, err)
 	first, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
 	require.NoError(t, err)
-	// The watcher brings this read's events: its watch stays in the client.
 	_, _, oneShot, err := c.GetW(ctx, "/n")
 	require.NoError(t, err)
 
@@ -37,72 +91,7 @@ func TestWatchAddedBeforeOneShotRearmSeesEveryChange(t *testing.T) {
 	added := goAddWatch(t, ctx, c, "/n", core.WatchPersistent)
 	hold.waitWritten(t, proto.OpAddWatch, 2)
 	hold.waitHeldReplies(t, 2)
-	// The server has applied the removal, then the new addWatch. The
-	// one-shot watch, set again when the removal's reply is read, waits at
-	// the gate.
 	gate.set(true)
 	hold.release()
-	second := addedAfterGate(t, ctx, added, gate, func() {
-		_, err := other.Create(ctx, "/n/kid", nil)
-		require.NoError(t, err)
-	})
-	require.NoError(t, awaitR(t, ctx, closed, "Close"))
-	// A round trip: the server has applied whatever c sent before it.
-	require.NoError(t, c.Sync(ctx, "/n"))
-	for _, data := range []string{"x", "y", "z"} {
-		_, err = other.SetData(ctx, "/n", []byte(data))
-		require.NoError(t, err)
-	}
-	wantEventB(t, second.Events(), core.EventNodeChildrenChanged, "/n")
-	for range 3 {
-		wantEventB(t, second.Events(), core.EventNodeDataChanged, "/n")
-	}
-	wantEventB(t, oneShot, core.EventNodeDataChanged, "/n")
-}
-
-// The same one-shot watches, set again after a removal and lost with
-// their connection before they were applied, override nothing any more:
-// the AddWatch that waits for them returns, and the next connection sets
-// its watch, which sees the changes made after.
-func TestWatchOneShotRearmLostEndsOverride(t *testing.T) {
-	c, other, hold, gate := heldGatedPair(t)
-	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/n", nil)
-	require.NoError(t, err)
-	first, err := c.AddWatch(ctx, "/n", core.WatchPersistent)
-	require.NoError(t, err)
-	_, _, _, err = c.GetW(ctx, "/n")
-	require.NoError(t, err)
-
-	hold.hold()
-	go func() { _ = first.Close() }()
-	hold.waitWritten(t, proto.OpRemoveWatches, 1)
-	added := goAddWatch(t, ctx, c, "/n", core.WatchPersistent)
-	hold.waitWritten(t, proto.OpAddWatch, 2)
-	hold.waitHeldReplies(t, 2)
-	gate.set(true)
-	hold.release()
-	require.Eventually(t, addWatchAwaitsOverride, waitB, time.Millisecond, "AddWatch waits for the one-shot watches to be applied")
-	hold.cut()
-	gate.set(false)
-	second := awaitR(t, ctx, added, "AddWatch")
-	require.NoError(t, ctx.Err(), "AddWatch waited for frames lost with their connection")
-
-	waitStateB(t, c, core.StateConnected)
-	require.NoError(t, c.Sync(ctx, "/n"))
-	_, err = other.SetData(ctx, "/n", []byte("x"))
-	require.NoError(t, err)
-	wantEventB(t, second.Events(), core.EventNodeDataChanged, "/n")
-}
-
-// addWatchAwaitsOverride reports whether a goroutine waits in AddWatch for
-// the requests that override its path's watch.
-func addWatchAwaitsOverride() bool {
-	buf := make([]byte, 1<<20)
-	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if strings.Contains(g, "(*Client).AddWatch(") && strings.Contains(g, "core.awaitOverrides(") {
-			return true
-		}
-	}
-	return false
+	return oneShotRearmRace{ctx: ctx, c: c, other: other, hold: hold, gate: gate, added: added, closed: closed, oneShot: oneShot}
 }

@@ -20,7 +20,11 @@ const watcherChanSize = 64
 // SyncConnected does in the Java client), except on paths where the
 // client also held one-shot watches. The server's catch-up events for
 // those, one per watch, reach the watcher first after the reconnect, in no
-// particular order, and carry no zxid to sort them by. It ends, with a
+// particular order, and carry no zxid to sort them by. One such catch-up
+// event can come without a reconnect too, and tell again of a change the
+// watcher has seen: when its AddWatch crosses the Close of the path's last
+// other persistent watcher while the client holds one-shot watches there,
+// and the node changes in that round trip. It ends, with a
 // final EventNotWatching, when its session expires, the client closes, or
 // its consumer falls more than the client's watcher buffer behind. A client
 // that closes waits for no consumer: if the channel cannot take a

@@ -24,9 +24,11 @@ const watcherChanSize = 64
 // event can come without a reconnect too, and tell again of a change the
 // watcher has seen: when its AddWatch crosses the Close of the path's last
 // other persistent watcher while the client holds one-shot watches there,
-// and the node changes in that round trip. It ends, with a
-// final EventNotWatching, when its session expires, the client closes, or
-// its consumer falls more than the client's watcher buffer behind. A client
+// and the node changes in that round trip.
+//
+// A watcher ends, with a final EventNotWatching, when its session expires,
+// the client closes, or its consumer falls more than the client's watcher
+// buffer behind. A client
 // that closes waits for no consumer: if the channel cannot take a
 // watcher's remaining events, the newest are dropped (and, when the
 // channel is full, the oldest event in it, to make room for the final

@@ -124,20 +124,16 @@ func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, se
 // (startOverride). An addWatch on sp may be out while they are: applied
 // after it, they make its persistent watch one-shot, as a watched read
 // does. So when persistent watchers registered there since, they are set
-// again, and an AddWatch waiting for the override (addPersistentRearm)
-// waits for that too. With a data or exist watch among them (data), sp's
-// watch is no longer recursive on the server, as after a watched read
-// (see addOneShotReplied). A connection lost needs nothing set again: the
-// next one registers every watch.
+// again (oneShotsSetLocked, with data telling whether a data or exist
+// watch was among the frames), and an AddWatch waiting for the override
+// (addPersistentRearm) waits for that too. A connection lost needs nothing
+// set again: the next one registers every watch.
 func (w *watchRegistry) oneShotsApplied(sp string, data bool, send sendFunc) appliedFunc {
 	return func(zxid int64, ok bool) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if ok {
-			if data {
-				w.setServerRecursiveLocked(sp, false, zxid, send)
-			}
-			w.rearmPathLocked(sp, zxid, false, send)
+			w.oneShotsSetLocked(sp, data, zxid, send)
 		}
 		w.endOverrideLocked(sp)
 	}

@@ -404,8 +404,9 @@ func (w *watchRegistry) recursiveOnLocked(sp string) bool {
 // the server for the watch (see Client.oneShot). If it did not, and no
 // persistent watcher brings the watch's events any more, the watch is set
 // on the server now, unless a recursive watch above its path brings them
-// (see watch_served_above.go). If it did, the persistent watchers on the path, which
-// the server has just made one-shot, are set again; it then reports true.
+// (see watch_served_above.go). If it did, the persistent watchers on the
+// path, which the server has just made one-shot, are set again; it then
+// reports true.
 // Frames go out through send while the registry is locked, so they keep
 // their order with any removal.
 func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer bool, zxid int64, send sendFunc) (rearmedPersistent bool) {
@@ -416,16 +417,25 @@ func (w *watchRegistry) addOneShotReplied(key watchKey, ch chan Event, onServer 
 	case !onServer && len(w.persistent[key.path]) == 0:
 		w.rearmPathLocked(key.path, zxid, true, send)
 	case onServer:
-		if key.kind != watchKindChild {
-			// The path's data watch is one-shot now. Its child watch, if
-			// recursive, still brings the children's deletes, and no
-			// NodeChildrenChanged, but not their creates: no mode fits,
-			// until the frames below are applied.
-			w.setServerRecursiveLocked(key.path, false, zxid, send)
-		}
-		return w.rearmPathLocked(key.path, zxid, false, send)
+		return w.oneShotsSetLocked(key.path, key.kind != watchKindChild, zxid, send)
 	}
 	return false
+}
+
+// oneShotsSetLocked follows the server setting one-shot watches on sp, at
+// zxid (a watched read, or setWatches frames): they took the place of the
+// session's persistent watch there. With a data or exist watch among them
+// (data), the path's data watch is one-shot now; its child watch, if
+// recursive, still brings the children's deletes, and no
+// NodeChildrenChanged, but not their creates: no mode fits, so the path
+// counts as not recursive until the frames sent here are applied. Those
+// set the persistent watchers on sp again; it reports whether there were
+// any.
+func (w *watchRegistry) oneShotsSetLocked(sp string, data bool, zxid int64, send sendFunc) bool {
+	if data {
+		w.setServerRecursiveLocked(sp, false, zxid, send)
+	}
+	return w.rearmPathLocked(sp, zxid, false, send)
 }
 
 // removeLocked drops pw from its path's list. It never writes into the

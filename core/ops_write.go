@@ -330,15 +330,13 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 }
 
 // Set replaces path's data if its version is version (-1 for any; below
-// -1 is refused with ErrInvalidArgument) and returns the new Stat. A versioned set retried after a connection loss
-// that meets ErrBadVersion counts as success when the node is now at
-// version+1 with exactly this data.
+// -1 is refused with ErrInvalidArgument) and returns the new Stat. A
+// versioned set retried after a connection loss that meets ErrBadVersion
+// counts as success when the node is now at version+1 with exactly this
+// data.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
-	sp, err := c.serverPath(path)
+	sp, err := c.versionedPath(path, version)
 	if err != nil {
-		return nil, opError("setData", path, err)
-	}
-	if err := validVersion(version); err != nil {
 		return nil, opError("setData", path, err)
 	}
 	return c.setData(ctx, path, sp, data, version)

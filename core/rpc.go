@@ -67,3 +67,13 @@ func (c *Client) serverPath(path string) (string, error) {
 	}
 	return c.root.toServer(path), nil
 }
+
+// versionedPath validates path and version for an operation at version,
+// and maps path under the chroot.
+func (c *Client) versionedPath(path string, version int32) (string, error) {
+	sp, err := c.serverPath(path)
+	if err != nil {
+		return "", err
+	}
+	return sp, validVersion(version)
+}

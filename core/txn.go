@@ -85,10 +85,7 @@ func (t *Transaction) fail(op, path string, err error) *Transaction {
 
 // CheckVersion requires path to be at version.
 func (t *Transaction) CheckVersion(path string, version int32) *Transaction {
-	sp, err := t.client.serverPath(path)
-	if err == nil {
-		err = validVersion(version)
-	}
+	sp, err := t.client.versionedPath(path, version)
 	if err != nil {
 		return t.fail("check", path, err)
 	}
@@ -114,10 +111,7 @@ func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Tr
 
 // Delete adds a delete of path at version.
 func (t *Transaction) Delete(path string, version int32) *Transaction {
-	sp, err := t.client.serverPath(path)
-	if err == nil {
-		err = validVersion(version)
-	}
+	sp, err := t.client.versionedPath(path, version)
 	if err != nil {
 		return t.fail("delete", path, err)
 	}
@@ -131,10 +125,7 @@ func (t *Transaction) Delete(path string, version int32) *Transaction {
 
 // SetData adds a set of path's data at version.
 func (t *Transaction) SetData(path string, data []byte, version int32) *Transaction {
-	sp, err := t.client.serverPath(path)
-	if err == nil {
-		err = validVersion(version)
-	}
+	sp, err := t.client.versionedPath(path, version)
 	if err != nil {
 		return t.fail("setData", path, err)
 	}

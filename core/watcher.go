@@ -28,12 +28,11 @@ const watcherChanSize = 64
 //
 // A watcher ends, with a final EventNotWatching, when its session expires,
 // the client closes, or its consumer falls more than the client's watcher
-// buffer behind. A client
-// that closes waits for no consumer: if the channel cannot take a
-// watcher's remaining events, the newest are dropped (and, when the
-// channel is full, the oldest event in it, to make room for the final
-// one), and the final event says how many (its error matches ErrClosed and
-// ErrWatcherOverflow).
+// buffer behind. A client that closes waits for no consumer: if the
+// channel cannot take a watcher's remaining events, the newest are dropped
+// (and, when the channel is full, the oldest event in it, to make room for
+// the final one), and the final event says how many (its error matches
+// ErrClosed and ErrWatcherOverflow).
 type Watcher struct {
 	client     *Client
 	path       string

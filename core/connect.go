@@ -332,7 +332,7 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 	buf = req.Encode(buf)
 	buf = proto.FinishFrame(buf, start)
 	if _, err := nc.Write(buf); err != nil {
-		return nil, fmt.Errorf("%w: handshake: %v", ErrConnectionLoss, err)
+		return nil, fmt.Errorf("%w: handshake: %w", ErrConnectionLoss, err)
 	}
 	frame, err := proto.ReadFrame(br, nil, 4096)
 	if err != nil {
@@ -341,13 +341,13 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 			// own by closing the connection; the next server may be ahead.
 			return nil, fmt.Errorf("%w: server closed the connection during the handshake", ErrConnectionLoss)
 		}
-		return nil, fmt.Errorf("%w: handshake: %v", ErrConnectionLoss, err)
+		return nil, fmt.Errorf("%w: handshake: %w", ErrConnectionLoss, err)
 	}
 	var resp proto.ConnectResponse
 	d := proto.NewDecoder(frame)
 	resp.Decode(d)
 	if d.Err() != nil {
-		return nil, fmt.Errorf("%w: connect response: %v", ErrMarshallingError, d.Err())
+		return nil, fmt.Errorf("%w: connect response: %w", ErrMarshallingError, d.Err())
 	}
 	if resp.TimeoutMs <= 0 {
 		return nil, ErrSessionExpired

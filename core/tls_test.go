@@ -88,6 +88,25 @@ func TestTLS(t *testing.T) {
 	})
 }
 
+// A server that wants a client certificate refuses one without it. Over
+// TLS 1.3 the client learns that only when it reads the answer to its
+// connect request, as the server's alert, which the caller can match by
+// type.
+func TestTLSClientCertificateRequired(t *testing.T) {
+	srv := zktest.StartServer(t, zktest.WithTLS(), zktest.WithConfig("ssl.clientAuth", "need"),
+		zktest.WithConfig("ssl.protocol", "TLSv1.3"), zktest.WithConfig("ssl.enabledProtocols", "TLSv1.3"),
+		zktest.WithConfig("ssl.ciphersuites", "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256"))
+	cfg := srv.TLSConfig()
+	cfg.MinVersion = tls.VersionTLS13
+	_, err := startFailsA(t, srv.SecureConnString(), core.WithTLS(cfg))
+	require.ErrorIs(t, err, core.ErrConnect)
+	assert.ErrorIs(t, err, core.ErrConnectionLoss)
+	var remote *net.OpError
+	require.ErrorAs(t, err, &remote, "the server's alert is in the chain: %v", err)
+	assert.Equal(t, "remote error", remote.Op)
+	assert.Contains(t, remote.Err.Error(), "bad certificate")
+}
+
 // otherCAPoolA returns a pool holding a CA that signed nothing the server
 // has.
 func otherCAPoolA(t *testing.T) *x509.CertPool {

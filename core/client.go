@@ -27,6 +27,7 @@ type Client struct {
 	closed    bool
 	ready     chan struct{} // closed while a connection serves requests
 	sess      *Session
+	orphan    *Session // a new session Close must end (see abandoned)
 	seenRW    bool
 	preferred int
 	auth      []authInfo
@@ -202,9 +203,7 @@ func (c *Client) Close() error {
 		}
 		close(c.stopCh)
 		c.wg.Wait()
-		if !ended {
-			c.closeSessionAnew(deadline)
-		}
+		c.closeSessionAnew(deadline, !ended)
 	}
 	c.mu.Lock()
 	sess = c.sess // a session made meanwhile, if any

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -44,41 +45,67 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 	}
 }
 
-// closeSessionAnew ends the session on the server when Close found no live
-// connection to end it on: the client was between connections, or had
-// stopped connecting after an authentication failure. Once the client's
-// goroutines have stopped, it connects again with the session's id and
-// password, sends no credentials (ending a session needs none), and asks
-// the server to end the session, trying the servers in turn until
-// deadline. Without it the session, and its ephemeral nodes, would live on
-// for a session timeout. A session the client knows has expired is gone
-// already, and a read-only one that never met a read-write server (the
-// client asks for a new session each time then) is left alone.
-func (c *Client) closeSessionAnew(deadline time.Time) {
+// closeSessionAnew ends sessions on the server that Close could not end on
+// a live connection: the client's own when current is set (the client was
+// between connections, or had stopped connecting after an authentication
+// failure), and a new session whose handshake Close interrupted (see
+// abandoned). Once the client's goroutines have stopped, it connects again
+// with the session's id and password, sends no credentials (ending a
+// session needs none), and asks the server to end the session, trying the
+// servers in turn until deadline. Without it the session, and its
+// ephemeral nodes, would live on for a session timeout. A session the
+// client knows has expired is gone already, and a read-only one that never
+// met a read-write server (the client asks for a new session each time
+// then) is left alone.
+func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
+	var ending []proto.ConnectRequest
 	c.mu.Lock()
-	sess := c.sess
-	ours := sess != nil && (c.seenRW || !c.cfg.allowReadOnly)
-	c.mu.Unlock()
-	if !ours {
-		return
+	if sess := c.sess; current && sess != nil && (c.seenRW || !c.cfg.allowReadOnly) {
+		ending = append(ending, resumeRequest(sess, c.lastZxid.Load()))
 	}
+	if c.orphan != nil {
+		// It has seen nothing: any server may take it back.
+		ending = append(ending, resumeRequest(c.orphan, 0))
+	}
+	c.mu.Unlock()
+	for _, req := range ending {
+		c.closeSessionWith(req, deadline)
+	}
+}
+
+// resumeRequest is the connect request that takes sess back.
+func resumeRequest(sess *Session, lastZxid int64) proto.ConnectRequest {
+	return proto.ConnectRequest{
+		LastZxidSeen: lastZxid,
+		TimeoutMs:    int32(sess.Timeout() / time.Millisecond),
+		SessionID:    sess.id,
+		Passwd:       sess.passwd,
+	}
+}
+
+// closeSessionWith ends the session req resumes, on the first server that
+// lets it, trying them in random order until deadline.
+func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time) {
 	for _, i := range rand.Perm(len(c.servers)) {
 		if !time.Now().Before(deadline) {
 			break
 		}
-		if err := c.closeSessionOn(c.servers[i], deadline); err == nil {
+		if err := c.closeSessionOn(c.servers[i], req, deadline); err == nil {
 			return
 		} else {
-			c.log.Info("zk: could not end the session on a server", zap.Stringer("server", c.servers[i]), zap.Error(err))
+			c.log.Info("zk: could not end the session on a server", zap.Stringer("server", c.servers[i]),
+				zap.String("session", fmt.Sprintf("0x%x", req.SessionID)), zap.Error(err))
 		}
 	}
 	c.log.Warn("zk: could not end the session on the server; it ends when it times out",
-		zap.Duration("sessionTimeout", sess.Timeout()))
+		zap.String("session", fmt.Sprintf("0x%x", req.SessionID)),
+		zap.Duration("sessionTimeout", time.Duration(req.TimeoutMs)*time.Millisecond))
 }
 
-// closeSessionOn connects to srv with the session and ends it there. A
-// server that reports the session expired has ended it already.
-func (c *Client) closeSessionOn(srv serverAddr, deadline time.Time) error {
+// closeSessionOn connects to srv with req, which resumes a session, and
+// ends the session there. A server that reports the session expired has
+// ended it already.
+func (c *Client) closeSessionOn(srv serverAddr, req proto.ConnectRequest, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	nc, err := c.dial(ctx, srv)
@@ -88,7 +115,7 @@ func (c *Client) closeSessionOn(srv serverAddr, deadline time.Time) error {
 	defer nc.Close()
 	_ = nc.SetDeadline(deadline)
 	br := bufio.NewReaderSize(nc, 512)
-	resp, err := c.handshake(nc, br)
+	resp, err := exchangeConnect(nc, br, req)
 	switch {
 	case errors.Is(err, ErrSessionExpired):
 		return nil

@@ -252,8 +252,16 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		// network poller parks the goroutine instead, which costs less.
 		nc = ownSocket(nc)
 	}
-	// Closing the client (or the deadline) interrupts the handshake's I/O.
-	release := closeOnDone(ctx, nc)
+	if ctx.Err() != nil {
+		_ = nc.Close()
+		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
+	}
+	// The deadline interrupts the handshake's I/O, and so does closing the
+	// client, after a grace in which the server's answer may still come
+	// (see abandoned).
+	hctx, hstop := c.graceAfterStop(bounded, c.closeWait()/2)
+	defer hstop()
+	release := closeOnDone(hctx, nc)
 	defer release()
 	_ = nc.SetDeadline(deadline)
 	sock := newSockReader(nc)
@@ -266,12 +274,14 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		return nil, false, &ConnectError{Host: srv.host, Port: srv.port, Err: err}
 	}
 	if !release() {
+		c.abandoned(resp)
 		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	cn, err = c.establish(nc, sock, br, resp, sent)
 	if err != nil {
 		_ = nc.Close()
+		c.abandoned(resp)
 		return nil, false, err
 	}
 	c.log.Info("zk: connected", zap.Stringer("server", srv),
@@ -309,8 +319,17 @@ func (c *Client) dial(ctx context.Context, srv serverAddr) (net.Conn, error) {
 	return tc, nil
 }
 
+// handshake asks the server at the other end of nc for the client's
+// session: the current one, or a new one when there is none.
 func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectResponse, error) {
+	return exchangeConnect(nc, br, c.connectRequest())
+}
+
+// connectRequest is the request for the client's current session, or for a
+// new one.
+func (c *Client) connectRequest() proto.ConnectRequest {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	req := proto.ConnectRequest{
 		LastZxidSeen: c.lastZxid.Load(),
 		TimeoutMs:    int32(c.cfg.sessionTimeout / time.Millisecond),
@@ -327,7 +346,11 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 		// new handle of the Java client would not be.
 		req.LastZxidSeen = 0
 	}
-	c.mu.Unlock()
+	return req
+}
+
+// exchangeConnect sends req over nc and reads the server's answer.
+func exchangeConnect(nc net.Conn, br *bufio.Reader, req proto.ConnectRequest) (*proto.ConnectResponse, error) {
 	buf, start := proto.AppendFrameStart(nil)
 	buf = req.Encode(buf)
 	buf = proto.FinishFrame(buf, start)
@@ -353,6 +376,20 @@ func (c *Client) handshake(nc net.Conn, br *bufio.Reader) (*proto.ConnectRespons
 		return nil, ErrSessionExpired
 	}
 	return &resp, nil
+}
+
+// abandoned notes the session of a handshake whose connection never went
+// live because the client was closing. When it is a new session, nothing
+// else knows of it: Close ends it on the server (closeSessionAnew), so
+// that it does not live on for a session timeout. A session from a
+// read-only server is left alone, as closeSessionAnew leaves it.
+func (c *Client) abandoned(resp *proto.ConnectResponse) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed || resp.ReadOnly || (c.sess != nil && c.sess.id == resp.SessionID) {
+		return
+	}
+	c.orphan = newSession(resp.SessionID, resp.Passwd, time.Duration(resp.TimeoutMs)*time.Millisecond)
 }
 
 // establish makes nc the live connection: credentials first, then the

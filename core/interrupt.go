@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 )
 
 // untilStopped returns a copy of parent that also ends when the client
@@ -22,6 +23,36 @@ func (c *Client) untilStopped(parent context.Context, done <-chan struct{}) (con
 		case <-ctx.Done():
 		}
 		cancel()
+	}()
+	return ctx, func() {
+		cancel()
+		<-watched
+	}
+}
+
+// graceAfterStop returns a copy of parent that also ends grace after the
+// client closes. A handshake runs under it: the server may already have
+// made a session for the client, and reading its answer lets Close end
+// that session rather than leave it to time out. The returned function
+// ends the context and waits for the goroutine that watches for Close;
+// call it before returning.
+func (c *Client) graceAfterStop(parent context.Context, grace time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		defer cancel()
+		select {
+		case <-c.stopCh:
+		case <-ctx.Done():
+			return
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
 	}()
 	return ctx, func() {
 		cancel()

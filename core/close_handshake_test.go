@@ -35,19 +35,7 @@ func TestCloseDuringHandshakeEndsNewSession(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := zktest.Shared(t)
 			ctx := ctxA(t)
-			held := &heldAnswer{arrived: make(chan []byte, 1), release: make(chan struct{})}
-			c, err := core.NewClient(srv.ConnString(), core.WithSessionTimeout(6*time.Second),
-				core.WithDialer(wrapDialer(held.wrap)))
-			require.NoError(t, err)
-			started := make(chan error, 1)
-			go func() { started <- c.Start(ctx) }()
-
-			var answer []byte
-			select {
-			case answer = <-held.arrived:
-			case <-ctx.Done():
-				t.Fatal("the connect request got no answer")
-			}
+			c, held, started, answer := startHeldA(t, srv)
 			var resp proto.ConnectResponse
 			d := proto.NewDecoder(answer)
 			resp.Decode(d)
@@ -62,7 +50,7 @@ func TestCloseDuringHandshakeEndsNewSession(t *testing.T) {
 			require.NoError(t, <-closed)
 			require.ErrorIs(t, <-started, core.ErrClosed)
 
-			err = zktest.ExpireSession(ctx, srv.ConnString(), resp.SessionID, resp.Passwd)
+			err := zktest.ExpireSession(ctx, srv.ConnString(), resp.SessionID, resp.Passwd)
 			require.ErrorIs(t, err, zktest.ErrNoSession, "the session the interrupted handshake made is gone when Close returns")
 		})
 	}
@@ -70,23 +58,34 @@ func TestCloseDuringHandshakeEndsNewSession(t *testing.T) {
 
 // An answer that never comes does not keep Close waiting past its grace.
 func TestCloseDuringHandshakeWithoutAnswer(t *testing.T) {
-	srv := zktest.Shared(t)
+	c, held, started, _ := startHeldA(t, zktest.Shared(t))
+	require.NoError(t, c.Close())
+	require.ErrorIs(t, <-started, core.ErrClosed)
+	assert.True(t, held.wasClosed(), "Close closed the connection whose answer it did not wait for")
+	close(held.release)
+}
+
+// startHeldA starts a client of srv, with a 6 s session timeout, whose
+// first connection holds the server's answer to the connect request. It
+// returns once the answer has come: the client, the holder, the channel
+// that gets Start's result, and the answer's frame.
+func startHeldA(t *testing.T, srv *zktest.Server) (*core.Client, *heldAnswer, <-chan error, []byte) {
+	t.Helper()
 	ctx := ctxA(t)
 	held := &heldAnswer{arrived: make(chan []byte, 1), release: make(chan struct{})}
 	c, err := core.NewClient(srv.ConnString(), core.WithSessionTimeout(6*time.Second),
 		core.WithDialer(wrapDialer(held.wrap)))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	started := make(chan error, 1)
 	go func() { started <- c.Start(ctx) }()
 	select {
-	case <-held.arrived:
+	case answer := <-held.arrived:
+		return c, held, started, answer
 	case <-ctx.Done():
 		t.Fatal("the connect request got no answer")
+		return nil, nil, nil, nil
 	}
-	require.NoError(t, c.Close())
-	require.ErrorIs(t, <-started, core.ErrClosed)
-	assert.True(t, held.wasClosed(), "Close closed the connection whose answer it did not wait for")
-	close(held.release)
 }
 
 // waitClosingA waits until c refuses calls because Close has begun.

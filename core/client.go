@@ -170,14 +170,15 @@ func (c *Client) authOutcome(err error) error {
 // ends for the client (Session.Done) before the request to end it leaves,
 // so work tied to it stops before the server lets its nodes go; calls tied
 // to it (WithSession) fail with ErrClosed then, even those whose replies
-// were on their way. It is
-// idempotent and safe without Start; every call returns once the client is
-// closed in full. A state listener must not call it: Close waits for the
-// listeners. When the client has no connection at the time (it is
-// reconnecting, or stopped after an authentication failure), it connects
-// once more to end the session. It spends at most a read timeout, and no
-// more than 3 s, ending the session; if no server answers by then, the
-// server ends the session when it times out.
+// were on their way. It is idempotent and safe without Start; every call
+// returns once the client is closed in full. A state listener must not
+// call it: Close waits for the listeners. When the client has no
+// connection at the time (it is reconnecting, or stopped after an
+// authentication failure), it connects once more to end the session. A
+// handshake in progress gets half of Close's time to finish, and a new
+// session it brings is ended too. Close spends at most a read timeout,
+// and no more than 3 s, ending sessions; if no server answers by then,
+// the server ends the session when it times out.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {

@@ -90,6 +90,28 @@ func (s modelSnapshot) windowEnd(mw *modelWatcher, closeCalled time.Duration) ti
 	return end
 }
 
+// visibleBefore returns the time before which every change that finished
+// had reached the watching client's server by at, so that a watch set or a
+// read made from then on comes after it. With one server that is at
+// itself. In an ensemble, the watching client's server may still lag
+// behind the writer's, which answered the change: ZooKeeper keeps a client
+// from going back in time, not from trailing another client. There it is
+// the start of the last barrier that ended before at: its Sync brought the
+// client's server up to it, and a client never connects to a server behind
+// what it has seen.
+func (s modelSnapshot) visibleBefore(at time.Duration) time.Duration {
+	if !s.lagging {
+		return at
+	}
+	seen := time.Duration(-1)
+	for _, b := range s.barriers {
+		if b.end < at && b.start > seen {
+			seen = b.start
+		}
+	}
+	return seen
+}
+
 // offlineDuring reports whether c was under way while the watching client
 // was disconnected.
 func (s modelSnapshot) offlineDuring(c modelChange) bool {
@@ -116,6 +138,7 @@ type expected struct {
 func (s modelSnapshot) checkWatcher(v *modelVerdict, mw *modelWatcher) {
 	closeCalled, events := mw.snapshot()
 	end := s.windowEnd(mw, closeCalled)
+	visible := s.visibleBefore(mw.addCalled)
 	var seq, before []expected
 	for i, c := range s.changes {
 		ev, ok := eventFor(mw, c)
@@ -123,7 +146,7 @@ func (s modelSnapshot) checkWatcher(v *modelVerdict, mw *modelWatcher) {
 			continue
 		}
 		e := expected{ev: ev, change: i, offline: s.offlineDuring(c)}
-		if c.end < mw.addCalled {
+		if c.end < visible {
 			before = append(before, e)
 			continue
 		}
@@ -223,11 +246,12 @@ func (s modelSnapshot) checkOneShot(v *modelVerdict, o *modelOneShot) {
 	// The first change after the read lies between the first that did not
 	// finish before the read started (and came after what it saw) and the
 	// first that started after it returned.
+	visible := s.visibleBefore(o.readStart)
 	var candidates []core.Event
 	late, offline := false, false
 	for _, c := range s.changes {
 		ev, ok := touches(o, c)
-		if !ok || c.end < o.readStart || c.zxid <= o.after {
+		if !ok || c.end < visible || c.zxid <= o.after {
 			continue
 		}
 		if s.offlineDuring(c) {

@@ -123,6 +123,9 @@ type modelSpan struct{ start, end time.Duration }
 // modelLog is everything one round records.
 type modelLog struct {
 	began time.Time
+	// lagging: the watching client may be served by a server that lags
+	// behind the writer's, as in an ensemble (see visibleBefore).
+	lagging bool
 
 	mu       sync.Mutex
 	changes  []modelChange
@@ -141,7 +144,7 @@ type modelNote struct {
 	what       string
 }
 
-func newModelLog() *modelLog { return &modelLog{began: time.Now()} }
+func newModelLog(lagging bool) *modelLog { return &modelLog{began: time.Now(), lagging: lagging} }
 
 func (l *modelLog) now() time.Duration { return time.Since(l.began) }
 
@@ -188,6 +191,7 @@ func (l *modelLog) snapshot() modelSnapshot {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return modelSnapshot{
+		lagging:  l.lagging,
 		changes:  append([]modelChange(nil), l.changes...),
 		watchers: append([]*modelWatcher(nil), l.watchers...),
 		oneShots: append([]*modelOneShot(nil), l.oneShots...),
@@ -199,6 +203,7 @@ func (l *modelLog) snapshot() modelSnapshot {
 }
 
 type modelSnapshot struct {
+	lagging  bool
 	changes  []modelChange
 	watchers []*modelWatcher
 	oneShots []*modelOneShot

@@ -94,7 +94,7 @@ type modelRound struct {
 }
 
 func runModelRound(t *testing.T, srv *zktest.Server, root string, seed int64, cuts bool) {
-	r := &modelRound{t: t, log: newModelLog(), stop: make(chan struct{})}
+	r := &modelRound{t: t, log: newModelLog(false), stop: make(chan struct{})}
 	r.writer = startClientB(t, srv.ConnString(), core.WithChroot(root))
 	addr := srv.ConnString()
 	if cuts {

@@ -66,13 +66,17 @@ func TestWatchModel(t *testing.T) {
 	admin := rootA(t, srv)
 	for _, cuts := range []bool{false, true} {
 		t.Run(map[bool]string{false: "no faults", true: "connection cuts"}[cuts], func(t *testing.T) {
+			env := modelEnv{servers: srv.ConnString()}
+			if cuts {
+				env.cutTarget = srv.Addr()
+			}
 			for i := range rounds {
 				s := seed + int64(i)
 				t.Logf("round %d: seed %d (replay with %s=%d)", i, s, modelSeedEnv, s)
 				root := fmt.Sprintf("%s/%d-%t", base, i, cuts)
 				_, err := admin.Create(ctxA(t), root, nil, core.WithParents())
 				require.NoError(t, err)
-				runModelRound(t, srv, root, s, cuts)
+				runModelRound(t, root, s, env)
 				if t.Failed() {
 					return
 				}
@@ -81,28 +85,41 @@ func TestWatchModel(t *testing.T) {
 	}
 }
 
+// modelEnv is where a round runs and the faults its watching client meets.
+type modelEnv struct {
+	// servers is the connection string of both clients, unless a proxy
+	// stands between the watching client and its server.
+	servers string
+	// cutTarget, when set, is the address of the server behind the proxy
+	// whose connections the cutter cuts.
+	cutTarget string
+}
+
 // modelRound is one round: its clients, its log and its goroutines.
 type modelRound struct {
 	t       *testing.T
+	env     modelEnv
 	log     *modelLog
 	writer  *core.Client
 	watcher *core.Client
+	session *core.Session // the watching client's
 	proxy   *zktest.Proxy // nil without cuts
 	monitor *offlineMonitor
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
 
-func runModelRound(t *testing.T, srv *zktest.Server, root string, seed int64, cuts bool) {
-	r := &modelRound{t: t, log: newModelLog(false), stop: make(chan struct{})}
-	r.writer = startClientB(t, srv.ConnString(), core.WithChroot(root))
-	addr := srv.ConnString()
-	if cuts {
-		r.proxy = zktest.StartProxy(t, srv.Addr())
+func runModelRound(t *testing.T, root string, seed int64, env modelEnv) {
+	r := &modelRound{t: t, env: env, log: newModelLog(false), stop: make(chan struct{})}
+	r.writer = startClientB(t, env.servers, core.WithChroot(root))
+	addr := env.servers
+	if env.cutTarget != "" {
+		r.proxy = zktest.StartProxy(t, env.cutTarget)
 		addr = r.proxy.Addr()
 	}
 	r.watcher = startClientB(t, addr, core.WithChroot(root),
 		core.WithSessionTimeout(modelSessionTimeout), core.WithConnectTimeout(500*time.Millisecond))
+	r.session = r.watcher.Session()
 	r.monitor = newOfflineMonitor(r.log, r.watcher, modelSessionTimeout)
 	removeListener := r.watcher.AddStateListener(r.monitor.onState)
 	stopMonitor := make(chan struct{})
@@ -114,7 +131,7 @@ func runModelRound(t *testing.T, srv *zktest.Server, root string, seed int64, cu
 		a := &modelActor{r: r, rng: rand.New(rand.NewSource(rng.Int63())), id: i}
 		r.wg.Go(a.run)
 	}
-	if cuts {
+	if env.cutTarget != "" {
 		cutRng := rand.New(rand.NewSource(rng.Int63()))
 		r.wg.Go(func() { r.cutter(cutRng) })
 	}
@@ -151,6 +168,7 @@ func runModelRound(t *testing.T, srv *zktest.Server, root string, seed int64, cu
 		}
 		t.Errorf("seed %d: %s", seed, p)
 	}
+	require.True(t, r.watcher.Session() == r.session, "the watching client keeps the session it started with")
 	require.NoError(t, r.watcher.Close())
 	require.NoError(t, r.writer.Close())
 	if r.proxy != nil {

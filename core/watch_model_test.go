@@ -83,6 +83,7 @@ func TestWatchModel(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ensemble failover", func(t *testing.T) { runFailoverRounds(t, seed, rounds) })
 }
 
 // modelEnv is where a round runs and the faults its watching client meets.
@@ -93,6 +94,10 @@ type modelEnv struct {
 	// cutTarget, when set, is the address of the server behind the proxy
 	// whose connections the cutter cuts.
 	cutTarget string
+	// ensemble, when set, is the ensemble that servers names, whose server
+	// of the watching client the killer kills now and then (see
+	// watch_model_failover_test.go).
+	ensemble *zktest.Ensemble
 }
 
 // modelRound is one round: its clients, its log and its goroutines.
@@ -107,11 +112,22 @@ type modelRound struct {
 	monitor *offlineMonitor
 	stop    chan struct{}
 	wg      sync.WaitGroup
+	// The writer's writes lost with its connection, and those of them
+	// that were applied.
+	lostWrites, lostApplied int
 }
 
 func runModelRound(t *testing.T, root string, seed int64, env modelEnv) {
-	r := &modelRound{t: t, env: env, log: newModelLog(false), stop: make(chan struct{})}
-	r.writer = startClientB(t, env.servers, core.WithChroot(root))
+	r := &modelRound{t: t, env: env, log: newModelLog(env.ensemble != nil), stop: make(chan struct{})}
+	writerOpts := []core.Option{core.WithChroot(root)}
+	if env.ensemble != nil {
+		// A write lost with its connection could be applied twice if
+		// retried: the writer finds out itself whether it was (see
+		// outcome).
+		writerOpts = append(writerOpts, core.WithRetryPolicy(core.NoRetry()),
+			core.WithSessionTimeout(modelSessionTimeout), core.WithConnectTimeout(500*time.Millisecond))
+	}
+	r.writer = startClientB(t, env.servers, writerOpts...)
 	addr := env.servers
 	if env.cutTarget != "" {
 		r.proxy = zktest.StartProxy(t, env.cutTarget)
@@ -131,9 +147,13 @@ func runModelRound(t *testing.T, root string, seed int64, env modelEnv) {
 		a := &modelActor{r: r, rng: rand.New(rand.NewSource(rng.Int63())), id: i}
 		r.wg.Go(a.run)
 	}
-	if env.cutTarget != "" {
+	switch {
+	case env.cutTarget != "":
 		cutRng := rand.New(rand.NewSource(rng.Int63()))
 		r.wg.Go(func() { r.cutter(cutRng) })
+	case env.ensemble != nil:
+		killRng := rand.New(rand.NewSource(rng.Int63()))
+		r.wg.Go(func() { r.killer(killRng) })
 	}
 	r.write(rng)
 	close(r.stop)

@@ -354,6 +354,10 @@ func (r *Runner) report(label string, res *harness.Result) {
 			fmt.Fprintf(&b, "  cpu %8s/op  %5.1f allocs/op  %4.2f reads %4.2f writes/op", fmtDur(res.CPUPerOp), res.AllocsPerOp, res.ReadsPerOp, res.WritesPerOp)
 		}
 	}
+	if res.ServerFsyncsPerOp > 0 {
+		// How many writes shared each of the server's log syncs.
+		fmt.Fprintf(&b, "  %.1f ops/fsync", 1/res.ServerFsyncsPerOp)
+	}
 	if res.Errors > 0 {
 		fmt.Fprintf(&b, "  %d errors (first: %s)", res.Errors, res.FirstError)
 	}

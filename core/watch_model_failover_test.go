@@ -66,15 +66,7 @@ func (r *modelRound) killer(rng *rand.Rand) {
 	defer func() {
 		r.t.Logf("killed the watching client's server %d times, %d of them the leader", kills, leaders)
 	}()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-time.After(time.Duration(100+rng.Intn(200)) * time.Millisecond):
-		}
-		if r.monitor.offline() {
-			continue
-		}
+	for r.nextFault(rng) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		srv, err := r.env.ensemble.SessionServer(ctx, r.session.ID())
 		if err != nil {

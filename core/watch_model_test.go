@@ -208,18 +208,25 @@ func (r *modelRound) barrier(ctx context.Context) error {
 	return err
 }
 
-// cutter cuts the watching client's connection now and then, while it is
-// connected.
-func (r *modelRound) cutter(rng *rand.Rand) {
+// nextFault waits 100–300 ms, and then until the watching client is
+// connected, for the next fault. It reports false once the round stops.
+func (r *modelRound) nextFault(rng *rand.Rand) bool {
 	for {
 		select {
 		case <-r.stop:
-			return
+			return false
 		case <-time.After(time.Duration(100+rng.Intn(200)) * time.Millisecond):
 		}
-		if r.monitor.offline() {
-			continue
+		if !r.monitor.offline() {
+			return true
 		}
+	}
+}
+
+// cutter cuts the watching client's connection now and then, while it is
+// connected.
+func (r *modelRound) cutter(rng *rand.Rand) {
+	for r.nextFault(rng) {
 		// Every change finished before the barrier started has reached the
 		// client when it returns, before the cut.
 		start := r.log.now()

@@ -239,7 +239,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	}
 	bounded, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	ctx, stop := c.untilStopped(bounded, nil)
+	ctx, stop := c.untilStopped(bounded, nil, 0)
 	defer stop()
 
 	nc, err := c.dial(ctx, srv)
@@ -259,7 +259,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	// The deadline interrupts the handshake's I/O, and so does closing the
 	// client, after a grace in which the server's answer may still come
 	// (see abandoned).
-	hctx, hstop := c.graceAfterStop(bounded, c.closeWait()/2)
+	hctx, hstop := c.untilStopped(bounded, nil, c.closeWait()/2)
 	defer hstop()
 	release := closeOnDone(hctx, nc)
 	defer release()
@@ -499,7 +499,7 @@ func (c *Client) disconnected(cn *conn) {
 // it at once, a probe in progress included.
 func (c *Client) probeReadWrite(cn *conn, current int) {
 	defer c.wg.Done()
-	ctx, stop := c.untilStopped(context.Background(), cn.done)
+	ctx, stop := c.untilStopped(context.Background(), cn.done, 0)
 	defer stop()
 	bo := jittered(100*time.Millisecond, 5*time.Second)()
 	for {

@@ -7,36 +7,14 @@ import (
 	"time"
 )
 
-// untilStopped returns a copy of parent that also ends when the client
-// closes or done is closed (nil for never), so that a connection attempt
-// or a probe stops at once on Close. The returned function ends the
-// context and waits for the goroutine that watches for Close; call it
-// before returning.
-func (c *Client) untilStopped(parent context.Context, done <-chan struct{}) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(parent)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-c.stopCh:
-		case <-done:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
-	return ctx, func() {
-		cancel()
-		<-watched
-	}
-}
-
-// graceAfterStop returns a copy of parent that also ends grace after the
-// client closes. A handshake runs under it: the server may already have
-// made a session for the client, and reading its answer lets Close end
-// that session rather than leave it to time out. The returned function
-// ends the context and waits for the goroutine that watches for Close;
-// call it before returning.
-func (c *Client) graceAfterStop(parent context.Context, grace time.Duration) (context.Context, func()) {
+// untilStopped returns a copy of parent that also ends when done is
+// closed (nil for never), and grace after the client closes: at once for
+// a connection attempt's dial or a probe; after a grace for a handshake,
+// whose answer may name a session the server has already made, which
+// Close then ends rather than leave it to time out (see abandoned). The
+// returned function ends the context and waits for the goroutine that
+// watches for Close; call it before returning.
+func (c *Client) untilStopped(parent context.Context, done <-chan struct{}, grace time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
 	watched := make(chan struct{})
 	go func() {
@@ -44,7 +22,12 @@ func (c *Client) graceAfterStop(parent context.Context, grace time.Duration) (co
 		defer cancel()
 		select {
 		case <-c.stopCh:
+		case <-done:
+			return
 		case <-ctx.Done():
+			return
+		}
+		if grace <= 0 {
 			return
 		}
 		t := time.NewTimer(grace)

@@ -27,7 +27,7 @@ func (c *Client) callBatch(ctx context.Context, reqs []proto.Request, resps []pr
 	began := c.debugStart()
 	batch := make([]outgoing, len(reqs))
 	for i, req := range reqs {
-		batch[i] = outgoing{req: req, r: newRequestFor(ctx, tied, resps[i])}
+		batch[i] = outgoing{req: req, r: newRequest(resps[i])}
 	}
 	if _, err := cn.sendAll(false, batch...); err != nil {
 		for i, o := range batch {
@@ -41,7 +41,7 @@ func (c *Client) callBatch(ctx context.Context, reqs []proto.Request, resps []pr
 	// replied takes the last one's done signal.
 	last := len(batch) - 1
 	var stop error
-	if !replied(batch[last].r) {
+	if !replied(ctx, tied, batch[last].r) {
 		stop = stoppedBy(ctx, tied)
 	}
 	for i, o := range batch {

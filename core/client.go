@@ -343,7 +343,7 @@ func (c *Client) exchange(ctx context.Context, req proto.Request, resp proto.Res
 	if err != nil {
 		return 0, err
 	}
-	r := newRequestFor(ctx, tied, resp)
+	r := newRequest(resp)
 	r.onReply = onReply
 	r.decodeOnError = decodeOnError
 	own, err := cn.sendOwn(req, r)
@@ -354,7 +354,7 @@ func (c *Client) exchange(ctx context.Context, req proto.Request, resp proto.Res
 	if own {
 		cn.readOwn(ctx, r)
 	}
-	if !replied(r) {
+	if !replied(ctx, tied, r) {
 		if r.abandon() {
 			return 0, stillOut(ctx, tied)
 		}
@@ -395,11 +395,10 @@ func (c *Client) liveFor(ctx context.Context) (*conn, *Session, error) {
 	return cn, tied, sessionMismatch(tied, cn)
 }
 
-// replied waits for r's reply and reports true, or reports false when the
-// context r was made with (newRequestFor) ends first, or the session the
-// call is tied to (WithSession). A reply already in wins over an ended
-// context: the call happened.
-func replied(r *request) bool {
+// replied waits for r's reply and reports true, or reports false when ctx
+// ends first, or tied, the session the call is tied to (WithSession; nil
+// for none). A reply already in wins over an ended ctx: the call happened.
+func replied(ctx context.Context, tied *Session, r *request) bool {
 	select {
 	case <-r.done:
 		return true
@@ -408,9 +407,9 @@ func replied(r *request) bool {
 	select {
 	case <-r.done:
 		return true
-	case <-r.ctxEnded():
+	case <-ctx.Done():
 		return false
-	case <-r.tiedEnded():
+	case <-sessionEnded(tied):
 		return false
 	}
 }

@@ -59,11 +59,6 @@ type conn struct {
 	out     []byte
 	spare   []byte
 	closed  bool
-	// shares counts the requests out by their context's Done channel,
-	// for the watchers of shared contexts (ctx_watch.go).
-	shares         map[<-chan struct{}]ctxShare
-	sharedWatchers atomic.Int64 // watchers started
-	sharedWatching atomic.Int64 // watchers running
 	// final says the closeSession request is queued: nothing may follow
 	// it, as the server would answer a request behind it as one of an
 	// unknown or expired session. Later sends fail as not sent, with
@@ -233,9 +228,6 @@ func (c *conn) sendBatch(canRead, final bool, batch ...outgoing) (own bool, err 
 			return false, err
 		}
 		c.pending = append(c.pending, o.r)
-	}
-	for _, o := range batch {
-		c.watchLocked(o.r)
 	}
 	c.final = final
 	own = c.wantReaderLocked(canRead)
@@ -636,7 +628,6 @@ func (c *conn) popPending() *request {
 	}
 	r := c.pending[c.head]
 	c.pending[c.head] = nil
-	c.unwatchLocked(r)
 	c.head++
 	if c.head == len(c.pending) {
 		c.pending = c.pending[:0]
@@ -658,7 +649,6 @@ func (c *conn) fail(cause error) {
 	c.parked.Stop()
 	waiting := c.pending[c.head:]
 	c.pending, c.head = nil, 0
-	c.shares = nil // the watchers end with done
 	c.out, c.spare = nil, nil
 	lostFrames := c.setWatchesDone
 	c.setWatchesDone = nil

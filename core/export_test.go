@@ -161,17 +161,3 @@ func OwnsSocket(c *Client) bool {
 	_, ok := cn.nc.(ownedSocket)
 	return ok
 }
-
-// SharedContexts reports, for the live connection, how many watchers of
-// shared contexts it started and how many still run (ctx_watch.go), and
-// under how many Done channels it counts requests out.
-func SharedContexts(c *Client) (started, running int64, counted int) {
-	cn := c.live.Load()
-	if cn == nil {
-		return 0, 0, 0
-	}
-	cn.mu.Lock()
-	counted = len(cn.shares)
-	cn.mu.Unlock()
-	return cn.sharedWatchers.Load(), cn.sharedWatching.Load(), counted
-}

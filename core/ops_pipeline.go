@@ -148,7 +148,7 @@ func (c *Client) exchangePair(ctx context.Context, req1 proto.Request, resp1 pro
 	if err != nil {
 		return 0, 0, err, err
 	}
-	r1, r2 := newRequestFor(ctx, tied, resp1), newRequestFor(ctx, tied, resp2)
+	r1, r2 := newRequest(resp1), newRequest(resp2)
 	own, err := cn.sendPairOwn(req1, r1, req2, r2)
 	if err != nil {
 		r1.release()
@@ -161,7 +161,7 @@ func (c *Client) exchangePair(ctx context.Context, req1 proto.Request, resp1 pro
 	// Replies come in order, and a failed connection finishes its requests
 	// in order too: once r2 is done, r1 is. Waiting for r2 alone wakes this
 	// goroutine once for the two replies.
-	if !replied(r2) {
+	if !replied(ctx, tied, r2) {
 		// Report the first request's outcome if it is known, so a create
 		// that happened is not lost.
 		err := stoppedBy(ctx, tied)

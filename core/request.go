@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -30,16 +29,6 @@ type request struct {
 	err  error
 	zxid int64
 	done chan struct{}
-	// ctxDone and tiedDone end the caller's wait: the Done channels of
-	// its context and of the session it is tied to (nil when there is
-	// none). watchedCtx and watchedTied say a ctxWatcher of the
-	// connection waits on them for this request, and tells the caller
-	// through cancel that one was closed (ctx_watch.go).
-	ctxDone     <-chan struct{}
-	tiedDone    <-chan struct{}
-	watchedCtx  bool
-	watchedTied bool
-	cancel      chan struct{}
 	// waiter says whether the caller still waits on done (see abandon).
 	waiter atomic.Int32
 }
@@ -51,41 +40,12 @@ const (
 	waiterGaveUp              // it stopped waiting while the request was out
 )
 
-var requestPool = sync.Pool{New: func() any {
-	return &request{done: make(chan struct{}, 1), cancel: make(chan struct{}, 1)}
-}}
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
 func newRequest(resp proto.Response) *request {
 	r := requestPool.Get().(*request)
 	r.resp = resp
 	return r
-}
-
-// newRequestFor is newRequest for a call made with ctx and tied to the
-// session tied (nil for none), either of which ends the caller's wait for
-// the reply.
-func newRequestFor(ctx context.Context, tied *Session, resp proto.Response) *request {
-	r := newRequest(resp)
-	r.ctxDone = ctx.Done()
-	r.tiedDone = sessionEnded(tied)
-	return r
-}
-
-// ctxEnded and tiedEnded return the channels that tell r's caller its
-// context or its tied session ended: their own Done channels, or r's
-// cancel channel when the connection watches them for it.
-func (r *request) ctxEnded() <-chan struct{} {
-	if r.watchedCtx {
-		return r.cancel
-	}
-	return r.ctxDone
-}
-
-func (r *request) tiedEnded() <-chan struct{} {
-	if r.watchedTied {
-		return r.cancel
-	}
-	return r.tiedDone
 }
 
 // finish hands the outcome to the waiting caller.
@@ -117,14 +77,9 @@ func (r *request) abandon() bool {
 }
 
 // release returns r to the pool; only the caller that received from done
-// may call it. A cancel token that came while the reply was on its way
-// is dropped (a watcher sends none once the reply is in).
+// may call it.
 func (r *request) release() {
-	select {
-	case <-r.cancel:
-	default:
-	}
-	*r = request{done: r.done, cancel: r.cancel}
+	*r = request{done: r.done}
 	requestPool.Put(r)
 }
 

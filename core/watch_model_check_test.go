@@ -96,7 +96,7 @@ func (s modelSnapshot) windowEnd(mw *modelWatcher, closeCalled time.Duration) ti
 // itself. In an ensemble, the watching client's server may still lag
 // behind the writer's, which answered the change: ZooKeeper keeps a client
 // from going back in time, not from trailing another client. There it is
-// the start of the last barrier that ended before at: its Sync brought the
+// the start of the last barrier that ended before at: its write brought the
 // client's server up to it, and a client never connects to a server behind
 // what it has seen.
 func (s modelSnapshot) visibleBefore(at time.Duration) time.Duration {

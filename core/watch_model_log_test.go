@@ -114,10 +114,10 @@ type modelRemoval struct {
 	start, end time.Duration
 }
 
-// modelSpan is a time span: a Sync of the watching client that succeeded
-// (a barrier: every change finished before it started has reached the
-// client by its end), or a span in which the watching client was
-// disconnected (persistent watches miss what changes then).
+// modelSpan is a time span: an orderedSync of the watching client that
+// succeeded (a barrier: every change finished before it started has
+// reached the client by its end), or a span in which the watching client
+// was disconnected (persistent watches miss what changes then).
 type modelSpan struct{ start, end time.Duration }
 
 // modelLog is everything one round records.

@@ -280,13 +280,7 @@ func TestConcurrencyXidWrap(t *testing.T) {
 // it cannot have waited for it. Once released, the late reply is dropped
 // and the next call, made meanwhile, gets its own.
 func TestConcurrencyCancelReturnsBeforeReply(t *testing.T) {
-	srv := zktest.Shared(t)
-	root := chrootB(t, srv.ConnString())
-	hold := newReplyHold()
-	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(hold.dialer()))
-	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/a", []byte("a"))
-	require.NoError(t, err)
+	c, hold, ctx := startHeldClient(t, "/a", []byte("a"))
 
 	hold.hold()
 	callCtx, cancel := context.WithCancel(ctx)
@@ -298,12 +292,7 @@ func TestConcurrencyCancelReturnsBeforeReply(t *testing.T) {
 	hold.waitWritten(t, proto.OpGetData, 1)
 	hold.waitHeldReplies(t, 1)
 	cancel()
-	select {
-	case err := <-cancelled:
-		require.ErrorIs(t, err, context.Canceled)
-	case <-ctx.Done():
-		t.Fatal("the cancelled call waited for its reply")
-	}
+	requireAllEnd(t, ctx, cancelled, 1, context.Canceled)
 
 	type reply struct {
 		data []byte

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"encoding/binary"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
 )
 
 // replyHold is a client dialer whose connection can hold back what the
@@ -226,4 +228,33 @@ func (c *heldConn) SetReadDeadline(t time.Time) error {
 		})
 	}
 	return nil
+}
+
+// startHeldClient starts a client, under a chroot of its own, whose
+// replies a replyHold can hold back, creates node with data, and returns
+// them with a context that ends with the test.
+func startHeldClient(t *testing.T, node string, data []byte) (*core.Client, *replyHold, context.Context) {
+	t.Helper()
+	srv := zktest.Shared(t)
+	root := chrootB(t, srv.ConnString())
+	hold := newReplyHold()
+	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(hold.dialer()))
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, node, data)
+	require.NoError(t, err)
+	return c, hold, ctx
+}
+
+// requireAllEnd takes n errors from ended, each of which must match
+// target, and fails the test if ctx ends first: then calls still wait.
+func requireAllEnd(t *testing.T, ctx context.Context, ended <-chan error, n int, target error) {
+	t.Helper()
+	for i := range n {
+		select {
+		case err := <-ended:
+			require.ErrorIs(t, err, target, "call %d", i)
+		case <-ctx.Done():
+			t.Fatalf("%d of %d calls still wait for their replies", n-i, n)
+		}
+	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/zkit-go/zkit/core"
 	"github.com/zkit-go/zkit/core/proto"
-	"github.com/zkit-go/zkit/zktest"
 )
 
 // Many calls in flight with one context, which then ends: every one of
@@ -17,13 +16,7 @@ import (
 // Calls with other contexts, in flight at the same time, are not touched
 // and get their replies once released.
 func TestSharedContextCancelInFlight(t *testing.T) {
-	srv := zktest.Shared(t)
-	root := chrootB(t, srv.ConnString())
-	hold := newReplyHold()
-	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(hold.dialer()))
-	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/a", []byte("a"))
-	require.NoError(t, err)
+	c, hold, ctx := startHeldClient(t, "/a", []byte("a"))
 
 	hold.hold()
 	const shared, others = 32, 8
@@ -52,14 +45,7 @@ func TestSharedContextCancelInFlight(t *testing.T) {
 	hold.waitWritten(t, proto.OpGetData, shared+others)
 	hold.waitHeldReplies(t, shared+others)
 	cancel()
-	for i := range shared {
-		select {
-		case err := <-cancelled:
-			require.ErrorIs(t, err, context.Canceled, "call %d", i)
-		case <-ctx.Done():
-			t.Fatalf("%d of %d calls with the cancelled context still wait for their replies", shared-i, shared)
-		}
-	}
+	requireAllEnd(t, ctx, cancelled, shared, context.Canceled)
 	select {
 	case r := <-answered:
 		t.Fatalf("a call with its own context returned before its reply was released: %v", r.err)
@@ -81,13 +67,7 @@ func TestSharedContextCancelInFlight(t *testing.T) {
 // with one context: the context ends while all replies are held, and
 // every call returns with its error.
 func TestSharedContextCancelPipelinedPairs(t *testing.T) {
-	srv := zktest.Shared(t)
-	root := chrootB(t, srv.ConnString())
-	hold := newReplyHold()
-	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(hold.dialer()))
-	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/q", nil)
-	require.NoError(t, err)
+	c, hold, ctx := startHeldClient(t, "/q", nil)
 
 	hold.hold()
 	const calls = 8
@@ -104,14 +84,7 @@ func TestSharedContextCancelPipelinedPairs(t *testing.T) {
 	hold.waitHeldReplies(t, 2*calls)
 
 	cancel()
-	for i := range calls {
-		select {
-		case err := <-cancelled:
-			require.ErrorIs(t, err, context.Canceled, "call %d", i)
-		case <-ctx.Done():
-			t.Fatalf("%d of %d calls with the cancelled context still wait", calls-i, calls)
-		}
-	}
+	requireAllEnd(t, ctx, cancelled, calls, context.Canceled)
 	hold.release()
 	// The creates were sent, so the server made every node.
 	children, err := c.GetChildren(ctx, "/q")
@@ -123,13 +96,7 @@ func TestSharedContextCancelPipelinedPairs(t *testing.T) {
 // Close ends the session they all return with ErrClosed while their
 // replies are still held back.
 func TestSharedSessionEndsTiedCalls(t *testing.T) {
-	srv := zktest.Shared(t)
-	root := chrootB(t, srv.ConnString())
-	hold := newReplyHold()
-	c := startClientB(t, srv.Addr(), core.WithChroot(root), core.WithDialer(hold.dialer()))
-	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/a", []byte("a"))
-	require.NoError(t, err)
+	c, hold, ctx := startHeldClient(t, "/a", []byte("a"))
 
 	hold.hold()
 	const calls = 16
@@ -147,14 +114,7 @@ func TestSharedSessionEndsTiedCalls(t *testing.T) {
 
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
-	for i := range calls {
-		select {
-		case err := <-ended:
-			require.ErrorIs(t, err, core.ErrClosed, "call %d", i)
-		case <-ctx.Done():
-			t.Fatalf("%d of %d calls tied to the ended session still wait", calls-i, calls)
-		}
-	}
+	requireAllEnd(t, ctx, ended, calls, core.ErrClosed)
 	hold.release()
 	require.NoError(t, <-closed)
 }

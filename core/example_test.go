@@ -200,6 +200,30 @@ func ExampleClient_CreateAndList() {
 	fmt.Println(me, "joined a queue of", len(queue))
 }
 
+func ExampleClient_CatchUp() {
+	c, err := core.NewClient("127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	// Another service has told us (out of band) that it wrote /app/config.
+	// Whichever server this client is on, the leader included, the read
+	// after CatchUp sees that write.
+	if err := c.CatchUp(ctx, "/app/config"); err != nil {
+		log.Fatal(err)
+	}
+	data, err := c.GetData(ctx, "/app/config")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", data)
+}
+
 func ExampleClient_AddAuth() {
 	c, err := core.NewClient("127.0.0.1:2181", core.WithChroot("/secure"))
 	if err != nil {

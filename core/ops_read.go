@@ -129,10 +129,8 @@ func (c *Client) GetACL(ctx context.Context, path string) ([]ACL, *Stat, error) 
 // answers a Sync at once, as it does a read, and may apply a committed
 // write a moment after another server has applied it and answered its
 // writer: a client on the leader can then still miss a write answered
-// elsewhere just before its Sync. A write of the client's own gives the
-// stronger order, as every server applies writes in zxid order; the
-// delete of a node that does not exist is a cheap one (it fails with
-// ErrNoNode, still as a transaction of the quorum).
+// elsewhere just before its Sync. CatchUp holds there too, at the cost of
+// a write.
 func (c *Client) Sync(ctx context.Context, path string) error {
 	sp, err := c.serverPath(path)
 	if err != nil {

@@ -58,11 +58,11 @@ func protectPath(serverPath string) (path, parent, prefix string) {
 // findProtected looks among parent's children for the node a protected
 // create made: its name starts with prefix and, when ephemeral, the current
 // session owns it. It returns the node's server path and Stat, or "" when
-// the create did not happen. It syncs parent first: after a reconnect to
-// another server, that server may not have applied yet a create that the
-// lost connection carried.
+// the create did not happen. It makes the server catch up first (CatchUp):
+// after a reconnect to another server, that server may not have applied
+// yet a create that the lost connection carried.
 func (c *Client) findProtected(ctx context.Context, parent, prefix string, ephemeral bool) (string, *Stat, error) {
-	if _, err := c.call(ctx, &proto.PathRequest{Op: proto.OpSync, Path: parent}, &proto.PathResponse{}, nil, false); err != nil && !errIsNoNode(err) {
+	if err := c.catchUp(ctx, parent); err != nil {
 		return "", nil, err
 	}
 	children := &proto.Children2Response{}

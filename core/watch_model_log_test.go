@@ -114,7 +114,7 @@ type modelRemoval struct {
 	start, end time.Duration
 }
 
-// modelSpan is a time span: an orderedSync of the watching client that
+// modelSpan is a time span: a CatchUp of the watching client that
 // succeeded (a barrier: every change finished before it started has
 // reached the client by its end), or a span in which the watching client
 // was disconnected (persistent watches miss what changes then).

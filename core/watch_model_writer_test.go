@@ -114,7 +114,7 @@ func (r *modelRound) write(rng *rand.Rand) {
 // rounds' writer meets errors: it lost its connection with the write in
 // flight, which the servers may or may not have applied. The writer alone
 // changes the tree, one write at a time, so the tree tells: zxidOf reads
-// the zxid the write would have left, once an orderedSync has brought the
+// the zxid the write would have left, once a CatchUp has brought the
 // writer's new server up to date. (ZooKeeper does not promise that a
 // request the dead server had passed on to the leader reaches it before
 // that one; the pause before it leaves such a request time to.)
@@ -123,7 +123,7 @@ func (r *modelRound) outcome(ctx context.Context, err error, zxidOf func(context
 	require.True(t, r.env.ensemble != nil && lostWrite(err), "write: %v", err)
 	for {
 		time.Sleep(50 * time.Millisecond)
-		err := orderedSync(ctx, r.writer)
+		err := r.writer.CatchUp(ctx, "/")
 		if err == nil {
 			var zxid int64
 			if zxid, err = zxidOf(ctx); err == nil {

@@ -80,11 +80,13 @@ func (e *entry) join(ctx context.Context, data []byte) ([]string, error) {
 	}
 }
 
-// find looks for the node of a create whose reply was lost. It syncs the
-// directory first: after a reconnect to another server, that server may
-// not have applied yet a create that the lost connection carried.
+// find looks for the node of a create whose reply was lost. It makes the
+// server catch up first (core's CatchUp, which a leader orders where it
+// answers a Sync at once): after a reconnect to another server, that
+// server may not have applied yet a create that the lost connection
+// carried.
 func (e *entry) find(ctx context.Context) (children []string, found bool, err error) {
-	if err := e.c.Sync(ctx, e.dir); err != nil && !errors.Is(err, core.ErrNoNode) {
+	if err := e.c.CatchUp(ctx, e.dir); err != nil {
 		return nil, false, err
 	}
 	children, err = e.c.GetChildren(ctx, e.dir)

@@ -34,16 +34,17 @@ func TestMutexLostCreateReply(t *testing.T) {
 			if err := m.Lock(ctx); err != nil {
 				t.Fatal(err)
 			}
-			// The search for the node syncs its directory before it lists
-			// it: a server the client moved to may lag behind the one that
-			// took the create.
+			// The search for the node makes the server catch up before it
+			// lists the directory (CatchUp, a check-only transaction): a
+			// server the client moved to may lag behind the one that took
+			// the create.
 			var ops []string
 			for _, e := range logged.FilterMessage("zk: call").All() {
 				ops = append(ops, e.ContextMap()["op"].(string))
 			}
-			sync := slices.Index(ops, "sync")
-			if sync < 0 || !slices.ContainsFunc(ops[sync:], func(op string) bool { return op == "getChildren" || op == "getChildren2" }) {
-				t.Errorf("no sync before the search's listing: calls %v", ops)
+			catchUp := slices.Index(ops, "multi")
+			if catchUp < 0 || !slices.ContainsFunc(ops[catchUp:], func(op string) bool { return op == "getChildren" || op == "getChildren2" }) {
+				t.Errorf("no catch-up before the search's listing: calls %v", ops)
 			}
 			n := nodesOf(t, c, path, sessionID(t, pc))
 			if len(n) != 1 || len(listChildren(t, c, path)) != 1 {

@@ -34,13 +34,13 @@ func removeNode(ctx context.Context, c *core.Client, path string, owner *core.Se
 // removePrefixed deletes the child of dir whose name carries prefix, if
 // there is one, retrying transient failures until ctx ends. The node's
 // session is unknown (its create's reply was lost), so only a confirmed
-// delete, or a listing without it, ends the attempts. It syncs dir before
-// each listing, as find does: a server the client has just moved to may
-// not have applied yet the create the lost connection carried, and a
-// listing without it would leave an orphan in the queue.
+// delete, or a listing without it, ends the attempts. It makes the server
+// catch up before each listing, as find does: a server the client has just
+// moved to may not have applied yet the create the lost connection
+// carried, and a listing without it would leave an orphan in the queue.
 func removePrefixed(ctx context.Context, c *core.Client, dir, prefix string) error {
 	return untilGone(ctx, func() bool { return false }, func() error {
-		if err := c.Sync(ctx, dir); err != nil {
+		if err := c.CatchUp(ctx, dir); err != nil {
 			return err
 		}
 		children, err := c.GetChildren(ctx, dir)

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/zkit-go/zkit/core"
 	"github.com/zkit-go/zkit/core/proto"
+	"github.com/zkit-go/zkit/zktest"
 )
 
 // CatchUp, also made before a protected create's search, is a write that
@@ -38,4 +40,39 @@ func TestCatchUpIsAnOrderedWrite(t *testing.T) {
 	require.ErrorIs(t, c.CatchUp(ctx, "p"), core.ErrInvalidPath)
 	require.NoError(t, c.Close())
 	require.ErrorIs(t, c.CatchUp(ctx, "/p"), core.ErrClosed)
+}
+
+// CatchUp holds on every server of an ensemble, its leader too: right
+// after a CatchUp, a client reads what a client on another server has
+// just written, whichever of the two is on the leader.
+func TestCatchUpOnLeaderAndFollower(t *testing.T) {
+	e := zktest.StartEnsemble(t, 3)
+	ctx := ctxB(t, waitB)
+	leader, err := e.WaitLeader(ctx)
+	require.NoError(t, err)
+	var follower *zktest.Server
+	for _, s := range e.Servers() {
+		if s != leader {
+			follower = s
+			break
+		}
+	}
+	onLeader := startClientB(t, leader.Addr())
+	onFollower := startClientB(t, follower.Addr())
+	path := zktest.UniquePath(t)
+	_, err = onFollower.Create(ctx, path, []byte("0"))
+	require.NoError(t, err)
+	for i := 1; i <= 100; i++ {
+		writer, reader := onFollower, onLeader
+		if i%2 == 0 {
+			writer, reader = onLeader, onFollower
+		}
+		want := strconv.Itoa(i)
+		_, err := writer.SetData(ctx, path, []byte(want), core.Force())
+		require.NoError(t, err)
+		require.NoError(t, reader.CatchUp(ctx, path))
+		data, err := reader.GetData(ctx, path)
+		require.NoError(t, err)
+		require.Equal(t, want, string(data), "write %d, read on the %s", i, map[bool]string{true: "leader", false: "follower"}[reader == onLeader])
+	}
 }

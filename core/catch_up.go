@@ -28,9 +28,7 @@ func (c *Client) CatchUp(ctx context.Context, path string) error {
 	if err != nil {
 		return opError("catchUp", path, err)
 	}
-	return opError("catchUp", path, c.cfg.retry.run(ctx, c.waitReady, retrySafe, func(ctx context.Context) error {
-		return c.catchUp(ctx, sp)
-	}))
+	return caughtUp(c.rpc(ctx, "catchUp", path, true, checkAnyVersion(sp), &proto.MultiResponse{}, nil))
 }
 
 // catchUp is one attempt of CatchUp on a server path: after a reconnect,
@@ -38,20 +36,24 @@ func (c *Client) CatchUp(ctx context.Context, path string) error {
 // it lists the parent, as a create the lost connection carried may not be
 // applied yet.
 func (c *Client) catchUp(ctx context.Context, serverPath string) error {
-	req := &proto.MultiRequest{Ops: []proto.Request{&proto.CheckVersionRequest{Path: serverPath, Version: -1}}}
-	_, err := c.call(ctx, req, &proto.MultiResponse{}, nil, true)
-	if answeredInOrder(err) {
-		// The check's own outcome does not matter.
+	_, err := c.call(ctx, checkAnyVersion(serverPath), &proto.MultiResponse{}, nil, false)
+	return caughtUp(err)
+}
+
+// checkAnyVersion is the transaction CatchUp sends: one version check of
+// serverPath at any version.
+func checkAnyVersion(serverPath string) *proto.MultiRequest {
+	return &proto.MultiRequest{Ops: []proto.Request{&proto.CheckVersionRequest{Path: serverPath, Version: -1}}}
+}
+
+// caughtUp returns the error of a check-only transaction, or nil when the
+// server answered it as a write: it passed, or its check found no node or
+// a node the client may not read (the check's own outcome does not
+// matter). Any other error, a refusal that never reached the log among
+// them (a read-only or throttling server), orders nothing.
+func caughtUp(err error) error {
+	if errors.Is(err, ErrNoNode) || errors.Is(err, ErrNoAuth) {
 		return nil
 	}
 	return err
-}
-
-// answeredInOrder reports whether a check-only transaction ended with the
-// server's answer to it as a write: it passed, or its check found no node
-// or a node the client may not read. Any other error, a refusal that
-// never reached the log among them (a read-only or throttling server),
-// orders nothing.
-func answeredInOrder(err error) bool {
-	return err == nil || errors.Is(err, ErrNoNode) || errors.Is(err, ErrNoAuth)
 }

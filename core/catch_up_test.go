@@ -63,9 +63,9 @@ func TestCatchUpOnLeaderAndFollower(t *testing.T) {
 	_, err = onFollower.Create(ctx, path, []byte("0"))
 	require.NoError(t, err)
 	for i := 1; i <= 100; i++ {
-		writer, reader := onFollower, onLeader
+		writer, reader, readerOn := onFollower, onLeader, "leader"
 		if i%2 == 0 {
-			writer, reader = onLeader, onFollower
+			writer, reader, readerOn = onLeader, onFollower, "follower"
 		}
 		want := strconv.Itoa(i)
 		_, err := writer.SetData(ctx, path, []byte(want), core.Force())
@@ -73,6 +73,6 @@ func TestCatchUpOnLeaderAndFollower(t *testing.T) {
 		require.NoError(t, reader.CatchUp(ctx, path))
 		data, err := reader.GetData(ctx, path)
 		require.NoError(t, err)
-		require.Equal(t, want, string(data), "write %d, read on the %s", i, map[bool]string{true: "leader", false: "follower"}[reader == onLeader])
+		require.Equal(t, want, string(data), "write %d, read on the %s", i, readerOn)
 	}
 }

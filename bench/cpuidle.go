@@ -12,7 +12,7 @@ import (
 // virtual machine whose idle CPUs halt at once (the haltpoll driver with
 // guest_halt_poll_ns 0) pays a trip through the hypervisor for every such
 // wake-up, and a frugal client loses throughput to a busier one
-// (bench/README.md, "Idle CPUs and the wire target").
+// (bench/RESULTS.md, "Idle CPUs and the wire target").
 
 // sysDir is where cpuIdle reads the kernel's settings; tests point it
 // elsewhere.

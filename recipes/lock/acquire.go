@@ -3,6 +3,7 @@ package lock
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/zkit-go/zkit/core"
 )
@@ -23,13 +24,29 @@ func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data 
 	}
 	e := newEntry(c, dir, sch, sess)
 	e, err = e.take(core.WithSession(ctx, sess), data, wait)
-	return e, sessionLoss(ctx, sess, err)
+	return e, acquireError(ctx, sess, err)
 }
 
-// sessionLoss returns err, or ErrLockLost with the session's error when a
-// step failed because sess ended under it (ctx, the caller's, still lives).
-func sessionLoss(ctx context.Context, sess *core.Session, err error) error {
-	if err == nil || errors.Is(err, ErrLockLost) || ctx.Err() != nil || sess.Err() == nil {
+// acquireError is what a failed acquisition returns for err, the error of
+// the step that failed:
+//   - ErrLockLost as it is;
+//   - ctx's error once ctx, the caller's, has ended: the acquisition gave
+//     up because of it, whatever its last step reported (a connection lost
+//     just as the caller gave up fails the call in flight with a
+//     connection loss, which alone would tell the caller to try again);
+//   - ErrLockLost with the session's error when the step failed because
+//     sess ended under it;
+//   - otherwise err.
+func acquireError(ctx context.Context, sess *core.Session, err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrLockLost):
+		return err
+	case ctx.Err() != nil:
+		if errors.Is(err, ctx.Err()) {
+			return err
+		}
+		return fmt.Errorf("%w (the last step: %v)", ctx.Err(), err)
+	case sess.Err() == nil:
 		return err
 	}
 	return lostError(sess.Err())

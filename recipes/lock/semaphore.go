@@ -33,7 +33,8 @@ func NewSemaphore(c *core.Client, path string, maxLeases int, opts ...Option) *S
 }
 
 // Acquire blocks until it holds a lease, or ctx ends. When ctx ends first,
-// or the session ends (ErrLockLost), it leaves no node behind.
+// or the session ends (ErrLockLost), it leaves no node behind; once ctx
+// has ended, the error matches ctx's.
 func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 	if s.maxLeases < 1 {
 		return nil, fmt.Errorf("lock: semaphore of %d leases: %w", s.maxLeases, core.ErrInvalidArgument)
@@ -50,7 +51,7 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 
 	e := newEntry(s.c, joinPath(s.path, "leases"), leaseScheme(), internal.sess)
 	if err := s.lease(core.WithSession(ctx, internal.sess), e); err != nil {
-		return nil, sessionLoss(ctx, e.sess, err)
+		return nil, acquireError(ctx, e.sess, err)
 	}
 	return &Lease{h: hold(s.c, e.path(), e.sess, e.czxid)}, nil
 }

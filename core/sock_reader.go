@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/tls"
 	"net"
 	"os"
 	"runtime"
@@ -228,7 +229,18 @@ func (s *sockReader) Read(p []byte) (int, error) {
 // otherwise hold the socket open until its deadline. A socket taken out
 // of the network poller wakes its waiters itself, once marked closed, so
 // that they report the close rather than an end of stream.
+//
+// A TLS connection's own Close first sends a close_notify alert, for up
+// to five seconds: against a server that stopped reading, with the
+// socket's send buffer full, that would hold up the failure of the
+// requests waiting, and the reconnect, as long. The client is done with
+// the connection either way, and ZooKeeper needs no alert, so the socket
+// under it is closed instead, which also ends the TLS connection's reads
+// and writes.
 func closeSocket(nc net.Conn) error {
+	if tc, ok := nc.(*tls.Conn); ok {
+		return tc.NetConn().Close()
+	}
 	if _, owned := nc.(ownedSocket); owned {
 		return nc.Close()
 	}

@@ -105,10 +105,13 @@ func waitClosingA(t testing.TB, c *core.Client) {
 // heldAnswer wraps the first connection a client dials: it reads the
 // server's answer to the connect request, hands it to the test on arrived,
 // and gives it to the client only once release is closed. Reads after it
-// pass through. Closing the connection ends a held read.
+// pass through. Closing the connection ends a held read, unless
+// afterClose is set: the held read then still waits for release and
+// returns the answer, as a read whose data came just before the close.
 type heldAnswer struct {
-	arrived chan []byte
-	release chan struct{}
+	arrived    chan []byte
+	release    chan struct{}
+	afterClose bool
 
 	mu     sync.Mutex
 	conns  int
@@ -164,7 +167,10 @@ func (c *answerHeldConn) Read(p []byte) (int, error) {
 		select {
 		case <-c.h.release:
 		case <-c.done:
-			return 0, net.ErrClosed
+			if !c.h.afterClose {
+				return 0, net.ErrClosed
+			}
+			<-c.h.release
 		}
 		c.pending = append(size[:], body...)
 	}

@@ -379,17 +379,38 @@ func exchangeConnect(nc net.Conn, br *bufio.Reader, req proto.ConnectRequest) (*
 }
 
 // abandoned notes the session of a handshake whose connection never went
-// live because the client was closing. When it is a new session, nothing
-// else knows of it: Close ends it on the server (closeSessionAnew), so
-// that it does not live on for a session timeout. A session from a
-// read-only server is left alone, as closeSessionAnew leaves it.
+// live: the client was closing, or the attempt's deadline passed just
+// after the server's answer came. When it is a new session, nothing else
+// knows of it, and it would live on for a session timeout. A closing
+// client leaves it to Close, which ends it on the server
+// (closeSessionAnew); otherwise it is ended there at once, in the
+// background (endAbandoned), while the client goes on connecting. A
+// session from a read-only server is left alone, as closeSessionAnew
+// leaves it.
 func (c *Client) abandoned(resp *proto.ConnectResponse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.closed || resp.ReadOnly || (c.sess != nil && c.sess.id == resp.SessionID) {
+	if resp.ReadOnly || (c.sess != nil && c.sess.id == resp.SessionID) {
 		return
 	}
-	c.orphan = newSession(resp.SessionID, resp.Passwd, time.Duration(resp.TimeoutMs)*time.Millisecond)
+	s := newSession(resp.SessionID, resp.Passwd, time.Duration(resp.TimeoutMs)*time.Millisecond)
+	if c.closed {
+		c.orphan = s
+		return
+	}
+	// Added under mu while the client is open, so Close waits for it.
+	c.wg.Add(1)
+	go c.endAbandoned(s)
+}
+
+// endAbandoned ends s, a new session whose handshake the client gave up,
+// on the server. It takes at most Close's time for ending sessions
+// (closeWait), so a Close that begins meanwhile keeps its bound.
+func (c *Client) endAbandoned(s *Session) {
+	defer c.wg.Done()
+	c.log.Info("zk: ending the session of a handshake that ran out of time",
+		zap.String("session", fmt.Sprintf("0x%x", s.id)))
+	c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()))
 }
 
 // establish makes nc the live connection: credentials first, then the

@@ -244,7 +244,10 @@ func awaitOverrides(ctx context.Context, overridden <-chan struct{}) {
 // the changes made until the client set it again. While a persistent
 // watcher holds path, the server's watch there is that one alone (the
 // client fires its one-shot watches on path from its events), so those
-// two remove the client's one-shot watches and send nothing.
+// two remove the client's one-shot watches and send nothing. One-shot
+// watches that a recursive watcher above path serves in the client, which
+// the server does not hold on path, are removed too, when the server
+// answers that it holds none there.
 func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) error {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -270,10 +273,15 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 	// server applied the removal: a watch set by a reply read before it is
 	// one the server removed, one set by a later reply is not. The caller
 	// may have given up by then.
-	var rearmed atomic.Bool
+	var rearmed, servedHere atomic.Bool
 	hook := func(r *request) {
 		defer done()
 		if r.err != nil {
+			// The server holds no watch on path; the client may still
+			// serve one-shot watches there from a recursive watch above.
+			if errors.Is(r.err, ErrNoWatcher) && c.watches.removeServedFromAbove(sp, t) {
+				servedHere.Store(true)
+			}
 			return
 		}
 		c.watches.removeLocal(sp, t, r.zxid, c.sendRearm)
@@ -284,6 +292,9 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 	req := &proto.RemoveWatchesRequest{Op: proto.OpRemoveWatches, Path: sp, Type: int32(t)}
 	err = c.rpc(ctx, "removeWatches", path, true, req, &proto.EmptyResponse{}, hook)
 	endUnlessOut(done, err)
+	if errors.Is(err, ErrNoWatcher) && servedHere.Load() {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -296,9 +307,10 @@ func (c *Client) RemoveAllWatches(ctx context.Context, path string) error {
 	return c.RemoveWatches(ctx, path, WatchAny)
 }
 
-// CheckWatches reports whether the server holds a watch of type t on path
-// for this session (the checkWatches request): nil if so, ErrNoWatcher if
-// not.
+// CheckWatches reports whether the session holds a watch of type t on
+// path (the checkWatches request): nil if so, ErrNoWatcher if not. A
+// one-shot watch that a recursive watcher above path serves in the client
+// counts, although the server does not hold it on path.
 func (c *Client) CheckWatches(ctx context.Context, path string, t WatcherType) error {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -308,5 +320,9 @@ func (c *Client) CheckWatches(ctx context.Context, path string, t WatcherType) e
 		return opError("checkWatches", path, fmt.Errorf("%w: watcher type %d", ErrInvalidArgument, t))
 	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpCheckWatches, Path: sp, Type: int32(t)}
-	return c.rpc(ctx, "checkWatches", path, true, req, &proto.EmptyResponse{}, nil)
+	err = c.rpc(ctx, "checkWatches", path, true, req, &proto.EmptyResponse{}, nil)
+	if errors.Is(err, ErrNoWatcher) && c.watches.servesFromAbove(sp, t) {
+		return nil
+	}
+	return err
 }

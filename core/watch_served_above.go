@@ -76,3 +76,41 @@ func (w *watchRegistry) oneShotsGoneLocked(sp string) {
 		delete(w.servedFromAbove, sp)
 	}
 }
+
+// servesFromAboveLocked reports whether the client holds one-shot watches
+// of type t on the server path sp that a recursive watch above serves:
+// the server holds none of them on sp.
+func (w *watchRegistry) servesFromAboveLocked(sp string, t WatcherType) bool {
+	if _, ok := w.servedFromAbove[sp]; !ok {
+		return false
+	}
+	for _, k := range oneShotKindsOf(t) {
+		if len(w.oneShot[watchKey{path: sp, kind: k}]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// servesFromAbove is servesFromAboveLocked for a caller without w.mu:
+// CheckWatches counts such watches as the session's, which the server
+// does not know of.
+func (w *watchRegistry) servesFromAbove(sp string, t WatcherType) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.servesFromAboveLocked(sp, t)
+}
+
+// removeServedFromAbove removes the one-shot watches of type t on the
+// server path sp when a recursive watch above serves them, as a removal
+// the server answered with NoWatcher (it holds none there) must, and
+// reports whether there were any.
+func (w *watchRegistry) removeServedFromAbove(sp string, t WatcherType) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.servesFromAboveLocked(sp, t) {
+		return false
+	}
+	w.removeLocalLocked(sp, t)
+	return true
+}

@@ -482,18 +482,22 @@ func (w *watchRegistry) removeOneShotsIfHeld(sp string, t WatcherType) bool {
 	return true
 }
 
-func (w *watchRegistry) removeLocalLocked(serverPath string, t WatcherType) {
-	var kinds []oneShotKind
+// oneShotKindsOf returns the kinds of one-shot watch a watcher type
+// covers.
+func oneShotKindsOf(t WatcherType) []oneShotKind {
 	switch t {
 	case WatchData:
-		kinds = []oneShotKind{watchKindData, watchKindExist}
+		return []oneShotKind{watchKindData, watchKindExist}
 	case WatchChildren:
-		kinds = []oneShotKind{watchKindChild}
+		return []oneShotKind{watchKindChild}
 	default:
-		kinds = []oneShotKind{watchKindData, watchKindExist, watchKindChild}
+		return []oneShotKind{watchKindData, watchKindExist, watchKindChild}
 	}
+}
+
+func (w *watchRegistry) removeLocalLocked(serverPath string, t WatcherType) {
 	ev := Event{Type: EventNotWatching, Path: w.root.fromServer(serverPath), Err: ErrWatchRemoved}
-	for _, k := range kinds {
+	for _, k := range oneShotKindsOf(t) {
 		key := watchKey{path: serverPath, kind: k}
 		if chs := w.oneShot[key]; len(chs) > 0 {
 			delete(w.oneShot, key)

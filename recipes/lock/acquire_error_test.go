@@ -3,6 +3,7 @@ package lock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/zkit-go/zkit/core"
@@ -44,6 +45,31 @@ func TestAcquireErrorAfterGivingUp(t *testing.T) {
 		}
 		if !errors.Is(got, tt.want) {
 			t.Errorf("%s: acquireError = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A create whose reply was lost, or could not be read, may have made its
+// node: the contender looks for it by name before it creates again or
+// gives up, so no orphan blocks the queue. A create the server refused
+// made nothing.
+func TestMayHaveCreated(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection lost", &core.Error{Code: core.CodeConnectionLoss, Op: "create"}, true},
+		{"operation timeout", &core.Error{Code: core.CodeOperationTimeout, Op: "create"}, true},
+		{"a reply core could not decode", fmt.Errorf("%w: reply to opcode 15: short buffer", core.ErrMarshallingError), true},
+		{"ctx ended", context.Canceled, true},
+		{"no parent", &core.Error{Code: core.CodeNoNode, Op: "create"}, false},
+		{"not allowed", &core.Error{Code: core.CodeNoAuth, Op: "create"}, false},
+		{"an invalid path", fmt.Errorf("%w: empty segment", core.ErrInvalidPath), false},
+		{"data too large", core.ErrDataTooLarge, false},
+	} {
+		if got := mayHaveCreated(tt.err); got != tt.want {
+			t.Errorf("%s: mayHaveCreated(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 	}
 }

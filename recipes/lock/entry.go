@@ -118,7 +118,9 @@ func (e *entry) find(ctx context.Context) (children []string, found bool, err er
 }
 
 // mayHaveCreated reports whether a failed create may still have made its
-// node: the connection was lost with the request in flight, or ctx ended.
+// node: the connection was lost with the request in flight, ctx ended, or
+// the reply could not be read (a reply core cannot decode fails its
+// request with ErrMarshallingError, and the server may have applied it).
 func mayHaveCreated(err error) bool {
 	for _, definite := range []error{core.ErrInvalidPath, core.ErrInvalidArgument, core.ErrDataTooLarge, core.ErrNotStarted, core.ErrAuthFailed} {
 		if errors.Is(err, definite) {
@@ -127,7 +129,7 @@ func mayHaveCreated(err error) bool {
 	}
 	var ze *core.Error
 	if errors.As(err, &ze) {
-		return ze.Code == core.CodeConnectionLoss || ze.Code == core.CodeOperationTimeout
+		return ze.Code == core.CodeConnectionLoss || ze.Code == core.CodeOperationTimeout || ze.Code == core.CodeMarshallingError
 	}
 	return true
 }

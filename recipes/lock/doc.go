@@ -41,4 +41,17 @@
 // with ErrLockLost at once, even while the client is cut off. Token returns
 // a fencing token, the creation zxid of the lock's node, which grows with
 // every acquisition of a lock.
+//
+// A waiter that takes the lock when the last contender before it goes
+// makes no read to do so (see Curator compatibility above). So if someone
+// deletes a waiting contender's node, an operator or a faulty peer, that
+// contender may still return from Lock when its turn comes, without a
+// node, while the next one in the queue takes the lock too; Curator's
+// recipe, which lists the queue after every wake-up, fails there instead.
+// Its Lost closes as soon as it is asked (the first read finds no node),
+// and its fencing token is older than the next holder's, so a resource
+// that checks tokens refuses it once the next holder has used its own.
+// Watching each waiter's own node would close this gap at a quarter of
+// the contended throughput (measured on 2026-12-07), so delete only the
+// nodes of contenders whose sessions have ended.
 package lock

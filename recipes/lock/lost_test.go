@@ -334,3 +334,57 @@ func relock(t *testing.T, m *lock.Mutex, what string) int64 {
 	}
 	return token
 }
+
+// Someone deletes a waiting contender's node, as an operator might. The
+// contender takes no read on its last hand-off, so it may still return
+// from Lock when its turn comes (see the package doc), while the next
+// contender takes the lock too. If it does, its Lost closes once asked,
+// and its fencing token is older than the next holder's.
+func TestMutexWaiterNodeDeletedSeenByLostAndToken(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	admin := startClient(t, srv.ConnString())
+	holder := lock.NewMutex(c, path)
+	if err := holder.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waiter, next := lock.NewMutex(startClient(t, srv.ConnString()), path), lock.NewMutex(startClient(t, srv.ConnString()), path)
+	waiterDone, nextDone := make(chan error, 1), make(chan error, 1)
+	go func() { waiterDone <- waiter.Lock(ctx) }()
+	eventually(t, "the waiter's node", func() bool { return len(listChildren(t, admin, path)) == 2 })
+	go func() { nextDone <- next.Lock(ctx) }()
+	eventually(t, "the next contender's node", func() bool { return len(listChildren(t, admin, path)) == 3 })
+	q := queue(t, admin, path)
+	if err := admin.Delete(ctx, path+"/"+q[1], core.Force()); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := recv(t, nextDone, "the next contender's Lock"); err != nil {
+		t.Fatalf("the next contender's Lock: %v", err)
+	}
+	err := recv(t, waiterDone, "the waiter's Lock")
+	t.Logf("the waiter's Lock: %v", err)
+	switch {
+	case errors.Is(err, lock.ErrLockLost):
+		// Told at once: nothing more to check.
+	case err != nil:
+		t.Fatalf("the waiter's Lock: %v, want nil or ErrLockLost", err)
+	default:
+		recv(t, waiter.Lost(), "the waiter's Lost")
+		if wt, nt := waiter.Token(), next.Token(); wt >= nt {
+			t.Errorf("the waiter's token 0x%x is not older than the next holder's 0x%x", wt, nt)
+		}
+		if err := waiter.Unlock(ctx); err != nil {
+			t.Errorf("Unlock of the lost lock: %v", err)
+		}
+	}
+	if err := next.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kids := listChildren(t, admin, path); len(kids) != 0 {
+		t.Errorf("nodes left: %v", kids)
+	}
+}

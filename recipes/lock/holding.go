@@ -24,6 +24,9 @@ type holding struct {
 	released bool
 	isLost   bool
 	watching bool
+	// notOurs: the node is gone, or in another session, so release has
+	// nothing to delete.
+	notOurs bool
 
 	cancel    context.CancelFunc // ends the node watch
 	stopOnEnd func() bool        // undoes the session's OnEnd (nil: none)
@@ -102,7 +105,7 @@ func (h *holding) watchNode(ctx context.Context) {
 		case err == nil:
 			pause = minPause
 		case errors.Is(err, core.ErrNoNode):
-			h.markLost()
+			h.markNodeLost()
 			return
 		case ctx.Err() != nil, errors.Is(err, core.ErrClosed):
 			return
@@ -114,7 +117,7 @@ func (h *holding) watchNode(ctx context.Context) {
 			continue
 		}
 		if st.EphemeralOwner != h.sess.ID() {
-			h.markLost()
+			h.markNodeLost()
 			return
 		}
 		if !known {
@@ -126,7 +129,7 @@ func (h *holding) watchNode(ctx context.Context) {
 		case ev := <-ch:
 			switch {
 			case ev.Type == core.EventNodeDeleted:
-				h.markLost()
+				h.markNodeLost()
 				return
 			case ev.Type == core.EventNotWatching && !errors.Is(ev.Err, core.ErrWatchRemoved):
 				h.markLost()
@@ -151,6 +154,18 @@ func (h *holding) markLost() {
 	stop := h.takeStopOnEndLocked()
 	h.mu.Unlock()
 	stop()
+}
+
+// markNodeLost is markLost for a node that is gone, or that another
+// session owns: release then deletes nothing, so an Unlock does not wait
+// for the network, and never removes another session's node.
+func (h *holding) markNodeLost() {
+	h.mu.Lock()
+	if !h.released {
+		h.notOurs = true
+	}
+	h.mu.Unlock()
+	h.markLost()
 }
 
 // takeStopOnEndLocked returns the function that undoes the session's
@@ -186,7 +201,8 @@ func (h *holding) fencingToken() int64 {
 
 // release stops the watches and deletes the node, retrying until the
 // delete is confirmed or the session has ended. When ctx ends first, the
-// delete goes on in the background and release returns ctx's error.
+// delete goes on in the background and release returns ctx's error. A
+// node the watch found gone, or owned by another session, is left alone.
 func (h *holding) release(ctx context.Context) error {
 	h.mu.Lock()
 	h.released = true
@@ -204,5 +220,11 @@ func (h *holding) release(ctx context.Context) error {
 	cancel()
 	stop()
 	h.wg.Wait()
+	h.mu.Lock()
+	notOurs := h.notOurs
+	h.mu.Unlock()
+	if notOurs {
+		return nil
+	}
 	return removeNode(ctx, h.c, h.path, h.sess)
 }

@@ -3,11 +3,13 @@ package lock_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 	"github.com/zkit-go/zkit/recipes/lock"
 	"github.com/zkit-go/zkit/zktest"
 )
@@ -386,5 +388,30 @@ func TestMutexWaiterNodeDeletedSeenByLostAndToken(t *testing.T) {
 	}
 	if kids := listChildren(t, admin, path); len(kids) != 0 {
 		t.Errorf("nodes left: %v", kids)
+	}
+}
+
+// The Unlock of a lock lost because its node was deleted sends nothing:
+// there is no node to delete, and it does not wait for the network, as
+// the package doc says of a lost lock.
+func TestMutexUnlockAfterNodeDeletedSendsNothing(t *testing.T) {
+	srv, _, path := sharedSetup(t)
+	ctx := testCtx(t)
+	admin := startClient(t, srv.ConnString())
+	ops := &opRecorder{}
+	m := lock.NewMutex(startClient(t, srv.ConnString(), core.WithDialer(ops.dial)), path)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := m.Lost()
+	deleteHoldersNode(t, admin, path)
+	recv(t, lost, "Lost to close")
+	mark := ops.count()
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatalf("Unlock of a deleted lock: %v", err)
+	}
+	// Pings may go out meanwhile; a delete must not.
+	if sent := ops.since(mark); slices.Contains(sent, proto.OpDelete) {
+		t.Errorf("Unlock of a deleted lock sent a delete: opcodes %v", sent)
 	}
 }

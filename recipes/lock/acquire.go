@@ -14,7 +14,7 @@ import (
 // session ends before the turn comes, acquire fails with ErrLockLost at
 // once, even while a request waits for a reconnect. On every failure the
 // node is removed.
-func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data []byte, wait bool) (*entry, error) {
+func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data []byte, wait bool, spare *spareWatch) (*entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -22,7 +22,7 @@ func acquire(ctx context.Context, c *core.Client, dir string, sch *scheme, data 
 	if err != nil {
 		return nil, err
 	}
-	e := newEntry(c, dir, sch, sess)
+	e := newEntry(c, dir, sch, sess, spare)
 	e, err = e.take(core.WithSession(ctx, sess), data, wait)
 	return e, acquireError(ctx, sess, err)
 }

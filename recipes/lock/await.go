@@ -26,11 +26,15 @@ import (
 // at most two waiters.
 func (e *entry) await(ctx context.Context, blockers []contender) error {
 	for len(blockers) > 0 {
-		watched := blockers[max(len(blockers)-2, 0)]
-		_, _, ch, err := e.c.GetW(ctx, joinPath(e.dir, watched.name))
+		watched := joinPath(e.dir, blockers[max(len(blockers)-2, 0)].name)
+		ch, err := e.watch(ctx, watched)
 		if err == nil {
 			var deleted bool
 			if deleted, err = e.wait(ctx, ch); err != nil {
+				if ctx.Err() != nil {
+					// Given up: the next wait on this node may reuse it.
+					e.spare.keep(watched, ch)
+				}
 				return err
 			}
 			if !deleted {
@@ -47,6 +51,17 @@ func (e *entry) await(ctx context.Context, blockers []contender) error {
 		}
 	}
 	return nil
+}
+
+// watch sets a getData watch on the node at path, or takes the locker's
+// spare one there (spareWatch): unfired, it still waits for the node's
+// next change, and no read is needed to confirm that the node is there.
+func (e *entry) watch(ctx context.Context, path string) (<-chan core.Event, error) {
+	if ch := e.spare.take(path); ch != nil {
+		return ch, nil
+	}
+	_, _, ch, err := e.c.GetW(ctx, path)
+	return ch, err
 }
 
 // relist lists the directory again and returns the blockers left.

@@ -20,10 +20,12 @@ type entry struct {
 	name   string // the node's name, once it is known to exist
 	owned  bool   // the node was made in sess, so it goes when sess ends
 	czxid  int64  // the node's creation zxid, once known: the fencing token
+
+	spare *spareWatch // the locker's watch kept from a wait given up (nil: none)
 }
 
-func newEntry(c *core.Client, dir string, sch *scheme, sess *core.Session) *entry {
-	return &entry{c: c, dir: dir, sch: sch, sess: sess}
+func newEntry(c *core.Client, dir string, sch *scheme, sess *core.Session, spare *spareWatch) *entry {
+	return &entry{c: c, dir: dir, sch: sch, sess: sess, spare: spare}
 }
 
 func (e *entry) path() string { return joinPath(e.dir, e.name) }

@@ -20,6 +20,8 @@ type Mutex struct {
 	mu    sync.Mutex
 	state mutexState
 	h     *holding // the current or last acquisition
+
+	spare spareWatch
 }
 
 type mutexState uint8
@@ -75,7 +77,7 @@ func (m *Mutex) acquire(ctx context.Context, wait bool) error {
 	m.state = acquiring
 	m.mu.Unlock()
 
-	e, err := acquire(ctx, m.c, m.dir, m.sch, m.id, wait)
+	e, err := acquire(ctx, m.c, m.dir, m.sch, m.id, wait, &m.spare)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()

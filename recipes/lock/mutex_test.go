@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 	"github.com/zkit-go/zkit/recipes/lock"
 )
 
@@ -453,6 +454,54 @@ func TestMutexParticipants(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := second.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A caller that retries Lock with short timeouts, against a holder that
+// keeps the lock, reuses the watch its last given-up wait set on the
+// holder's node: the client keeps a one-shot watch until its node
+// changes, so one watch per attempt would pile up for as long as the
+// holder holds. The attempts read the holder's node once, not once each,
+// and the reused watch still brings the hand-off.
+func TestMutexRetriesReuseTheirWatch(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	holder := lockedMutex(t, c, path)
+	ops := &opRecorder{}
+	m := lock.NewMutex(startClient(t, srv.ConnString(), core.WithDialer(ops.dial)), path)
+
+	const attempts = 20
+	for range attempts {
+		attempt, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		err := m.Lock(attempt)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Lock against a holder: %v, want context.DeadlineExceeded", err)
+		}
+	}
+	reads := 0
+	for _, op := range ops.since(0) {
+		if op == proto.OpGetData {
+			reads++
+		}
+	}
+	// A read still in flight when an attempt's time runs out sets a watch
+	// no later attempt can take; a few such are allowed.
+	if reads > attempts/4 {
+		t.Errorf("%d attempts read the holder's node %d times, want at most %d", attempts, reads, attempts/4)
+	}
+
+	got := make(chan error, 1)
+	go func() { got <- m.Lock(ctx) }()
+	eventually(t, "the waiter's node", func() bool { return len(listChildren(t, c, path)) == 2 })
+	if err := holder.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, got, "Lock after the holder's release"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

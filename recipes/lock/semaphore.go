@@ -22,6 +22,8 @@ type Semaphore struct {
 	path      string
 	maxLeases int
 	id        []byte
+
+	spare spareWatch // for the internal mutex's waits
 }
 
 // NewSemaphore returns a semaphore of maxLeases leases on path. It does no
@@ -39,7 +41,7 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 	if s.maxLeases < 1 {
 		return nil, fmt.Errorf("lock: semaphore of %d leases: %w", s.maxLeases, core.ErrInvalidArgument)
 	}
-	internal, err := acquire(ctx, s.c, joinPath(s.path, "locks"), mutexScheme(false), nil, true)
+	internal, err := acquire(ctx, s.c, joinPath(s.path, "locks"), mutexScheme(false), nil, true, &s.spare)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +51,7 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 		_ = removeNode(cctx, s.c, internal.path(), internal.sess)
 	}()
 
-	e := newEntry(s.c, joinPath(s.path, "leases"), leaseScheme(), internal.sess)
+	e := newEntry(s.c, joinPath(s.path, "leases"), leaseScheme(), internal.sess, nil)
 	if err := s.lease(core.WithSession(ctx, internal.sess), e); err != nil {
 		return nil, acquireError(ctx, e.sess, err)
 	}

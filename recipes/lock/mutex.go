@@ -47,9 +47,10 @@ func newMutex(c *core.Client, path string, sch *scheme, id []byte) *Mutex {
 // Lock blocks until it holds the lock, or ctx ends. When ctx ends first,
 // or the session ends (ErrLockLost, matching the session's error too),
 // Lock removes its node before returning; once ctx has ended, the error
-// matches ctx's, whatever else failed as it ended. On a Mutex that holds,
-// or is acquiring, the lock, it returns ErrAlreadyLocked; a lock that was
-// lost (see Lost) needs no Unlock first.
+// matches ctx's, whatever else failed as it ended, unless the lock was
+// lost (ErrLockLost). On a Mutex that holds, or is acquiring, the lock, it
+// returns ErrAlreadyLocked; a lock that was lost (see Lost) needs no
+// Unlock first.
 //
 // Uncontended, Lock costs one round trip: its create and the listing of
 // the contenders are pipelined.

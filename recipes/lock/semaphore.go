@@ -36,7 +36,8 @@ func NewSemaphore(c *core.Client, path string, maxLeases int, opts ...Option) *S
 
 // Acquire blocks until it holds a lease, or ctx ends. When ctx ends first,
 // or the session ends (ErrLockLost), it leaves no node behind; once ctx
-// has ended, the error matches ctx's.
+// has ended, the error matches ctx's, unless the lease was lost
+// (ErrLockLost).
 func (s *Semaphore) Acquire(ctx context.Context) (*Lease, error) {
 	if s.maxLeases < 1 {
 		return nil, fmt.Errorf("lock: semaphore of %d leases: %w", s.maxLeases, core.ErrInvalidArgument)

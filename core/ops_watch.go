@@ -277,9 +277,9 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 	hook := func(r *request) {
 		defer done()
 		if r.err != nil {
-			// The server holds no watch on path; the client may still
-			// serve one-shot watches there from a recursive watch above.
-			if errors.Is(r.err, ErrNoWatcher) && c.watches.removeServedFromAbove(sp, t) {
+			// The server holds no watch on path; the one-shot watches the
+			// client holds there are its own (see holdsOneShotsOf).
+			if errors.Is(r.err, ErrNoWatcher) && c.watches.removeOwnOneShots(sp, t) {
 				servedHere.Store(true)
 			}
 			return
@@ -321,7 +321,7 @@ func (c *Client) CheckWatches(ctx context.Context, path string, t WatcherType) e
 	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpCheckWatches, Path: sp, Type: int32(t)}
 	err = c.rpc(ctx, "checkWatches", path, true, req, &proto.EmptyResponse{}, nil)
-	if errors.Is(err, ErrNoWatcher) && c.watches.servesFromAbove(sp, t) {
+	if errors.Is(err, ErrNoWatcher) && c.watches.holdsOneShotsOf(sp, t) {
 		return nil
 	}
 	return err

@@ -77,13 +77,20 @@ func (w *watchRegistry) oneShotsGoneLocked(sp string) {
 	}
 }
 
-// servesFromAboveLocked reports whether the client holds one-shot watches
-// of type t on the server path sp that a recursive watch above serves:
-// the server holds none of them on sp.
-func (w *watchRegistry) servesFromAboveLocked(sp string, t WatcherType) bool {
-	if _, ok := w.servedFromAbove[sp]; !ok {
-		return false
-	}
+// holdsOneShotsOf reports whether the client holds one-shot watches of
+// type t on the server path sp. Asked after the server answered NoWatcher
+// for sp, the ones it holds are the client's own: served by a recursive
+// watch above (servedFromAbove), or about to be set on the server again
+// (a watch above just stopped serving them), since a watch the server
+// fired before its answer has had its event dispatched by then.
+// CheckWatches counts them as the session's.
+func (w *watchRegistry) holdsOneShotsOf(sp string, t WatcherType) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.holdsOneShotsOfLocked(sp, t)
+}
+
+func (w *watchRegistry) holdsOneShotsOfLocked(sp string, t WatcherType) bool {
 	for _, k := range oneShotKindsOf(t) {
 		if len(w.oneShot[watchKey{path: sp, kind: k}]) > 0 {
 			return true
@@ -92,25 +99,16 @@ func (w *watchRegistry) servesFromAboveLocked(sp string, t WatcherType) bool {
 	return false
 }
 
-// servesFromAbove is servesFromAboveLocked for a caller without w.mu:
-// CheckWatches counts such watches as the session's, which the server
-// does not know of.
-func (w *watchRegistry) servesFromAbove(sp string, t WatcherType) bool {
+// removeOwnOneShots removes the one-shot watches of type t on the server
+// path sp, for a removal the server answered with NoWatcher (it holds
+// none there; see holdsOneShotsOf), and reports whether there were any.
+// Persistent watchers stay: the server holds theirs.
+func (w *watchRegistry) removeOwnOneShots(sp string, t WatcherType) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.servesFromAboveLocked(sp, t)
-}
-
-// removeServedFromAbove removes the one-shot watches of type t on the
-// server path sp when a recursive watch above serves them, as a removal
-// the server answered with NoWatcher (it holds none there) must, and
-// reports whether there were any.
-func (w *watchRegistry) removeServedFromAbove(sp string, t WatcherType) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.servesFromAboveLocked(sp, t) {
+	if !w.holdsOneShotsOfLocked(sp, t) {
 		return false
 	}
-	w.removeLocalLocked(sp, t)
+	w.removeOneShotsLocked(sp, t)
 	return true
 }

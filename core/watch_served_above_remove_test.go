@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/core/proto"
 )
 
 // A one-shot watch that the client keeps to itself while a recursive
@@ -40,4 +41,42 @@ func TestWatchOneShotServedFromAboveRemoved(t *testing.T) {
 			wantEventB(t, rec.Events(), core.EventNodeDataChanged, "/r/b")
 		})
 	}
+}
+
+// The race of the test above with the recursive watcher's own removal: its
+// reply, read first, stops it serving the one-shot watch below and sets
+// that watch on the server again, after the server has answered the
+// child's removal with NoWatcher. The child's removal still removes the
+// client's watch, which gets its NotWatching event and nothing more.
+func TestWatchOneShotRemovedAsItsRecursiveWatcherCloses(t *testing.T) {
+	c, other, hold, _ := heldGatedPair(t)
+	ctx := ctxB(t, waitB)
+	_, err := c.Create(ctx, "/r/b", nil, core.WithParents())
+	require.NoError(t, err)
+	rec, err := c.AddWatch(ctx, "/r", core.WatchPersistentRecursive)
+	require.NoError(t, err)
+	plain, err := c.AddWatch(ctx, "/r/b", core.WatchPersistent)
+	require.NoError(t, err)
+	_, _, data, err := c.GetW(ctx, "/r/b")
+	require.NoError(t, err)
+	require.NoError(t, plain.Close())
+
+	hold.hold()
+	closed := make(chan error, 1)
+	go func() { closed <- rec.Close() }()
+	hold.waitWritten(t, proto.OpRemoveWatches, 2) // plain's, then rec's
+	removed := make(chan error, 1)
+	go func() { removed <- c.RemoveWatches(ctx, "/r/b", core.WatchData) }()
+	hold.waitWritten(t, proto.OpRemoveWatches, 3)
+	hold.waitHeldReplies(t, 2)
+	hold.release()
+	require.NoError(t, awaitR(t, ctx, closed, "the recursive watcher's Close"))
+	require.NoError(t, awaitR(t, ctx, removed, "RemoveWatches"))
+	wantNotWatchingB(t, data, core.ErrWatchRemoved)
+	// The watch set again on the server may still fire; the client drops
+	// what no watch of its own waits for.
+	_, err = other.SetData(ctx, "/r/b", []byte("x"))
+	require.NoError(t, err)
+	_, err = c.GetData(ctx, "/r/b")
+	require.NoError(t, err)
 }

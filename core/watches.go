@@ -496,6 +496,18 @@ func oneShotKindsOf(t WatcherType) []oneShotKind {
 }
 
 func (w *watchRegistry) removeLocalLocked(serverPath string, t WatcherType) {
+	ev := w.removeOneShotsLocked(serverPath, t)
+	if t == WatchAny {
+		for _, pw := range w.persistent[serverPath] {
+			pw.end(ev)
+		}
+		delete(w.persistent, serverPath)
+	}
+}
+
+// removeOneShotsLocked ends the one-shot watches of type t on serverPath
+// with ErrWatchRemoved, and returns the event it sent them.
+func (w *watchRegistry) removeOneShotsLocked(serverPath string, t WatcherType) Event {
 	ev := Event{Type: EventNotWatching, Path: w.root.fromServer(serverPath), Err: ErrWatchRemoved}
 	for _, k := range oneShotKindsOf(t) {
 		key := watchKey{path: serverPath, kind: k}
@@ -505,12 +517,7 @@ func (w *watchRegistry) removeLocalLocked(serverPath string, t WatcherType) {
 		}
 	}
 	w.oneShotsGoneLocked(serverPath)
-	if t == WatchAny {
-		for _, pw := range w.persistent[serverPath] {
-			pw.end(ev)
-		}
-		delete(w.persistent, serverPath)
-	}
+	return ev
 }
 
 // endAll ends every watch with a NotWatching event carrying err.

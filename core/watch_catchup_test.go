@@ -17,14 +17,7 @@ import (
 func TestWatchRearmCatchUpSeenOnce(t *testing.T) {
 	c, other, hold, gate := heldGatedPair(t)
 	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/r/b", nil, core.WithParents())
-	require.NoError(t, err)
-	rec, err := c.AddWatch(ctx, "/r", core.WatchPersistentRecursive)
-	require.NoError(t, err)
-	plain, err := c.AddWatch(ctx, "/r/b", core.WatchPersistent)
-	require.NoError(t, err)
-	_, _, data, err := c.GetW(ctx, "/r/b")
-	require.NoError(t, err)
+	rec, plain, data := oneShotUnderRecursive(t, ctx, c)
 
 	hold.hold()
 	closed := make(chan error, 1)
@@ -41,7 +34,7 @@ func TestWatchRearmCatchUpSeenOnce(t *testing.T) {
 	gate.set(false)
 
 	// A later reply comes after every event the server sent before it.
-	_, err = c.GetData(ctx, "/r")
+	_, err := c.GetData(ctx, "/r")
 	require.NoError(t, err)
 	requireNoEventB(t, rec.Events())
 	wantEventB(t, data, core.EventNodeDeleted, "/r/b")

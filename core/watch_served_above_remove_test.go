@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,15 +19,8 @@ func TestWatchOneShotServedFromAboveRemoved(t *testing.T) {
 		t.Run(map[core.WatcherType]string{core.WatchData: "data", core.WatchAny: "any"}[typ], func(t *testing.T) {
 			c, other, _ := watchPairB(t)
 			ctx := ctxB(t, waitB)
-			_, err := c.Create(ctx, "/r/b", nil, core.WithParents())
-			require.NoError(t, err)
-			rec, err := c.AddWatch(ctx, "/r", core.WatchPersistentRecursive)
-			require.NoError(t, err)
+			rec, plain, data := oneShotUnderRecursive(t, ctx, c)
 			t.Cleanup(func() { _ = rec.Close() })
-			plain, err := c.AddWatch(ctx, "/r/b", core.WatchPersistent)
-			require.NoError(t, err)
-			_, _, data, err := c.GetW(ctx, "/r/b")
-			require.NoError(t, err)
 			// Its release leaves the one-shot watch to the recursive one.
 			require.NoError(t, plain.Close())
 
@@ -36,7 +30,7 @@ func TestWatchOneShotServedFromAboveRemoved(t *testing.T) {
 			require.ErrorIs(t, c.CheckWatches(ctx, "/r/b", core.WatchData), core.ErrNoWatcher)
 			require.ErrorIs(t, c.RemoveWatches(ctx, "/r/b", typ), core.ErrNoWatcher, "nothing is left to remove")
 
-			_, err = other.SetData(ctx, "/r/b", []byte("x"))
+			_, err := other.SetData(ctx, "/r/b", []byte("x"))
 			require.NoError(t, err)
 			wantEventB(t, rec.Events(), core.EventNodeDataChanged, "/r/b")
 		})
@@ -51,14 +45,7 @@ func TestWatchOneShotServedFromAboveRemoved(t *testing.T) {
 func TestWatchOneShotRemovedAsItsRecursiveWatcherCloses(t *testing.T) {
 	c, other, hold, _ := heldGatedPair(t)
 	ctx := ctxB(t, waitB)
-	_, err := c.Create(ctx, "/r/b", nil, core.WithParents())
-	require.NoError(t, err)
-	rec, err := c.AddWatch(ctx, "/r", core.WatchPersistentRecursive)
-	require.NoError(t, err)
-	plain, err := c.AddWatch(ctx, "/r/b", core.WatchPersistent)
-	require.NoError(t, err)
-	_, _, data, err := c.GetW(ctx, "/r/b")
-	require.NoError(t, err)
+	rec, plain, data := oneShotUnderRecursive(t, ctx, c)
 	require.NoError(t, plain.Close())
 
 	hold.hold()
@@ -75,8 +62,26 @@ func TestWatchOneShotRemovedAsItsRecursiveWatcherCloses(t *testing.T) {
 	wantNotWatchingB(t, data, core.ErrWatchRemoved)
 	// The watch set again on the server may still fire; the client drops
 	// what no watch of its own waits for.
-	_, err = other.SetData(ctx, "/r/b", []byte("x"))
+	_, err := other.SetData(ctx, "/r/b", []byte("x"))
 	require.NoError(t, err)
 	_, err = c.GetData(ctx, "/r/b")
 	require.NoError(t, err)
+}
+
+// oneShotUnderRecursive sets up, on c: /r/b (made with its parent), a
+// recursive watcher on /r, a plain persistent watcher on /r/b, and a
+// one-shot data watch on /r/b, which the plain watcher holds, so that the
+// client keeps it to itself. It returns the two watchers and the one-shot
+// watch's channel.
+func oneShotUnderRecursive(t *testing.T, ctx context.Context, c *core.Client) (rec, plain *core.Watcher, data <-chan core.Event) {
+	t.Helper()
+	_, err := c.Create(ctx, "/r/b", nil, core.WithParents())
+	require.NoError(t, err)
+	rec, err = c.AddWatch(ctx, "/r", core.WatchPersistentRecursive)
+	require.NoError(t, err)
+	plain, err = c.AddWatch(ctx, "/r/b", core.WatchPersistent)
+	require.NoError(t, err)
+	_, _, data, err = c.GetW(ctx, "/r/b")
+	require.NoError(t, err)
+	return rec, plain, data
 }

@@ -144,7 +144,7 @@ func (w *watchRegistry) oneShotsApplied(sp string, data bool, send sendFunc) app
 // served from above until that watch stops being recursive.
 func (w *watchRegistry) addOneShotPathLocked(paths *watchPaths, sp string) {
 	if w.coveredFromAboveLocked(sp) {
-		if w.holdsOneShotLocked(sp) {
+		if w.holdsOneShotsOfLocked(sp, WatchAny) {
 			w.servedFromAbove[sp] = struct{}{}
 		}
 		return

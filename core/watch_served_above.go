@@ -29,17 +29,6 @@ func (w *watchRegistry) coveredFromAboveLocked(sp string) bool {
 	return false
 }
 
-// holdsOneShotLocked reports whether the client holds a one-shot watch on
-// the server path sp.
-func (w *watchRegistry) holdsOneShotLocked(sp string) bool {
-	for _, k := range []oneShotKind{watchKindData, watchKindExist, watchKindChild} {
-		if len(w.oneShot[watchKey{path: sp, kind: k}]) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // uncoveredLocked sets on the server, relative to zxid, the one-shot
 // watches below the server path sp that the session's recursive watch
 // there served, now that the server has stopped it (at zxid). Those that
@@ -72,7 +61,7 @@ func (w *watchRegistry) oneShotsGoneLocked(sp string) {
 	if len(w.servedFromAbove) == 0 {
 		return
 	}
-	if !w.holdsOneShotLocked(sp) {
+	if !w.holdsOneShotsOfLocked(sp, WatchAny) {
 		delete(w.servedFromAbove, sp)
 	}
 }
@@ -90,6 +79,8 @@ func (w *watchRegistry) holdsOneShotsOf(sp string, t WatcherType) bool {
 	return w.holdsOneShotsOfLocked(sp, t)
 }
 
+// holdsOneShotsOfLocked is holdsOneShotsOf with w.mu held; WatchAny asks
+// for a one-shot watch of any kind.
 func (w *watchRegistry) holdsOneShotsOfLocked(sp string, t WatcherType) bool {
 	for _, k := range oneShotKindsOf(t) {
 		if len(w.oneShot[watchKey{path: sp, kind: k}]) > 0 {

@@ -142,9 +142,21 @@ func (h *holding) watchNode(ctx context.Context) {
 }
 
 // markLost closes lost, unless the holder released the lock first.
-func (h *holding) markLost() {
+func (h *holding) markLost() { h.lose(false) }
+
+// markNodeLost is markLost for a node that is gone, or that another
+// session owns: release then deletes nothing, so an Unlock does not wait
+// for the network, and never removes another session's node.
+func (h *holding) markNodeLost() { h.lose(true) }
+
+func (h *holding) lose(notOurs bool) {
 	h.mu.Lock()
-	if h.released || h.isLost {
+	if h.released {
+		h.mu.Unlock()
+		return
+	}
+	h.notOurs = h.notOurs || notOurs
+	if h.isLost {
 		h.mu.Unlock()
 		return
 	}
@@ -154,18 +166,6 @@ func (h *holding) markLost() {
 	stop := h.takeStopOnEndLocked()
 	h.mu.Unlock()
 	stop()
-}
-
-// markNodeLost is markLost for a node that is gone, or that another
-// session owns: release then deletes nothing, so an Unlock does not wait
-// for the network, and never removes another session's node.
-func (h *holding) markNodeLost() {
-	h.mu.Lock()
-	if !h.released {
-		h.notOurs = true
-	}
-	h.mu.Unlock()
-	h.markLost()
 }
 
 // takeStopOnEndLocked returns the function that undoes the session's

@@ -16,9 +16,10 @@ import (
 // latency, a lost reply, refused connections. It passes everything through until told
 // otherwise. Its methods are safe for concurrent use.
 type Proxy struct {
-	target string
-	ln     net.Listener
-	wg     sync.WaitGroup
+	target  string
+	ln      net.Listener
+	wg      sync.WaitGroup
+	closing chan struct{} // closed by Close
 
 	// discarded counts the bytes the black hole swallowed, for tests.
 	discarded atomic.Int64
@@ -40,10 +41,15 @@ func NewProxy(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zktest: proxy: %w", err)
 	}
-	p := &Proxy{target: target, ln: ln, conns: make(map[*proxyConn]struct{})}
+	return serveProxy(target, ln), nil
+}
+
+// serveProxy starts a proxy that accepts on ln.
+func serveProxy(target string, ln net.Listener) *Proxy {
+	p := &Proxy{target: target, ln: ln, conns: make(map[*proxyConn]struct{}), closing: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
-	return p, nil
+	return p
 }
 
 // Addr returns the address clients connect to, 127.0.0.1:port.
@@ -56,6 +62,9 @@ func (p *Proxy) Target() string { return p.target }
 // proxy's goroutines to end.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
+	if !p.closed {
+		close(p.closing)
+	}
 	p.closed = true
 	conns := p.snapshot()
 	p.mu.Unlock()
@@ -87,9 +96,14 @@ func (p *Proxy) Conns() int {
 
 // BlackHole turns the black hole on or off. While it is on, the proxy reads
 // everything both sides send and forwards none of it, on existing and new
-// connections; nothing is closed, so clients see a silent server. A
-// connection accepted while it is on never reaches the target, even after it
-// is turned off. It is off by default.
+// connections; nothing is closed, and a side that closes or resets its end
+// is not heard of on the other until the hole is off, so clients see a
+// silent server. The hole swallows whole ZooKeeper frames: a frame that
+// began before it turned on still passes whole, and one that began while it
+// was on is swallowed whole, so that a connection stays framed when the hole
+// is turned off, with the frames it swallowed missing. A connection accepted
+// while it is on never reaches the target, even after it is turned off. It
+// is off by default.
 func (p *Proxy) BlackHole(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -181,15 +195,25 @@ func (p *Proxy) claimDrop() bool {
 
 func (p *Proxy) accept() {
 	defer p.wg.Done()
+	var pause time.Duration
 	for {
 		nc, err := p.ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			// Out of file descriptors, say: the listener still queues
+			// connections, so accept again after a pause rather than leave
+			// them hanging.
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(pause):
+				continue
+			case <-p.closing:
+				return
+			}
 		}
+		pause = 0
 		p.mu.Lock()
 		if p.closed || p.refuse {
 			p.mu.Unlock()
@@ -349,24 +373,18 @@ func (d *direction) process(b []byte) chunk {
 	now := time.Now()
 	hole := d.c.p.blackHoled(d.toServer)
 	if d.toServer {
-		out, _ := d.scan.scan(nil, b, false, func(xid int32) bool {
-			if !hole && xid >= 0 && d.c.p.claimDrop() {
+		out, _ := d.scan.scan(nil, b, false, hole, func(xid int32) bool {
+			if !d.scan.swallowing && xid >= 0 && d.c.p.claimDrop() {
 				d.c.setDrop(xid)
 			}
 			return false
 		})
-		if hole {
-			d.c.p.discarded.Add(int64(len(out)))
-			out = nil
-		}
+		d.c.p.discarded.Add(int64(d.scan.swallowed))
 		return chunk{data: out, at: now}
 	}
 	xid, pending := d.c.pendingDrop()
-	out, cut := d.scan.scan(nil, b, pending, func(x int32) bool { return pending && x == xid })
-	if hole {
-		d.c.p.discarded.Add(int64(len(out)))
-		out = nil
-	}
+	out, cut := d.scan.scan(nil, b, pending, hole, func(x int32) bool { return pending && x == xid })
+	d.c.p.discarded.Add(int64(d.scan.swallowed))
 	return chunk{data: out, at: now, cut: cut}
 }
 
@@ -397,9 +415,7 @@ func (d *direction) write() {
 			}
 		}
 		if len(ck.data) > 0 {
-			if d.c.p.blackHoled(d.toServer) {
-				d.c.p.discarded.Add(int64(len(ck.data)))
-			} else if _, err := d.dst.Write(ck.data); err != nil {
+			if _, err := d.dst.Write(ck.data); err != nil {
 				return
 			}
 		}
@@ -407,9 +423,32 @@ func (d *direction) write() {
 			return
 		}
 	}
+	// The source has ended. A black hole passes no FIN or reset either:
+	// the other side learns of the end once the hole is off.
+	if !d.c.waitHoleOff(d.toServer) {
+		return
+	}
 	if tc, ok := d.dst.(*net.TCPConn); ok && d.eof {
 		clean = tc.CloseWrite() == nil
 	}
+}
+
+// holePoll is how often a connection whose source has ended looks whether
+// the black hole in its way is still on.
+const holePoll = 10 * time.Millisecond
+
+// waitHoleOff waits until nothing swallows what goes toward the server
+// (toServer) or toward the client, and reports whether it did before the
+// connection closed.
+func (c *proxyConn) waitHoleOff(toServer bool) bool {
+	for c.p.blackHoled(toServer) {
+		select {
+		case <-c.done:
+			return false
+		case <-time.After(holePoll):
+		}
+	}
+	return true
 }
 
 // maxFrame bounds a ZooKeeper frame's length; a larger one means the stream
@@ -421,14 +460,16 @@ const maxFrame = 64 << 20
 // every frame but the first (the connect request or response) starts with
 // the int32 xid.
 type frameScanner struct {
-	hdr       [8]byte // length and xid of the current frame
-	nhdr      int     // bytes of hdr received
-	emitted   int     // bytes of hdr passed on
-	holding   bool    // hdr is held back until the frame is known
-	length    int     // payload length of the current frame
-	remaining int     // payload bytes of the current frame still to come
-	frames    int     // frames whose header is complete
-	off       bool    // the stream is not framed
+	hdr        [8]byte // length and xid of the current frame
+	nhdr       int     // bytes of hdr received
+	emitted    int     // bytes of hdr passed on
+	holding    bool    // hdr is held back until the frame is known
+	swallowing bool    // the current frame goes into the black hole
+	swallowed  int     // bytes swallowed by the latest scan
+	length     int     // payload length of the current frame
+	remaining  int     // payload bytes of the current frame still to come
+	frames     int     // frames whose header is complete
+	off        bool    // the stream is not framed
 }
 
 // scan appends to dst the bytes of p to pass on and calls onFrame with the
@@ -436,24 +477,42 @@ type frameScanner struct {
 // that frame and everything after it are not passed on, and cut is true.
 // With hold, the header of a frame that starts in p is held back until the
 // frame's xid is known, so that no byte of a dropped frame is passed on.
-func (s *frameScanner) scan(dst, p []byte, hold bool, onFrame func(xid int32) bool) (out []byte, cut bool) {
+//
+// With hole, each frame that starts in p is swallowed whole: none of its
+// bytes is passed on, even those that come in a later scan without hole,
+// and s.swallowed counts them. A frame that started before is passed on
+// whole in the same way, so that the stream stays framed when a black hole
+// opens or closes in the middle of a frame. An unframed stream is
+// swallowed a piece at a time.
+func (s *frameScanner) scan(dst, p []byte, hold, hole bool, onFrame func(xid int32) bool) (out []byte, cut bool) {
+	s.swallowed = 0
+	put := func(b []byte) {
+		if s.swallowing {
+			s.swallowed += len(b)
+		} else {
+			dst = append(dst, b...)
+		}
+	}
 	emit := func() {
-		dst = append(dst, s.hdr[s.emitted:s.nhdr]...)
+		put(s.hdr[s.emitted:s.nhdr])
 		s.emitted = s.nhdr
 	}
 	for len(p) > 0 {
 		if s.off {
-			return append(dst, p...), false
+			s.swallowing = hole
+			put(p)
+			return dst, false
 		}
 		if s.remaining > 0 {
 			k := min(s.remaining, len(p))
-			dst = append(dst, p[:k]...)
+			put(p[:k])
 			p = p[k:]
 			s.remaining -= k
 			continue
 		}
 		if s.nhdr == 0 {
 			s.holding = hold
+			s.swallowing = hole
 		}
 		want := 4
 		if s.nhdr >= 4 {

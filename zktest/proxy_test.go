@@ -7,7 +7,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -186,9 +190,9 @@ func wantClosed(t *testing.T, c net.Conn) {
 	}
 }
 
+// isReset reports a connection the peer reset; a timeout is not one.
 func isReset(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op)
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func TestProxyPassThroughZooKeeper(t *testing.T) {
@@ -497,7 +501,7 @@ func TestFrameScanner(t *testing.T) {
 			cut := false
 			for p := stream; len(p) > 0 && !cut; {
 				k := min(c.chunk, len(p))
-				out, cut = s.scan(out, p[:k], c.hold, func(xid int32) bool {
+				out, cut = s.scan(out, p[:k], c.hold, false, func(xid int32) bool {
 					xids = append(xids, xid)
 					return xid == c.drop
 				})
@@ -506,7 +510,7 @@ func TestFrameScanner(t *testing.T) {
 			if !bytes.Equal(out, c.want) || cut != c.cut {
 				t.Fatalf("scan passed on %q, cut %v; want %q, %v", out, cut, c.want, c.cut)
 			}
-			if len(xids) != len(c.xids) {
+			if !slices.Equal(xids, c.xids) {
 				t.Fatalf("xids %v, want %v", xids, c.xids)
 			}
 		})
@@ -514,8 +518,138 @@ func TestFrameScanner(t *testing.T) {
 
 	// Not framed: a four-letter word passes through.
 	var s frameScanner
-	out, cut := s.scan(nil, []byte("ruok"), true, func(int32) bool { return true })
+	out, cut := s.scan(nil, []byte("ruok"), true, false, func(int32) bool { return true })
 	if string(out) != "ruok" || cut {
 		t.Fatalf("ruok: %q, %v", out, cut)
 	}
+}
+
+// A black hole that opens or closes in the middle of a frame swallows or
+// passes that frame whole, so the stream stays framed: what passes is
+// exactly the frames that started while the hole was off.
+func TestFrameScannerBlackHoleKeepsFrames(t *testing.T) {
+	a := frame(request(1, 4, "frame a"))
+	b := frame(request(2, 4, "frame b"))
+	c := frame(request(3, 4, "frame c"))
+	stream := slices.Concat(frame([]byte("connect")), a, b, c)
+	start := len(frame([]byte("connect")))
+	for _, tc := range []struct {
+		name     string
+		holeFrom int // the hole is on for the bytes in [holeFrom, holeTo)
+		holeTo   int
+		want     []byte
+	}{
+		// On from a's sixth byte to b's sixth: a passes, b is swallowed.
+		{"on mid a, off mid b", start + 6, start + len(a) + 6, slices.Concat(frame([]byte("connect")), a, c)},
+		// On from b's first byte to c's first: only b is swallowed.
+		{"on and off at boundaries", start + len(a), start + len(a) + len(b), slices.Concat(frame([]byte("connect")), a, c)},
+		// On from inside the connect frame through a's third byte: the
+		// connect frame passes, a is swallowed.
+		{"on mid connect, off mid a", 5, start + 3, slices.Concat(frame([]byte("connect")), b, c)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, chunk := range []int{1, 3, 7, len(stream)} {
+				var s frameScanner
+				var out []byte
+				swallowed := 0
+				for i := 0; i < len(stream); {
+					// Split at the hole's edges too, as a read might.
+					end := min(i+chunk, len(stream))
+					for _, edge := range []int{tc.holeFrom, tc.holeTo} {
+						if i < edge && edge < end {
+							end = edge
+						}
+					}
+					hole := i >= tc.holeFrom && i < tc.holeTo
+					out, _ = s.scan(out, stream[i:end], false, hole, nil)
+					swallowed += s.swallowed
+					i = end
+				}
+				if !bytes.Equal(out, tc.want) {
+					t.Fatalf("chunks of %d: passed on %q, want %q", chunk, out, tc.want)
+				}
+				if swallowed != len(stream)-len(tc.want) {
+					t.Errorf("chunks of %d: swallowed %d bytes, want %d", chunk, swallowed, len(stream)-len(tc.want))
+				}
+			}
+		})
+	}
+}
+
+// A black hole passes no FIN or reset: a server that closes while the hole
+// is on stays silent to the client, which hears of the close only once the
+// hole is off.
+func TestProxyBlackHoleHoldsCloses(t *testing.T) {
+	b := startBackend(t)
+	p := StartProxy(t, b.ln.Addr().String())
+	c := dialProxy(t, p)
+	roundTrip(t, c, 1, "before")
+
+	p.BlackHole(true)
+	b.mu.Lock()
+	server := b.conns[0]
+	b.mu.Unlock()
+	if err := server.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readTestFrame(c); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read through the hole after the server closed: %q, %v; want silence", got, err)
+	}
+	if p.Conns() != 1 {
+		t.Errorf("%d connections open through the hole, want 1", p.Conns())
+	}
+
+	p.BlackHole(false)
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	wantClosed(t, c)
+}
+
+// failingListener fails its first Accept calls as a process out of file
+// descriptors does, and then accepts as its listener does.
+type failingListener struct {
+	net.Listener
+	failures atomic.Int32
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.failures.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// An accept that fails for want of file descriptors does not stop the
+// proxy accepting: connections queued meanwhile are served once accepts
+// succeed again.
+func TestProxyAcceptsAfterAcceptErrors(t *testing.T) {
+	b := startBackend(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &failingListener{Listener: ln}
+	fl.failures.Store(3)
+	p := serveProxy(b.ln.Addr().String(), fl)
+	defer p.Close()
+
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(frame([]byte("connect-request"))); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readTestFrame(c); err != nil || !bytes.Equal(got, connectResponse) {
+		t.Fatalf("connect response %q, %v; want it once accepts succeed again", got, err)
+	}
+	roundTrip(t, c, 1, "after failed accepts")
 }

@@ -95,7 +95,10 @@ func TestExpireSession(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The session's connection is closed.
+	// The session's connection is closed, well before the read deadline.
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := proto.ReadFrame(c, nil, proto.DefaultMaxFrame); !errors.Is(err, io.EOF) && !isReset(err) {
 		t.Fatalf("read from the expired session's connection: %v, want EOF", err)
 	}

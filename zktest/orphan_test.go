@@ -98,3 +98,27 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+// A JVM that dies by itself disarms its watchdog, which would otherwise wait
+// to kill, when the test binary exits, a process group whose id the system
+// may have given to another process by then.
+func TestWatchdogEndsWithItsJVM(t *testing.T) {
+	s, err := NewServer(t.Context(), WithDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	proc := s.proc
+	if err := syscall.Kill(proc.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-proc.done
+	watchdog := proc.watchdog.Process.Pid
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(watchdog, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the watchdog still runs 10 s after its JVM died")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

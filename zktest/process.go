@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -17,18 +18,21 @@ import (
 //   - a watchdog shell, also started per JVM, blocks reading a pipe whose only
 //     writer is the test binary. When the binary exits, however it exits, the
 //     read ends with EOF and the watchdog kills the JVM's group. A clean stop
-//     first disarms it by writing "disarm".
+//     first disarms it by writing "disarm", and so does a JVM that exits by
+//     itself, so that the watchdog never signals a process group whose id
+//     the system may have reused.
 const watchdogScript = `if read -r line && [ "$line" = disarm ]; then exit 0; fi
 kill -9 "-$1" 2>/dev/null
 exit 0`
 
 // jvm is one running server process and its watchdog.
 type jvm struct {
-	cmd      *exec.Cmd
-	done     chan struct{} // closed once the process has exited and been reaped
-	waitErr  error         // set before done is closed
-	watchdog *exec.Cmd
-	disarmW  *os.File // write end of the watchdog's stdin
+	cmd        *exec.Cmd
+	done       chan struct{} // closed once the process has exited and been reaped
+	waitErr    error         // set before done is closed
+	watchdog   *exec.Cmd
+	disarmW    *os.File // write end of the watchdog's stdin
+	disarmOnce sync.Once
 }
 
 // startJVM starts java with args in dir, appending its stdout and stderr to
@@ -48,16 +52,15 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("zktest: start java: %w", err)
 	}
-	j := &jvm{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		j.waitErr = cmd.Wait()
-		close(j.done)
-	}()
+	// Not yet reaped, so the group id is still the JVM's.
+	killUnwatched := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
 
 	r, w, err := os.Pipe()
 	if err != nil {
-		j.signal(syscall.SIGKILL)
-		<-j.done
+		killUnwatched()
 		return nil, fmt.Errorf("zktest: watchdog pipe: %w", err)
 	}
 	wd := exec.Command("/bin/sh", "-c", watchdogScript, "zktest-watchdog", fmt.Sprint(cmd.Process.Pid))
@@ -67,12 +70,15 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 	r.Close()
 	if err != nil {
 		w.Close()
-		j.signal(syscall.SIGKILL)
-		<-j.done
+		killUnwatched()
 		return nil, fmt.Errorf("zktest: start watchdog: %w", err)
 	}
-	j.watchdog = wd
-	j.disarmW = w
+	j := &jvm{cmd: cmd, done: make(chan struct{}), watchdog: wd, disarmW: w}
+	go func() {
+		j.waitErr = cmd.Wait()
+		close(j.done)
+		j.disarm() // it may have exited by itself
+	}()
 	return j, nil
 }
 
@@ -93,15 +99,14 @@ func (j *jvm) signal(sig syscall.Signal) {
 	}
 }
 
-// disarm tells the watchdog to exit without killing, and reaps it.
+// disarm tells the watchdog to exit without killing, and reaps it. Only the
+// first call does anything; a later one returns once the first is done.
 func (j *jvm) disarm() {
-	if j.disarmW == nil {
-		return
-	}
-	_, _ = j.disarmW.Write([]byte("disarm\n"))
-	_ = j.disarmW.Close()
-	_ = j.watchdog.Wait()
-	j.disarmW = nil
+	j.disarmOnce.Do(func() {
+		_, _ = j.disarmW.Write([]byte("disarm\n"))
+		_ = j.disarmW.Close()
+		_ = j.watchdog.Wait()
+	})
 }
 
 // kill sends SIGKILL to the group and waits for the JVM to exit.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -94,13 +95,43 @@ func (e *Ensemble) start(ctx context.Context) error {
 			return err
 		}
 	}
+	// A member whose JVM exits fails the start at once, with its own log,
+	// whichever member the start is waiting on: the others may wait for it
+	// in vain (two members cannot form a quorum without each other), and
+	// only its log says why, such as a port already in use, which the
+	// caller retries on fresh ports.
+	ctx, cancel := context.WithCancelCause(ctx)
+	var watchers sync.WaitGroup
+	defer func() {
+		cancel(nil)
+		watchers.Wait()
+	}()
+	for _, s := range e.servers {
+		exited := s.proc.done
+		watchers.Go(func() {
+			select {
+			case <-exited:
+				cancel(memberExited{s.startError(fmt.Sprintf("java exited: %v", s.proc.waitErr))})
+			case <-ctx.Done():
+			}
+		})
+	}
 	for _, s := range e.servers {
 		if err := s.waitReadyLocked(ctx); err != nil {
+			if exited, ok := context.Cause(ctx).(memberExited); ok {
+				return exited.err
+			}
 			return err
 		}
 	}
 	return nil
 }
+
+// memberExited is the cause that ends an ensemble's start when a member's
+// JVM exits; err says which and why.
+type memberExited struct{ err error }
+
+func (m memberExited) Error() string { return m.err.Error() }
 
 func (e *Ensemble) removeDir() {
 	if e.ownsDir {

@@ -115,3 +115,43 @@ func TestServerRetriesBusyPort(t *testing.T) {
 		t.Fatal("the log shows no failed first start")
 	}
 }
+
+// TestEnsembleRetriesBusyPortOfAnotherMember gives the second member of a
+// two-server ensemble a client port that something else listens on. That
+// member's JVM exits, while the first member waits for a quorum it cannot
+// have without it: the start notices the exit at once, finds "Address
+// already in use" in that member's log and retries on fresh ports, rather
+// than waiting out its timeout on the first member.
+func TestEnsembleRetriesBusyPortOfAnotherMember(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	calls := 0
+	reserve = func() (int, error) {
+		calls++
+		if calls == 4 { // member 2's client port: after member 1's three
+			return busyPort, nil
+		}
+		return reservePort()
+	}
+	defer func() { reserve = reservePort }()
+
+	// Without noticing member 2's exit, the start would wait out its 60 s
+	// on member 1 and fail, since member 1's log names no busy port.
+	e, err := NewEnsemble(t.Context(), 2, WithDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if calls <= 6 {
+		t.Fatalf("%d ports reserved: no retry on fresh ports", calls)
+	}
+	for _, s := range e.Servers() {
+		if s.Addr() == busy.Addr().String() {
+			t.Fatalf("member %s on the busy port", s.Addr())
+		}
+	}
+}

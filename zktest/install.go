@@ -36,9 +36,12 @@ func findInstall() (*install, error) {
 		return nil, err
 	}
 	if home := os.Getenv("ZOOKEEPER_HOME"); home != "" {
+		// Set on purpose, so a wrong one is an error rather than a reason
+		// to use another installation.
 		if cp := homeClasspath(home); cp != nil {
 			return &install{java: java, classpath: cp}, nil
 		}
+		return nil, fmt.Errorf("zktest: ZOOKEEPER_HOME=%s holds no ZooKeeper jar (in it, lib/ or libexec/lib/) nor bin/zkServer.sh: %w", home, ErrNotInstalled)
 	}
 	if cp := debianClasspath(); cp != nil {
 		return &install{java: java, classpath: cp}, nil
@@ -66,6 +69,7 @@ func findJava() (string, error) {
 		if isFile(p) {
 			return p, nil
 		}
+		return "", fmt.Errorf("zktest: JAVA_HOME=%s has no bin/java: %w", home, ErrNotInstalled)
 	}
 	if p, err := exec.LookPath("java"); err == nil {
 		return p, nil
@@ -73,7 +77,7 @@ func findJava() (string, error) {
 	if isFile(defaultJava) {
 		return defaultJava, nil
 	}
-	return "", fmt.Errorf("%w (java not found)", ErrNotInstalled)
+	return "", fmt.Errorf("zktest: java not found (on PATH, in JAVA_HOME or at %s): %w", defaultJava, ErrNotInstalled)
 }
 
 // homeClasspath returns the jars of a release tarball (home/lib/*.jar and

@@ -156,16 +156,23 @@ func TestNotInstalled(t *testing.T) {
 	debianJava, defaultJava = empty, filepath.Join(empty, "java")
 	defer func() { debianJava, defaultJava = saved[0], saved[1] }()
 
-	if _, err := NewServer(t.Context()); !errors.Is(err, ErrNotInstalled) {
-		t.Fatalf("NewServer = %v, want ErrNotInstalled", err)
+	// A JAVA_HOME without java is named, not passed over.
+	if _, err := NewServer(t.Context()); !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), "JAVA_HOME="+empty) {
+		t.Fatalf("NewServer = %v, want ErrNotInstalled naming JAVA_HOME", err)
 	}
-	if _, err := NewEnsemble(t.Context(), 3); !errors.Is(err, ErrNotInstalled) {
-		t.Fatalf("NewEnsemble = %v, want ErrNotInstalled", err)
+	t.Setenv("JAVA_HOME", "")
+	if _, err := NewEnsemble(t.Context(), 3); !errors.Is(err, ErrNotInstalled) || !strings.HasPrefix(err.Error(), "zktest: java not found") {
+		t.Fatalf("NewEnsemble = %v, want ErrNotInstalled saying java is missing", err)
 	}
-	// A java but no ZooKeeper.
+	// A java, and a ZOOKEEPER_HOME without ZooKeeper, which is named.
 	if err := os.WriteFile(filepath.Join(empty, "java"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := NewServer(t.Context()); !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), "ZOOKEEPER_HOME="+empty) {
+		t.Fatalf("NewServer = %v, want ErrNotInstalled naming ZOOKEEPER_HOME", err)
+	}
+	// A java but no ZooKeeper anywhere.
+	t.Setenv("ZOOKEEPER_HOME", "")
 	ft := &fakeTB{TB: t}
 	ft.run(func() { StartServer(ft) })
 	if !strings.Contains(ft.fatal, "make zookeeper") || strings.Contains(ft.fatal, "\n") {

@@ -40,7 +40,8 @@ type Config struct {
 	AllowReadOnly bool
 	// Options are further client options, applied after the fields above,
 	// so they win over them. A logger given here wins over the
-	// application's.
+	// application's for the client's own logs; the module's two lines
+	// (client started, client closed) still go to the application's.
 	Options []core.Option
 }
 

@@ -2,6 +2,7 @@ package fxmodule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,7 +20,29 @@ import (
 // deadline (fx.StartTimeout), so the application fails to start when
 // ZooKeeper cannot be reached in time. It gives up a tenth of the time
 // (at most a second) before that deadline, so that the start error names
-// the servers and the last connection attempt's failure. An OnStop hook closes the session.
+// the servers and, once an attempt has failed, that attempt's failure. An
+// OnStop hook closes the session; Close takes at most a few seconds, and
+// it carries on to the end even when the stop context ends first, so that
+// no goroutine of the client outlives it.
+//
+// The client cannot start again once closed: starting an application
+// again after stopping it fails with an error that matches core.ErrClosed.
+//
+// When the application fails to start because its start deadline passed
+// (in a later hook, say), fx rolls back with that expired context and so
+// runs no OnStop hook at all, this module's included (fx v1.24). The
+// client then stays connected, and its ephemeral nodes stay, until the
+// process exits or the client is closed. A process that carries on after
+// a failed start should close the client itself; Close is idempotent:
+//
+//	var client *core.Client
+//	app := fx.New(fxmodule.Module, fx.Supply(cfg), fx.Populate(&client), ...)
+//	if err := app.Start(ctx); err != nil {
+//		if client != nil {
+//			client.Close()
+//		}
+//		return err
+//	}
 var Module = fx.Module("zkit",
 	fx.Provide(NewClient, NewLocks),
 )
@@ -75,6 +98,9 @@ func NewClient(p Params) (Result, error) {
 				defer cancel()
 			}
 			if err := client.Start(ctx); err != nil {
+				if errors.Is(err, core.ErrClosed) {
+					return fmt.Errorf("fxmodule: the ZooKeeper client closed when the application stopped, and a closed client cannot start again: %w", err)
+				}
 				return fmt.Errorf("fxmodule: connect to ZooKeeper at %s: %w", cfg.Servers, err)
 			}
 			if s := client.Session(); s != nil {

@@ -281,3 +281,57 @@ func TestModuleProvidesLocks(t *testing.T) {
 		t.Errorf("Lease.Release: %v", err)
 	}
 }
+
+// An application stopped and started again cannot bring its client back:
+// the second start fails with an error that says so and matches
+// core.ErrClosed, rather than one about connecting.
+func TestModuleRestartSaysTheClientIsClosed(t *testing.T) {
+	var client *core.Client
+	app := fxtest.New(t, fxmodule.Module, fx.Supply(testConfig(t)), fx.Populate(&client))
+	app.RequireStart()
+	app.RequireStop()
+
+	err := app.Start(t.Context())
+	if !errors.Is(err, core.ErrClosed) || !strings.Contains(err.Error(), "cannot start again") {
+		t.Errorf("second Start = %v; want core.ErrClosed, saying the client cannot start again", err)
+	}
+	if err := app.Stop(t.Context()); err != nil {
+		t.Errorf("Stop after the failed restart: %v", err)
+	}
+}
+
+// When a later hook overruns the start deadline, fx rolls back with the
+// expired context and runs no OnStop hook, so the client stays connected;
+// the pattern in Module's doc comment, closing the populated client after
+// the failed start, ends its session.
+func TestModuleClientClosedByHandAfterStartTimeout(t *testing.T) {
+	cfg := testConfig(t)
+	var client *core.Client
+	app := fx.New(
+		fxmodule.Module,
+		fx.Supply(cfg),
+		fx.Populate(&client),
+		fx.StartTimeout(2*time.Second),
+		fx.NopLogger,
+		fx.Invoke(func(lc fx.Lifecycle, _ *core.Client) {
+			lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+				<-ctx.Done() // a hook that overruns the deadline
+				return ctx.Err()
+			}})
+		}),
+	)
+	startCtx, cancel := context.WithTimeout(t.Context(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Start = %v; want the start deadline", err)
+	}
+	if got := client.State(); got != core.StateConnected {
+		t.Fatalf("after the failed start: state %v; want Connected (fx ran no OnStop hook)", got)
+	}
+	if err := client.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := client.State(); got != core.StateClosed {
+		t.Errorf("after Close: state %v, want Closed", got)
+	}
+}

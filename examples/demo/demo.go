@@ -192,12 +192,12 @@ func (d *demo) ephemeralSequential(ctx context.Context, c *core.Client) error {
 	if err != nil {
 		return err
 	}
-	p, err := other.Create(ctx, "/workers/worker-", nil, core.Ephemeral(), core.Sequential())
+	p, st, err := other.CreateStat(ctx, "/workers/worker-", nil, core.Ephemeral(), core.Sequential())
 	if err != nil {
 		other.Close()
 		return err
 	}
-	d.printf("a second client (session 0x%016x) creates %s", other.Session().ID(), p)
+	d.printf("a second client (session 0x%016x) creates %s", st.EphemeralOwner, p)
 	children, err := c.GetChildren(ctx, "/workers")
 	if err != nil {
 		other.Close()

@@ -77,7 +77,7 @@ func (d *demo) lock(ctx context.Context, c *core.Client) error {
 				mu.Lock()
 				tokens = append(tokens, token)
 				mu.Unlock()
-				d.printf("%s (session 0x%016x) holds /lock, round %d, fencing token 0x%x", name, cl.Session().ID(), round, token)
+				d.printf("%s (session 0x%016x) holds /lock, round %d, fencing token 0x%x", name, sessionID(cl), round, token)
 				select {
 				case <-m.Lost():
 					report(fmt.Errorf("%s lost the lock", name))
@@ -143,4 +143,13 @@ func (d *demo) lock(ctx context.Context, c *core.Client) error {
 	}
 	d.printf("  %s", b)
 	return nil
+}
+
+// sessionID is c's current session id, or 0 between an expiry and the next
+// session, when c has none.
+func sessionID(c *core.Client) int64 {
+	if s := c.Session(); s != nil {
+		return s.ID()
+	}
+	return 0
 }

@@ -23,7 +23,13 @@ func main() {
 func mainCode() int {
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	context.AfterFunc(ctx, stopSignals) // a second Ctrl-C kills at once
+	// A second Ctrl-C kills at once: the first ends the signal handling of
+	// this function and of fx (which relays signals to app.Wait), so that
+	// the signals' default action is back while the app stops.
+	context.AfterFunc(ctx, func() {
+		stopSignals()
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+	})
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
@@ -91,11 +97,16 @@ func runApp(ctx context.Context, app *fx.App, logger *zap.Logger) int {
 		return 1
 	}
 	logger.Info("app started")
-	code := 0
+	code, interrupted := 0, false
 	select {
 	case sig := <-app.Wait():
 		code = sig.ExitCode
+		interrupted = sig.Signal == os.Interrupt
 	case <-ctx.Done():
+	}
+	// A Ctrl-C reaches both ctx and fx's app.Wait, and select picks
+	// either; both mean the run was interrupted.
+	if interrupted || ctx.Err() != nil {
 		logger.Info("interrupted")
 		code = 130
 	}

@@ -77,11 +77,11 @@ func (w *worker) run(ctx context.Context) {
 
 func (w *worker) work(ctx context.Context) error {
 	c := w.p.Client
-	me, err := c.Create(ctx, "/instances/worker-", nil, core.Ephemeral(), core.Sequential(), core.WithParents())
+	me, st, err := c.CreateStat(ctx, "/instances/worker-", nil, core.Ephemeral(), core.Sequential(), core.WithParents())
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
-	w.log.Info("registered", zap.String("node", me), zap.String("session", fmt.Sprintf("0x%x", c.Session().ID())))
+	w.log.Info("registered", zap.String("node", me), zap.String("session", fmt.Sprintf("0x%x", st.EphemeralOwner)))
 
 	for i := 1; i <= int(w.p.Jobs); i++ {
 		if err := w.job(ctx, i); err != nil {

@@ -233,17 +233,25 @@ func (c *conn) sendBatch(canRead, final bool, batch ...outgoing) (own bool, err 
 	own = c.wantReaderLocked(canRead)
 	// With nothing else in flight the caller writes at once: no hand-off.
 	// Under load the writer goroutine writes, so callers' requests gather
-	// into one write.
+	// into one write. So does a large batch, which a server that has
+	// stopped reading could leave half written until the write deadline:
+	// the caller then waits for its reply, where its ctx ends the wait.
 	idle := queued == c.head
-	write := idle && c.claimWriter()
+	small := len(c.out) <= maxInlineWrite
+	write := idle && small && c.claimWriter()
 	c.mu.Unlock()
 	if write {
 		c.writeInline()
-	} else if !idle {
+	} else if !idle || !small {
 		c.signal()
 	}
 	return own, nil
 }
+
+// maxInlineWrite is the most a caller writes itself. An idle connection's
+// socket buffer takes that much at once (Linux starts a TCP socket's send
+// buffer at 16 KiB), so a caller is never held in a write, whatever its ctx.
+const maxInlineWrite = 8 << 10
 
 // checkFrame refuses the frame appended at mark when it is larger than the
 // server takes: the server would close the connection, failing every other

@@ -37,8 +37,10 @@
 //
 // Requests from every goroutine share the client's connection, in order,
 // without waiting for each other's replies. A caller that finds the
-// connection idle writes its request itself; under load a writer goroutine
-// gathers the queued requests into one write. Replies are matched to their
+// connection idle writes its request itself, unless it is over 8 KiB, more
+// than an idle socket is sure to take at once, so that no caller waits in a
+// write whatever its ctx; under load a writer goroutine gathers the queued
+// requests into one write. Replies are matched to their
 // callers in order. Whoever has the turn reads the socket: a reader
 // goroutine while replies or events may come, or, when no watch is set and
 // nothing is in flight, the next caller, which reads its own reply and so

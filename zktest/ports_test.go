@@ -82,12 +82,7 @@ func TestReservePortAcrossProcesses(t *testing.T) {
 // else listens on: the JVM fails with "Address already in use", and
 // NewServer retries on fresh ports.
 func TestServerRetriesBusyPort(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	busyPort := busy.Addr().(*net.TCPAddr).Port
+	busy, busyPort := listenBusy(t)
 	first := true
 	reserve = func() (int, error) {
 		if first {
@@ -123,12 +118,7 @@ func TestServerRetriesBusyPort(t *testing.T) {
 // already in use" in that member's log and retries on fresh ports, rather
 // than waiting out its timeout on the first member.
 func TestEnsembleRetriesBusyPortOfAnotherMember(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	busyPort := busy.Addr().(*net.TCPAddr).Port
+	busy, busyPort := listenBusy(t)
 	calls := 0
 	reserve = func() (int, error) {
 		calls++
@@ -154,4 +144,16 @@ func TestEnsembleRetriesBusyPortOfAnotherMember(t *testing.T) {
 			t.Fatalf("member %s on the busy port", s.Addr())
 		}
 	}
+}
+
+// listenBusy listens on a free port of 127.0.0.1, which a server then
+// cannot bind, until the test ends.
+func listenBusy(t *testing.T) (net.Listener, int) {
+	t.Helper()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	return busy, busy.Addr().(*net.TCPAddr).Port
 }

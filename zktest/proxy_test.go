@@ -168,6 +168,17 @@ func dialProxy(t *testing.T, p *Proxy) net.Conn {
 	return c
 }
 
+// proxiedConn starts a backend and a proxy to it, and dials a connection
+// through the proxy that has made one round trip.
+func proxiedConn(t *testing.T) (*fakeBackend, *Proxy, net.Conn) {
+	t.Helper()
+	b := startBackend(t)
+	p := StartProxy(t, b.ln.Addr().String())
+	c := dialProxy(t, p)
+	roundTrip(t, c, 1, "before")
+	return b, p, c
+}
+
 // roundTrip sends a request and checks that its echo comes back.
 func roundTrip(t *testing.T, c net.Conn, xid int32, body string) {
 	t.Helper()
@@ -273,10 +284,7 @@ func TestProxyCutAll(t *testing.T) {
 }
 
 func TestProxyBlackHole(t *testing.T) {
-	b := startBackend(t)
-	p := StartProxy(t, b.ln.Addr().String())
-	c := dialProxy(t, p)
-	roundTrip(t, c, 1, "before")
+	b, p, c := proxiedConn(t)
 
 	p.BlackHole(true)
 	// A request vanishes: the backend never gets it.
@@ -314,10 +322,7 @@ func TestProxyBlackHole(t *testing.T) {
 }
 
 func TestProxyOneWayBlackHoles(t *testing.T) {
-	b := startBackend(t)
-	p := StartProxy(t, b.ln.Addr().String())
-	c := dialProxy(t, p)
-	roundTrip(t, c, 1, "before")
+	b, p, c := proxiedConn(t)
 
 	// Toward the server: requests vanish, events still arrive.
 	p.BlackHoleToServer(true)
@@ -580,10 +585,7 @@ func TestFrameScannerBlackHoleKeepsFrames(t *testing.T) {
 // is on stays silent to the client, which hears of the close only once the
 // hole is off.
 func TestProxyBlackHoleHoldsCloses(t *testing.T) {
-	b := startBackend(t)
-	p := StartProxy(t, b.ln.Addr().String())
-	c := dialProxy(t, p)
-	roundTrip(t, c, 1, "before")
+	b, p, c := proxiedConn(t)
 
 	p.BlackHole(true)
 	b.mu.Lock()

@@ -38,6 +38,9 @@
 //
 // With ZK_SERVERS=host:port[,host:port...] set, StartServer and Shared use
 // those servers instead of starting any; StartEnsemble always starts its own.
+// Starting servers needs a Unix system (process groups and signals keep the
+// JVMs from outliving the test binary); elsewhere, such as on Windows, the
+// package builds, and tests run against the servers of ZK_SERVERS.
 //
 // A package that uses Shared stops the shared server with Main:
 //

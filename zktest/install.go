@@ -31,6 +31,9 @@ type install struct {
 // $ZOOKEEPER_HOME, then Debian's layout, then zkServer.sh (or Homebrew's
 // zkServer) on PATH.
 func findInstall() (*install, error) {
+	if err := canStartServers(); err != nil {
+		return nil, err
+	}
 	java, err := findJava()
 	if err != nil {
 		return nil, err

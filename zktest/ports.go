@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // Ports for servers are picked at random below the kernel's ephemeral range,
@@ -115,22 +114,6 @@ func openPortLocks() *os.File {
 	}
 	fmt.Fprintf(os.Stderr, "zktest: warning: no port lock file (%v; %v): test binaries running in parallel may pick the same ports\n", err, err2)
 	return nil
-}
-
-func lockPort(f *os.File, p int) bool {
-	if f == nil {
-		return true
-	}
-	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: int64(p), Len: 1}
-	return syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk) == nil
-}
-
-func unlockPort(f *os.File, p int) {
-	if f == nil {
-		return
-	}
-	lk := syscall.Flock_t{Type: syscall.F_UNLCK, Whence: 0, Start: int64(p), Len: 1}
-	_ = syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
 }
 
 // ephemeralLow returns the first port of the kernel's ephemeral range.

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -155,7 +154,7 @@ func sweepTempDirs() {
 		if err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
-		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		if processGone(pid) {
 			_ = os.RemoveAll(d)
 		}
 	}

@@ -175,6 +175,30 @@ func TestFlags(t *testing.T) {
 	if !cfg.Fsync || cfg.Repeat != 5 || len(cfg.Scenarios) != len(registry) || cfg.Window != 256 {
 		t.Errorf("defaults: %+v", cfg)
 	}
+	// The highest concurrency comes last, whatever order it was given in.
+	cfg, err = parseFlags([]string{"--concurrency", "256,1,64,1"}, io.Discard)
+	if err != nil || !slices.Equal(cfg.Conc, []int{1, 64, 256}) {
+		t.Errorf("--concurrency 256,1,64,1: %v, %v; want [1 64 256]", cfg.Conc, err)
+	}
+}
+
+// A run in which calls failed, or none completed, reports no figures: they
+// would be the failures' own, quick and cheap, and could pass a target.
+func TestFailedRun(t *testing.T) {
+	for _, tc := range []struct {
+		res  harness.Result
+		want string // "" for a run that counts
+	}{
+		{harness.Result{Task: harness.TaskOps, Ops: 1000}, ""},
+		{harness.Result{Task: harness.TaskOps, Ops: 1000, Errors: 3, FirstError: "zk: connection loss"}, "3 calls failed (first: zk: connection loss)"},
+		{harness.Result{Task: harness.TaskOps}, "no call completed"},
+		{harness.Result{Task: harness.TaskIdle}, ""},
+	} {
+		err := failedRun(&tc.res)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.res, err, tc.want)
+		}
+	}
 }
 
 func TestFormat(t *testing.T) {
@@ -183,6 +207,10 @@ func TestFormat(t *testing.T) {
 		{fmtDur(1.1e6), "1.10 ms"}, {fmtDur(850e3), "850 µs"}, {fmtDur(12.34e3), "12.3 µs"}, {fmtDur(2.5e9), "2.50 s"},
 		{fmtBytes(28.3 * 1024), "28.3 KiB"}, {fmtBytes(3 << 20), "3.00 MiB"}, {fmtBytes(512), "512 B"},
 		{fmtRatio(0.54321), "0.54×"}, {fmtRatio(math.NaN()), "–"}, {fmtPct(0.951), "95%"},
+		// Near a target's line, a figure on the other side gets one more digit.
+		{nearLine(0.946, 0.95, fmtPct, fmtPct1), "94.6%"}, {nearLine(0.954, 0.95, fmtPct, fmtPct1), "95.4%"},
+		{nearLine(0.95, 0.95, fmtPct, fmtPct1), "95%"}, {nearLine(0.93, 0.95, fmtPct, fmtPct1), "93%"},
+		{nearLine(0.604, 0.6, fmtRatio, fmtRatio3), "0.604×"}, {nearLine(0.55, 0.6, fmtRatio, fmtRatio3), "0.55×"},
 		{tickLabel(20000, "rate"), "20k"}, {tickLabel(989.5, "rate"), "990"}, {tickLabel(0, "duration"), "0"}, {tickLabel(2.5e6, "duration"), "2.5 ms"}, {tickLabel(65536, "bytes"), "64 KiB"},
 	} {
 		if tc.got != tc.want {

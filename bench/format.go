@@ -92,6 +92,31 @@ func fmtPct(r float64) string {
 	return strconv.FormatFloat(100*r, 'f', 0, 64) + "%"
 }
 
+// nearLine formats v with format, or with one more digit, through finer,
+// when format would show it equal to the target's line without being equal,
+// so that which side of the line it falls on shows: 0.604× is not "0.60×"
+// against a line of 0.60×.
+func nearLine(v, line float64, format, finer func(float64) string) string {
+	if format(v) == format(line) && v != line {
+		return finer(v)
+	}
+	return format(v)
+}
+
+func fmtRatio3(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "–"
+	}
+	return strconv.FormatFloat(r, 'f', 3, 64) + "×"
+}
+
+func fmtPct1(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "–"
+	}
+	return strconv.FormatFloat(100*r, 'f', 1, 64) + "%"
+}
+
 func fmtFloat(v float64, prec int) string {
 	if math.IsNaN(v) {
 		return "–"

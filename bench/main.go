@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -143,7 +144,10 @@ func parseInts(name, s string) ([]int, error) {
 		}
 		out = append(out, n)
 	}
-	return out, nil
+	// Ascending, without repeats: the last is the highest, which some
+	// targets are measured at.
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // run is the CLI: it measures the selected scenarios and writes the

@@ -312,6 +312,9 @@ func (r *Runner) repeat(ctx context.Context, label string, jobs map[string]harne
 				res.Lib = libWire
 			}
 			r.report(label, res)
+			if err := failedRun(res); err != nil {
+				return nil, fmt.Errorf("%s, %s: %w", label, res.Lib, err)
+			}
 			runs[lib] = append(runs[lib], res)
 		}
 	}
@@ -320,6 +323,21 @@ func (r *Runner) repeat(ctx context.Context, label string, jobs map[string]harne
 		medians[lib] = median(runs[lib], key)
 	}
 	return medians, nil
+}
+
+// failedRun is an error for a measured run in which calls failed, or none
+// completed. Its figures would describe the failures, which may be quick
+// and cheap, so the scenario fails instead of reporting them.
+func failedRun(res *harness.Result) error {
+	switch {
+	case res.Task == harness.TaskIdle:
+		return nil
+	case res.Errors > 0:
+		return fmt.Errorf("%d calls failed (first: %s); a run with failures reports no figures", res.Errors, res.FirstError)
+	case res.Ops == 0:
+		return errors.New("no call completed in the measured phase")
+	}
+	return nil
 }
 
 func median(rs []*harness.Result, key func(*harness.Result) float64) *Measured {

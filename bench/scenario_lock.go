@@ -228,7 +228,7 @@ func (d *LockData) targets() []Target {
 				z, pe := pt.get(throughput)
 				t.Skipped, t.Measured = "", ratio(z, pe)
 				t.Display, t.Pass = fmtRatio(t.Measured), t.Measured >= goal.min
-				t.Detail = fmt.Sprintf("%s vs %s acquisitions/s", fmtCount(z), fmtCount(pe))
+				t.Detail = fmt.Sprintf("%s vs %s acquisitions/s", fmtCount(z), fmtCount(pe)) + spreadNote(pt.Zkit, pt.Peer, fmtRatio)
 			}
 		}
 		if t.Skipped == "" {

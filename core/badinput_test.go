@@ -332,6 +332,14 @@ func TestBadInputArguments(t *testing.T) {
 			_, err := c.Create(ctx, "/n", nil, core.Ephemeral(), core.WithTTL(time.Second))
 			return err
 		}},
+		{"zero TTL", core.ErrInvalidArgument, "create /n", func() error {
+			_, err := c.Create(ctx, "/n", nil, core.WithTTL(0))
+			return err
+		}},
+		{"ephemeral with a zero TTL", core.ErrInvalidArgument, "create /n", func() error {
+			_, err := c.Create(ctx, "/n", nil, core.Ephemeral(), core.WithTTL(0))
+			return err
+		}},
 		{"negative TTL", core.ErrInvalidArgument, "create /n", func() error {
 			_, err := c.Create(ctx, "/n", nil, core.WithTTL(-time.Second))
 			return err

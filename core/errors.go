@@ -268,3 +268,18 @@ func (e *callError) Error() string {
 }
 
 func (e *callError) Unwrap() error { return e.err }
+
+// As makes errors.As find a server error that came without the call's
+// operation and path (the last attempt's, under ErrFailedRetry) with them.
+func (e *callError) As(target any) bool {
+	t, ok := target.(**Error)
+	if !ok {
+		return false
+	}
+	var inner *Error
+	if !errors.As(e.err, &inner) || inner.Op != "" {
+		return false // errors.As goes on down the chain
+	}
+	*t = &Error{Code: inner.Code, Op: e.op, Path: e.path}
+	return true
+}

@@ -164,7 +164,7 @@ func (c *Client) EnsurePath(ctx context.Context, path string, opts ...CreateOpti
 	if err != nil {
 		return opError("ensurePath", path, err)
 	}
-	if o.ephemeral || o.sequential || o.ttl != 0 || o.protected {
+	if o.ephemeral || o.sequential || o.hasTTL || o.protected {
 		return opError("ensurePath", path, fmt.Errorf("%w: the nodes of a path are persistent or containers", ErrInvalidArgument))
 	}
 	for _, acl := range [][]ACL{o.acl, o.parentACL} {

@@ -15,6 +15,7 @@ type createOptions struct {
 	sequential       bool
 	container        bool
 	ttl              time.Duration
+	hasTTL           bool // WithTTL was given, even with 0
 	acl              []ACL
 	wireACL          []proto.ACL // acl as requests carry it, when made already
 	parents          bool
@@ -38,8 +39,11 @@ func Container() CreateOption { return func(o *createOptions) { o.container = tr
 
 // WithTTL makes a persistent node that the server deletes when it has had no
 // children and no changes for ttl (the createTTL request; the server needs
-// extendedTypesEnabled=true).
-func WithTTL(ttl time.Duration) CreateOption { return func(o *createOptions) { o.ttl = ttl } }
+// extendedTypesEnabled=true). ttl is from a millisecond to 2^40-1
+// milliseconds.
+func WithTTL(ttl time.Duration) CreateOption {
+	return func(o *createOptions) { o.ttl, o.hasTTL = ttl, true }
+}
 
 // WithACL gives the node acl instead of the client's default ACL.
 func WithACL(acl ...ACL) CreateOption {
@@ -77,13 +81,13 @@ const maxTTL = time.Duration(1<<40-1) * time.Millisecond
 
 func (o *createOptions) validate() error {
 	switch {
-	case o.container && (o.ephemeral || o.sequential || o.ttl != 0):
+	case o.container && (o.ephemeral || o.sequential || o.hasTTL):
 		return fmt.Errorf("%w: a container node cannot be ephemeral, sequential or have a TTL", ErrInvalidArgument)
-	case o.ttl < 0 || o.ttl > maxTTL:
+	case o.hasTTL && (o.ttl <= 0 || o.ttl > maxTTL):
 		return fmt.Errorf("%w: TTL %v out of range", ErrInvalidArgument, o.ttl)
-	case o.ttl > 0 && o.ephemeral:
+	case o.hasTTL && o.ephemeral:
 		return fmt.Errorf("%w: an ephemeral node cannot have a TTL", ErrInvalidArgument)
-	case o.ttl > 0 && o.ttl < time.Millisecond:
+	case o.hasTTL && o.ttl < time.Millisecond:
 		return fmt.Errorf("%w: TTL %v is under a millisecond", ErrInvalidArgument, o.ttl)
 	case o.parentACL != nil && !o.parents:
 		return fmt.Errorf("%w: WithParentACL without WithParents or WithContainerParents", ErrInvalidArgument)

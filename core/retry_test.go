@@ -327,6 +327,12 @@ func TestRetryNoRetryInFlightLoss(t *testing.T) {
 	_, err = c.GetData(ctx, "/n")
 	require.ErrorIs(t, err, core.ErrConnectionLoss)
 	require.Len(t, spy.requests(opGetData), 1)
+	// The server-side error the caller gets names the call, as every
+	// other does, though the retry policy gave up on it.
+	var ze *core.Error
+	require.ErrorAs(t, err, &ze)
+	require.Equal(t, "get", ze.Op)
+	require.Equal(t, "/n", ze.Path)
 
 	waitStateB(t, c, core.StateConnected)
 	require.Eventually(t, func() bool {

@@ -128,6 +128,9 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 	if created != "" && !o.sequential {
 		c.stats.putNew(created, zxid, stat)
 	}
+	if err != nil && created == "" && o.protected && mayHaveLanded(lost, err) {
+		c.removeOrphanLater(parent, prefix, o.ephemeral)
+	}
 	return created, stat, children, err
 }
 

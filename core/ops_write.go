@@ -119,6 +119,9 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, call *c
 		}
 		return err
 	})
+	if err != nil && o.protected && mayHaveLanded(lost, err) {
+		c.removeOrphanLater(parent, prefix, o.ephemeral)
+	}
 	return created, stat, zxid, err
 }
 

@@ -73,7 +73,12 @@ func WithParentACL(acl ...ACL) CreateOption {
 // Protected names the node "_c_<uuid>-<name>", Curator's protected mode.
 // After a connection loss the client finds its own node by the uuid (and,
 // for an ephemeral node, its session) instead of creating a second one, so a
-// sequential create can be retried safely.
+// sequential create can be retried safely. When the call fails after its
+// request may have reached the server (its ctx ended, or the retry policy
+// gave up, with the outcome unknown), the client looks for the node in the
+// background, as Curator does, and deletes it, so that no node the caller
+// does not know of stays behind; it keeps at it until it knows, the client
+// closes or, for an ephemeral node, the session ends.
 func Protected() CreateOption { return func(o *createOptions) { o.protected = true } }
 
 // maxTTL is the largest TTL the server accepts (40 bits of milliseconds).

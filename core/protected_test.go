@@ -1,9 +1,12 @@
 package core_test
 
 import (
+	"context"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zkit-go/zkit/core"
@@ -114,4 +117,61 @@ func TestProtectedCreateLostInFlight(t *testing.T) {
 		require.Contains(t, kids, "other")
 		require.Contains(t, kids, p[len("/q/"):])
 	})
+}
+
+// A protected create that fails after reaching the server (here the retry
+// policy gives up on its lost reply) leaves no node behind: the client
+// finds the node it made by its prefix, in the background, and deletes it,
+// for an ephemeral node and a persistent one, from Create and from
+// CreateAndList.
+func TestProtectedCreateFailedLeavesNoOrphan(t *testing.T) {
+	c, proxy, _ := proxyClientB(t, core.WithRetryPolicy(core.NoRetry()))
+	ctx := ctxB(t, waitB)
+	for _, tc := range []struct {
+		name   string
+		create func(dir string) error
+	}{
+		{"ephemeral", func(dir string) error {
+			_, err := c.Create(ctx, dir+"/n-", nil, core.Protected(), core.Ephemeral(), core.Sequential())
+			return err
+		}},
+		{"persistent", func(dir string) error {
+			_, err := c.Create(ctx, dir+"/n-", nil, core.Protected(), core.Sequential())
+			return err
+		}},
+		{"create and list", func(dir string) error {
+			_, _, err := c.CreateAndList(ctx, dir+"/n-", nil, dir, core.Protected(), core.Ephemeral(), core.Sequential())
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := "/" + strings.ReplaceAll(tc.name, " ", "-")
+			_, err := c.Create(ctx, dir, nil)
+			require.NoError(t, err)
+			proxy.DropNextReply() // the server applies the create; its reply is lost
+			require.ErrorIs(t, tc.create(dir), core.ErrConnectionLoss)
+			require.Eventually(t, func() bool {
+				kids, err := c.GetChildren(ctx, dir)
+				return err == nil && len(kids) == 0
+			}, waitB, tickB, "the orphan of the failed create is removed")
+		})
+	}
+}
+
+// A protected create whose ctx ends while its request is out leaves no
+// node behind either: the server applies it, and the client, once the
+// reply comes, deletes the node in the background.
+func TestProtectedCreateCancelledLeavesNoOrphan(t *testing.T) {
+	c, hold, ctx := startHeldClient(t, "/dir", nil)
+	hold.hold()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err := c.Create(short, "/dir/n-", nil, core.Protected(), core.Ephemeral(), core.Sequential())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	hold.waitHeldReplies(t, 1) // the server made the node
+	hold.release()
+	require.Eventually(t, func() bool {
+		kids, err := c.GetChildren(ctx, "/dir")
+		return err == nil && len(kids) == 0
+	}, waitB, tickB, "the orphan of the cancelled create is removed")
 }

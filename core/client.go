@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type Client struct {
 	closeDone chan struct{} // closed when the first Close has done all it does
 	authErr   chan struct{} // closed when the server refuses the credentials
 	connErr   error         // why the last connection attempt failed, for Start
+	trying    string        // the server of the attempt under way, for Start
 	wg        sync.WaitGroup
 
 	live     atomic.Pointer[conn]
@@ -99,8 +101,10 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 
 // Start connects to a server, waits for the session and creates the chroot
 // node when it is missing. It returns when the client is connected or ctx
-// ends; on failure the client is closed. When the server refuses the
-// credentials of WithAuth, Start fails with ErrAuthFailed.
+// ends; on failure the client is closed, and the error says why the last
+// connection attempt failed, or which server the first attempt, still
+// under way, was trying. When the server refuses the credentials of
+// WithAuth, Start fails with ErrAuthFailed.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
@@ -122,13 +126,18 @@ func (c *Client) Start(ctx context.Context) error {
 		// Why the last attempt failed, read before Close cuts short the
 		// attempt in progress.
 		c.mu.Lock()
-		last := c.connErr
+		last, trying := c.connErr, c.trying
 		c.mu.Unlock()
 		_ = c.Close()
-		if last != nil {
+		switch {
+		case last != nil:
 			// Say why no connection was made, such as a certificate the
 			// client does not trust.
 			return &callError{op: "Start", err: fmt.Errorf("%w (last connection attempt: %w)", err, last)}
+		case trying != "" && !errors.Is(err, ErrClosed):
+			// No attempt ended in time: a server that accepts the
+			// connection and does not answer, say.
+			return &callError{op: "Start", err: fmt.Errorf("%w (the first connection attempt, to %s, had not ended)", err, trying)}
 		}
 		return opError("Start", "", err)
 	}

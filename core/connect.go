@@ -49,6 +49,9 @@ func (c *Client) run() {
 		}
 		idx := c.nextServer(order, tried)
 		tried++
+		c.mu.Lock()
+		c.trying = c.servers[idx].String()
+		c.mu.Unlock()
 		cn, ro, err := c.connect(c.servers[idx])
 		if err != nil {
 			if errors.Is(err, ErrSessionExpired) && c.expire("the server reports the session expired") {

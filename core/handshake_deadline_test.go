@@ -71,3 +71,19 @@ func sessionOnServer(t *testing.T, srv *zktest.Server, id int64) bool {
 	require.True(t, found, "dump's sections: %q", dump)
 	return strings.Contains(tracker, fmt.Sprintf("0x%x\n", uint64(id)))
 }
+
+// Start against a server that takes the connection and never answers,
+// giving up before the attempt's own deadline: its error names the
+// server of the attempt still under way, as it would name the failure of
+// an attempt that had ended.
+func TestStartNamesTheAttemptUnderWay(t *testing.T) {
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	proxy.BlackHole(true) // accepts, and never reaches the server
+	c := newClientB(t, proxy.Addr(), core.WithConnectTimeout(10*time.Second))
+	ctx, cancel := context.WithTimeout(ctxA(t), 500*time.Millisecond)
+	defer cancel()
+	err := c.Start(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "the first connection attempt, to "+proxy.Addr()+", had not ended")
+}

@@ -20,7 +20,8 @@ import (
 // deadline (fx.StartTimeout), so the application fails to start when
 // ZooKeeper cannot be reached in time. It gives up a tenth of the time
 // (at most a second) before that deadline, so that the start error names
-// the servers and, once an attempt has failed, that attempt's failure. An
+// the servers and the last connection attempt's failure, or the server of
+// the first attempt when it has not ended. An
 // OnStop hook closes the session; Close takes at most a few seconds, and
 // it carries on to the end even when the stop context ends first, so that
 // no goroutine of the client outlives it.

@@ -464,8 +464,16 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 	for _, a := range c.auth {
 		_ = cn.sendSpecial(proto.XidAuth, &proto.AuthRequest{Scheme: a.scheme, Auth: a.auth})
 	}
-	for _, req := range c.watches.rearmRequests(c.lastZxid.Load()) {
+	frames := c.watches.rearmRequests(c.lastZxid.Load())
+	for _, req := range frames.main {
 		_ = cn.sendSpecial(proto.XidSetWatches, req)
+	}
+	for i, req := range frames.behind {
+		var applied appliedFunc
+		if i == len(frames.behind)-1 {
+			applied = frames.applied
+		}
+		_ = cn.sendSetWatches(req, applied)
 	}
 	cn.start(sock, br)
 	c.live.Store(cn)

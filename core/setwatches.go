@@ -4,7 +4,11 @@ package core
 // them on a new connection, or those on one path after a removal took them
 // off the server.
 
-import "github.com/zkit-go/zkit/core/proto"
+import (
+	"slices"
+
+	"github.com/zkit-go/zkit/core/proto"
+)
 
 // setWatchesLimit keeps each setWatches frame well under the server's
 // jute.maxbuffer (1 MiB by default), and under a smaller one the client
@@ -31,8 +35,11 @@ type watchPaths struct {
 }
 
 // rearmRequests builds the setWatches frames that register every watch
-// again after a reconnect, relative to lastZxid.
-func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
+// again after a reconnect, relative to lastZxid, but for the one-shot
+// watches whose setting again the old connection lost before the server
+// applied it: those go in frames of their own, relative to the zxid that
+// setting was (see watch_rearm_pending.go).
+func (w *watchRegistry) rearmRequests(lastZxid int64) rearmFrames {
 	w.mu.Lock()
 	var paths watchPaths
 	for key := range w.oneShot {
@@ -41,6 +48,7 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 	for p := range w.persistent {
 		w.addPersistentPathLocked(&paths, p)
 	}
+	behind, from, applied := w.splitBehindLocked(&paths, lastZxid)
 	// A new connection starts with none of the old one's watches: these
 	// frames, sent before anything else, set every path's mode, and no
 	// event of the connection can come before the modes they set. They
@@ -48,11 +56,15 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) []proto.Request {
 	// change made while the client was away.
 	clear(w.recursiveOnServer)
 	clear(w.servedFromAbove)
-	for _, p := range paths.recursive {
+	for _, p := range slices.Concat(paths.recursive, behind.recursive) {
 		w.recursiveOnServer[p] = struct{}{}
 	}
 	w.mu.Unlock()
-	return splitSetWatches(lastZxid, paths, w.frameLimit())
+	return rearmFrames{
+		main:    splitSetWatches(lastZxid, paths, w.frameLimit()),
+		behind:  splitSetWatches(from, behind, w.frameLimit()),
+		applied: applied,
+	}
 }
 
 // rearmPath registers again on the server the watches the client holds
@@ -105,14 +117,24 @@ func (w *watchRegistry) rearmPathLocked(sp string, zxid int64, oneShots bool, se
 		return false
 	}
 	persistent = len(paths.persistent)+len(paths.recursive) > 0
+	oneShotPaths := len(paths.data)+len(paths.exist)+len(paths.child) > 0
 	if persistent {
-		send(reqs, w.modeApplied(sp, paths, send))
+		applied, queued := w.modeApplied(sp, paths, send), func() {}
+		if oneShotPaths {
+			applied, queued = w.notePendingLocked(sp, zxid, applied)
+		}
+		if send(reqs, applied) {
+			queued()
+		}
 		return true
 	}
 	// One-shot watches alone: counted as an override until applied (see
 	// oneShotsApplied).
 	w.startOverrideLocked(sp)
-	if !send(reqs, w.oneShotsApplied(sp, len(paths.data)+len(paths.exist) > 0, send)) {
+	applied, queued := w.notePendingLocked(sp, zxid, w.oneShotsApplied(sp, len(paths.data)+len(paths.exist) > 0, send))
+	if send(reqs, applied) {
+		queued()
+	} else {
 		w.endOverrideLocked(sp)
 	}
 	return false

@@ -148,7 +148,7 @@ func TestSetWatchesFrameLimit(t *testing.T) {
 		{1 << 20, setWatchesLimit},
 	} {
 		reg.limitRequests(tc.maxRequest)
-		frames := reg.rearmRequests(7)
+		frames := reg.rearmRequests(7).main
 		require.Greater(t, len(frames), 1, "maxRequest %d", tc.maxRequest)
 		n := 0
 		for _, f := range frames {

@@ -56,6 +56,10 @@ type watchRegistry struct {
 	// watches (see Client.releaseServerWatch) and the reads that set a
 	// one-shot watch there (see Client.oneShot).
 	overrides map[string]*overrideRun
+	// pendingRearm holds, by server path, the one-shot watches set again
+	// there whose frames the server has not applied (see
+	// watch_rearm_pending.go).
+	pendingRearm map[string]*pendingRearm
 }
 
 // overrideRun counts the requests out on one path; done, made only when
@@ -77,6 +81,7 @@ func newWatchRegistry(root chroot, bound int, wg *sync.WaitGroup) *watchRegistry
 		recursiveOnServer: make(map[string]struct{}),
 		servedFromAbove:   make(map[string]struct{}),
 		overrides:         make(map[string]*overrideRun),
+		pendingRearm:      make(map[string]*pendingRearm),
 	}
 }
 
@@ -536,4 +541,5 @@ func (w *watchRegistry) endAll(err error) {
 	w.persistent = make(map[string][]*Watcher)
 	clear(w.recursiveOnServer)
 	clear(w.servedFromAbove)
+	clear(w.pendingRearm)
 }

@@ -415,3 +415,35 @@ func TestMutexUnlockAfterNodeDeletedSendsNothing(t *testing.T) {
 		t.Errorf("Unlock of a deleted lock sent a delete: opcodes %v", sent)
 	}
 }
+
+// A lock lost with its session, that Lost was never asked about, and that
+// a TryLock on a new session then fails to take again: Lost tells of the
+// loss, as it did before the TryLock, not a channel that never closes.
+func TestMutexLostStaysClosedAfterFailedRelock(t *testing.T) {
+	srv, c, path := sharedSetup(t)
+	ctx := testCtx(t)
+	other := startClient(t, srv.ConnString())
+	m := lock.NewMutex(c, path)
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := c.Session()
+	expire(t, srv.ConnString(), c)
+	recv(t, old.Done(), "the old session to end")
+	taker := lock.NewMutex(other, path)
+	if err := taker.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
+		t.Fatalf("TryLock while another holds: %v, want ErrLocked", err)
+	}
+	if !isClosed(m.Lost()) {
+		t.Error("Lost is open after the failed TryLock, though the lock was lost with its session")
+	}
+	if tok := m.Token(); tok != 0 {
+		t.Errorf("Token = %d, want 0", tok)
+	}
+	if err := taker.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

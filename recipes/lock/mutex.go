@@ -50,7 +50,7 @@ func newMutex(c *core.Client, path string, sch *scheme, id []byte) *Mutex {
 // matches ctx's, whatever else failed as it ended, unless the lock was
 // lost (ErrLockLost). On a Mutex that holds, or is acquiring, the lock, it
 // returns ErrAlreadyLocked; a lock that was lost (see Lost) needs no
-// Unlock first.
+// Unlock first. Lock learns of a lost lock as Token does.
 //
 // Uncontended, Lock costs one round trip: its create and the listing of
 // the contenders are pipelined.
@@ -64,9 +64,11 @@ func (m *Mutex) acquire(ctx context.Context, wait bool) error {
 	m.mu.Lock()
 	if m.state == held && m.h.ended() {
 		// A lost lock needs no Unlock: clear what is left of it first.
+		// Lost keeps telling of the loss should this acquisition fail.
 		h := m.h
 		m.state = releasing
 		m.mu.Unlock()
+		h.markLost()
 		_ = h.release(ctx)
 		m.mu.Lock()
 		m.state = idle
@@ -137,7 +139,11 @@ func (m *Mutex) Lost() <-chan struct{} {
 // the lock can refuse requests carrying a token lower than one it has seen.
 //
 // The create that queued the contender returns the zxid, so Token does not
-// wait. It returns 0 when the lock is not held, or was lost.
+// wait. It returns 0 when the lock is not held, or was lost: its session
+// ended, or its node was deleted as far as Lost has learned. Only Lost's
+// watch on the node, which the first call of Lost starts, learns of a
+// deletion; without it, Token goes on returning the token, which is lower
+// than that of anyone who took the lock since.
 func (m *Mutex) Token() int64 {
 	m.mu.Lock()
 	h, state := m.h, m.state

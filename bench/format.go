@@ -78,18 +78,18 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-func fmtRatio(r float64) string {
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return "–"
-	}
-	return strconv.FormatFloat(r, 'f', 2, 64) + "×"
-}
+func fmtRatio(r float64) string  { return fmtScaled(r, 1, 2, "×") }
+func fmtRatio3(r float64) string { return fmtScaled(r, 1, 3, "×") }
+func fmtPct(r float64) string    { return fmtScaled(r, 100, 0, "%") }
+func fmtPct1(r float64) string   { return fmtScaled(r, 100, 1, "%") }
 
-func fmtPct(r float64) string {
+// fmtScaled formats r times scale with prec decimals and unit, or "–" for
+// a ratio that could not be measured.
+func fmtScaled(r, scale float64, prec int, unit string) string {
 	if math.IsNaN(r) || math.IsInf(r, 0) {
 		return "–"
 	}
-	return strconv.FormatFloat(100*r, 'f', 0, 64) + "%"
+	return strconv.FormatFloat(scale*r, 'f', prec, 64) + unit
 }
 
 // nearLine formats v with format, or with one more digit, through finer,
@@ -101,20 +101,6 @@ func nearLine(v, line float64, format, finer func(float64) string) string {
 		return finer(v)
 	}
 	return format(v)
-}
-
-func fmtRatio3(r float64) string {
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return "–"
-	}
-	return strconv.FormatFloat(r, 'f', 3, 64) + "×"
-}
-
-func fmtPct1(r float64) string {
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return "–"
-	}
-	return strconv.FormatFloat(100*r, 'f', 1, 64) + "%"
 }
 
 func fmtFloat(v float64, prec int) string {

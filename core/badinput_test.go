@@ -121,6 +121,54 @@ var pathOpsA = []struct {
 	{"ensurePath", func(ctx context.Context, c *core.Client, p string) error {
 		return c.EnsurePath(ctx, p)
 	}},
+	{"get", func(ctx context.Context, c *core.Client, p string) error {
+		_, _, _, err := c.GetW(ctx, p)
+		return err
+	}},
+	{"exists", func(ctx context.Context, c *core.Client, p string) error {
+		_, _, err := c.ExistsW(ctx, p)
+		return err
+	}},
+	{"getChildren", func(ctx context.Context, c *core.Client, p string) error {
+		_, _, _, err := c.GetChildrenW(ctx, p)
+		return err
+	}},
+	{"addWatch", func(ctx context.Context, c *core.Client, p string) error {
+		_, err := c.AddWatch(ctx, p, core.WatchPersistentRecursive)
+		return err
+	}},
+	{"removeWatches", func(ctx context.Context, c *core.Client, p string) error {
+		return c.RemoveWatches(ctx, p, core.WatchAny)
+	}},
+	{"removeWatches", func(ctx context.Context, c *core.Client, p string) error {
+		return c.RemoveAllWatches(ctx, p)
+	}},
+	{"checkWatches", func(ctx context.Context, c *core.Client, p string) error {
+		return c.CheckWatches(ctx, p, core.WatchAny)
+	}},
+	{"catchUp", func(ctx context.Context, c *core.Client, p string) error {
+		return c.CatchUp(ctx, p)
+	}},
+	{"multiRead", func(ctx context.Context, c *core.Client, p string) error {
+		_, err := c.MultiRead(ctx, core.ReadData("/witness"), core.ReadChildren(p))
+		return err
+	}},
+	{"create", func(ctx context.Context, c *core.Client, p string) error {
+		_, err := c.BeginTransaction().Create(p, nil).Commit(ctx)
+		return err
+	}},
+	{"delete", func(ctx context.Context, c *core.Client, p string) error {
+		_, err := c.BeginTransaction().Delete(p, -1).Commit(ctx)
+		return err
+	}},
+	{"setData", func(ctx context.Context, c *core.Client, p string) error {
+		_, err := c.BeginTransaction().SetData(p, nil, -1).Commit(ctx)
+		return err
+	}},
+	{"check", func(ctx context.Context, c *core.Client, p string) error {
+		_, err := c.BeginTransaction().CheckVersion(p, -1).Commit(ctx)
+		return err
+	}},
 }
 
 // badInputClientA starts a client that stays quiet between requests (no
@@ -225,6 +273,18 @@ func TestBadInputArguments(t *testing.T) {
 		}},
 		{"setData frame over the server's limit", core.ErrDataTooLarge, "setData /exists", func() error {
 			_, err := c.SetData(ctx, "/exists", noRoom)
+			return err
+		}},
+		{"transaction create over 1 MiB", core.ErrDataTooLarge, "create /big", func() error {
+			_, err := c.BeginTransaction().Create("/big", tooBig).Commit(ctx)
+			return err
+		}},
+		{"transaction setData over 1 MiB", core.ErrDataTooLarge, "setData /exists", func() error {
+			_, err := c.BeginTransaction().SetData("/exists", tooBig, -1).Commit(ctx)
+			return err
+		}},
+		{"transaction frame over the server's limit", core.ErrDataTooLarge, "commit", func() error {
+			_, err := c.BeginTransaction().SetData("/exists", noRoom[:len(noRoom)/2], -1).SetData("/exists", noRoom[:len(noRoom)/2], -1).Commit(ctx)
 			return err
 		}},
 		{"create the root", core.ErrInvalidPath, "create /", func() error {
@@ -549,6 +609,14 @@ func TestBadInputClientState(t *testing.T) {
 		{"whoAmI", func(c *core.Client) error { _, err := c.WhoAmI(ctx); return err }},
 		{"addAuth", func(c *core.Client) error { return c.AddAuth(ctx, "digest", []byte("u:p")) }},
 		{"ensurePath", func(c *core.Client) error { return c.EnsurePath(ctx, "/a/b") }},
+		{"get", func(c *core.Client) error { _, _, _, err := c.GetW(ctx, "/n"); return err }},
+		{"exists", func(c *core.Client) error { _, _, err := c.ExistsW(ctx, "/n"); return err }},
+		{"getChildren", func(c *core.Client) error { _, _, _, err := c.GetChildrenW(ctx, "/"); return err }},
+		{"addWatch", func(c *core.Client) error { _, err := c.AddWatch(ctx, "/", core.WatchPersistent); return err }},
+		{"removeWatches", func(c *core.Client) error { return c.RemoveAllWatches(ctx, "/") }},
+		{"checkWatches", func(c *core.Client) error { return c.CheckWatches(ctx, "/", core.WatchAny) }},
+		{"catchUp", func(c *core.Client) error { return c.CatchUp(ctx, "/") }},
+		{"multiRead", func(c *core.Client) error { _, err := c.MultiRead(ctx, core.ReadData("/")); return err }},
 		// DeleteAll reports the step that failed.
 		{"getChildren", func(c *core.Client) error { return c.DeleteAll(ctx, "/a") }},
 		{"commit", func(c *core.Client) error {

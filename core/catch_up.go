@@ -28,7 +28,8 @@ func (c *Client) CatchUp(ctx context.Context, path string) error {
 	if err != nil {
 		return opError("catchUp", path, err)
 	}
-	return caughtUp(c.rpc(ctx, "catchUp", path, true, checkAnyVersion(sp), &proto.MultiResponse{}, nil))
+	req := checkAnyVersion(sp)
+	return caughtUp(c.rpc(ctx, "catchUp", path, true, req, &proto.MultiResponse{For: req}, nil))
 }
 
 // catchUp is one attempt of CatchUp on a server path: after a reconnect,
@@ -36,7 +37,8 @@ func (c *Client) CatchUp(ctx context.Context, path string) error {
 // it lists the parent, as a create the lost connection carried may not be
 // applied yet.
 func (c *Client) catchUp(ctx context.Context, serverPath string) error {
-	_, err := c.call(ctx, checkAnyVersion(serverPath), &proto.MultiResponse{}, nil, false)
+	req := checkAnyVersion(serverPath)
+	_, err := c.call(ctx, req, &proto.MultiResponse{For: req}, nil, false)
 	return caughtUp(err)
 }
 

@@ -367,6 +367,11 @@ func exchangeConnect(nc net.Conn, br *bufio.Reader, req proto.ConnectRequest) (*
 			// own by closing the connection; the next server may be ahead.
 			return nil, fmt.Errorf("%w: server closed the connection during the handshake", ErrConnectionLoss)
 		}
+		if errors.Is(err, proto.ErrFrameTooLarge) || errors.Is(err, proto.ErrBadLength) {
+			// Not a connect response: malformed, as a body that does not
+			// decode is below.
+			return nil, fmt.Errorf("%w: connect response: %w", ErrMarshallingError, err)
+		}
 		return nil, fmt.Errorf("%w: handshake: %w", ErrConnectionLoss, err)
 	}
 	var resp proto.ConnectResponse

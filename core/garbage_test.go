@@ -329,3 +329,30 @@ func TestGarbageEventPathNotAbsolute(t *testing.T) {
 		})
 	}
 }
+
+// TestGarbageMultiResultOfTheWrongType: a reply to a MultiRead whose result
+// does not answer the read it stands for (a setData result for a getData)
+// is a malformed reply: the call fails with ErrMarshallingError rather than
+// return a result without data or Stat, and the connection ends.
+func TestGarbageMultiResultOfTheWrongType(t *testing.T) {
+	fake := startGarbageServer(t, func(nc net.Conn, br *bufio.Reader, handshake func() error) {
+		if handshake() != nil {
+			return
+		}
+		xid, err := readRequestXid(br)
+		if err != nil {
+			return
+		}
+		body := proto.EncodeMultiResponse(replyHeaderB(xid, 1, 0), []proto.MultiResult{{Op: proto.OpSetData}})
+		_, _ = nc.Write(frameB(body))
+		_, _ = br.ReadBytes(0xff)
+	}, func() {})
+	c := newClientB(t, fake.addr())
+	ctx := ctxB(t, waitB)
+	require.NoError(t, c.Start(ctx))
+	states := listenB(t, c)
+
+	results, err := c.MultiRead(ctx, core.ReadData("/n"))
+	require.ErrorIs(t, err, core.ErrMarshallingError, "results %+v", results)
+	waitCountB(t, states, core.StateSuspended, 1)
+}

@@ -162,7 +162,7 @@ func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	)
 	c := t.client
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(false), func(ctx context.Context) error {
-		attempt := &proto.MultiResponse{}
+		attempt := &proto.MultiResponse{For: req}
 		// The hook runs once the reply is decoded into attempt: only then
 		// may attempt be read. A call that stopped waiting (ctx, or its
 		// session) leaves the reply to come, and attempt to the reader.
@@ -323,7 +323,7 @@ func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, er
 		}
 		req.Ops[i] = &proto.PathWatchRequest{Op: code, Path: sp}
 	}
-	resp := &proto.MultiResponse{}
+	resp := &proto.MultiResponse{For: req}
 	zxid, err := c.rpcZxid(ctx, "multiRead", "", true, req, resp, nil)
 	if err != nil {
 		return nil, err

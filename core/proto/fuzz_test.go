@@ -98,7 +98,18 @@ func FuzzConnectResponse(f *testing.F) {
 }
 
 func FuzzMultiResponse(f *testing.F) {
+	// A request the reply must answer, for the second decode below.
+	sent := &MultiRequest{Ops: []Request{
+		&CreateRequest{Op: OpCreate, Path: "/a"},
+		&PathWatchRequest{Op: OpGetData, Path: "/b"},
+		&CheckVersionRequest{Path: "/c"},
+	}}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		answer := MultiResponse{For: sent}
+		answer.Decode(NewDecoder(data))
+		if len(answer.Results) > len(sent.Ops) {
+			t.Fatalf("%d results for %d operations", len(answer.Results), len(sent.Ops))
+		}
 		var r MultiResponse
 		d := NewDecoder(data)
 		r.Decode(d)

@@ -44,6 +44,12 @@ type MultiResult struct {
 
 // MultiResponse holds the results of a multi or multiRead, in request order.
 type MultiResponse struct {
+	// For is the request answered, if known. The results must then match
+	// its operations: one each (or none, for a request refused as a
+	// whole), of a type that answers it (or OpError). Otherwise Decode
+	// fails, at the first result too many, so that a reply cannot make the
+	// client build more results than it asked for.
+	For     *MultiRequest
 	Results []MultiResult
 }
 
@@ -53,8 +59,26 @@ func (r *MultiResponse) Decode(d *Decoder) {
 		op := d.Int32()
 		done := d.Bool()
 		errCode := d.Int32()
-		if d.Err() != nil || done {
+		if d.Err() != nil {
 			return
+		}
+		if done {
+			// None at all is a request refused as a whole.
+			if n := len(r.Results); r.For != nil && n > 0 && n != len(r.For.Ops) {
+				d.fail(fmt.Errorf("proto: %d multi results for %d operations", n, len(r.For.Ops)))
+			}
+			return
+		}
+		if r.For != nil {
+			i := len(r.Results)
+			if i == len(r.For.Ops) {
+				d.fail(fmt.Errorf("proto: more multi results than the %d operations", i))
+				return
+			}
+			if sent := r.For.Ops[i].Opcode(); !resultAnswers(op, sent) {
+				d.fail(fmt.Errorf("proto: multi result %d of type %d answers an operation %d", i, op, sent))
+				return
+			}
 		}
 		res := MultiResult{Op: op, Err: errCode}
 		switch op {
@@ -82,6 +106,20 @@ func (r *MultiResponse) Decode(d *Decoder) {
 		}
 		r.Results = append(r.Results, res)
 	}
+}
+
+// resultAnswers reports whether a multi result of type got may answer an
+// operation sent with opcode sent: its own type, OpError, or for a create
+// of any kind create or create2 (servers answer createTTL and
+// createContainer with create2).
+func resultAnswers(got, sent int32) bool {
+	switch {
+	case got == OpError:
+		return true
+	case sent == OpCreate, sent == OpCreate2, sent == OpCreateTTL, sent == OpCreateContainer:
+		return got == OpCreate || got == OpCreate2
+	}
+	return got == sent
 }
 
 // EncodeMultiResponse appends a multi response, as a server would. It exists

@@ -5,8 +5,11 @@ type Response interface {
 	Decode(d *Decoder)
 }
 
-// EmptyResponse is the body of replies that carry nothing: delete, auth,
-// setWatches, ping, closeSession, check, addWatch and removeWatches.
+// EmptyResponse is the body of replies that carry nothing the client
+// reads: delete, auth, setWatches, ping, closeSession, check and
+// removeWatches, and addWatch, to which servers since 3.6 answer with an
+// ErrorResponse body (a zero int32). Decode reads nothing, and the bytes
+// after a reply's record are not checked, so both shapes are accepted.
 type EmptyResponse struct{}
 
 func (*EmptyResponse) Decode(*Decoder) {}

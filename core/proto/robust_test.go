@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -309,12 +310,6 @@ func TestDecodeExpansionIsBounded(t *testing.T) {
 		// and the results slice grows by append, so the copies left behind
 		// bring the total to about 93x: the worst case of the package.
 		{"multi delete results", unhex(t, "00000002 00 00000000"), func(d *Decoder) { new(MultiResponse).Decode(d) }, 128},
-		// A caller that knows how many ops it sent can size Results up
-		// front; Decode appends into it without growing.
-		{"multi delete results into sized Results", unhex(t, "00000002 00 00000000"), func(d *Decoder) {
-			r := MultiResponse{Results: make([]MultiResult, 0, size/9)}
-			r.Decode(d)
-		}, 24},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -461,5 +456,59 @@ func TestReadFrameIntoReusedBufferDoesNotAllocate(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("%v allocs per ReadFrame into a reused buffer, want 0", n)
+	}
+}
+
+// A multi reply that names its request (MultiResponse.For) must answer it
+// exactly: one result per operation, each of a type that answers it. A
+// reply with more results fails at the first one too many, so a frame of a
+// million results to a one-operation request costs nothing.
+func TestMultiResultsMatchTheirRequest(t *testing.T) {
+	req := &MultiRequest{Ops: []Request{
+		&CreateRequest{Op: OpCreateTTL, Path: "/t"},
+		&SetDataRequest{Path: "/s"},
+		&CheckVersionRequest{Path: "/c"},
+	}}
+	stat := sampleStat
+	good := []MultiResult{{Op: OpCreate2, Path: "/t", Stat: stat, HasStat: true}, {Op: OpSetData, Stat: stat, HasStat: true}, {Op: OpCheck}}
+	failed := []MultiResult{{Op: OpError, Err: 0}, {Op: OpError, Err: -101}, {Op: OpError, Err: -2}}
+	for _, tc := range []struct {
+		name    string
+		results []MultiResult
+		want    string // "" for a reply that decodes
+	}{
+		{"matching", good, ""},
+		{"failed transaction", failed, ""},
+		{"refused as a whole", nil, ""},
+		{"wrong type", []MultiResult{good[0], {Op: OpDelete}, good[2]}, "multi result 1 of type 2 answers an operation 5"},
+		{"one too few", good[:2], "2 multi results for 3 operations"},
+		{"one too many", append(slices.Clone(good), MultiResult{Op: OpCheck}), "more multi results than the 3 operations"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := MultiResponse{For: req}
+			d := NewDecoder(EncodeMultiResponse(nil, tc.results))
+			r.Decode(d)
+			if tc.want == "" {
+				if d.Err() != nil || len(r.Results) != len(tc.results) {
+					t.Fatalf("Decode: %v, %d results; want %d", d.Err(), len(r.Results), len(tc.results))
+				}
+				return
+			}
+			if d.Err() == nil || !strings.Contains(d.Err().Error(), tc.want) {
+				t.Fatalf("Decode: %v, want %q", d.Err(), tc.want)
+			}
+		})
+	}
+
+	one := &MultiRequest{Ops: []Request{&CheckVersionRequest{Path: "/c", Version: -1}}}
+	src := append(bytes.Repeat(unhex(t, "0000000d 00 00000000"), 1<<20/9), unhex(t, "ffffffff 01 ffffffff")...)
+	var err error
+	n := allocated(func() {
+		d := NewDecoder(src)
+		(&MultiResponse{For: one}).Decode(d)
+		err = d.Err()
+	})
+	if err == nil || n > 4096 {
+		t.Errorf("a million results to one check: %v, %d bytes allocated; want an error and next to nothing", err, n)
 	}
 }

@@ -309,19 +309,13 @@ func countPrefixB(list []string, s string) int {
 func TestGarbageEventPathNotAbsolute(t *testing.T) {
 	for _, path := range []string{"x", "a/b", "abc/"} {
 		t.Run(path, func(t *testing.T) {
-			fake := startGarbageServer(t, func(nc net.Conn, br *bufio.Reader, handshake func() error) {
-				if handshake() != nil {
-					return
-				}
-				xid, err := readRequestXid(br)
-				if err != nil {
-					return
-				}
+			fake := startGarbageServer(t, answerFirst(func(xid int32) [][]byte {
 				ev := proto.WatcherEvent{Type: proto.EventNodeCreated, State: 3, Path: path}
-				_, _ = nc.Write(frameB(ev.Encode(replyHeaderB(proto.XidNotification, -1, 0))))
-				_, _ = nc.Write(frameB(replyHeaderB(xid, 1, int32(core.CodeNoNode))))
-				_, _ = br.ReadBytes(0xff)
-			}, func() {})
+				return [][]byte{
+					frameB(ev.Encode(replyHeaderB(proto.XidNotification, -1, 0))),
+					frameB(replyHeaderB(xid, 1, int32(core.CodeNoNode))),
+				}
+			}), func() {})
 			c := startClientB(t, fake.addr())
 			ok, err := c.Exists(ctxB(t, waitB), "/n")
 			require.NoError(t, err)
@@ -335,18 +329,9 @@ func TestGarbageEventPathNotAbsolute(t *testing.T) {
 // is a malformed reply: the call fails with ErrMarshallingError rather than
 // return a result without data or Stat, and the connection ends.
 func TestGarbageMultiResultOfTheWrongType(t *testing.T) {
-	fake := startGarbageServer(t, func(nc net.Conn, br *bufio.Reader, handshake func() error) {
-		if handshake() != nil {
-			return
-		}
-		xid, err := readRequestXid(br)
-		if err != nil {
-			return
-		}
-		body := proto.EncodeMultiResponse(replyHeaderB(xid, 1, 0), []proto.MultiResult{{Op: proto.OpSetData}})
-		_, _ = nc.Write(frameB(body))
-		_, _ = br.ReadBytes(0xff)
-	}, func() {})
+	fake := startGarbageServer(t, answerFirst(func(xid int32) [][]byte {
+		return [][]byte{frameB(proto.EncodeMultiResponse(replyHeaderB(xid, 1, 0), []proto.MultiResult{{Op: proto.OpSetData}}))}
+	}), func() {})
 	c := newClientB(t, fake.addr())
 	ctx := ctxB(t, waitB)
 	require.NoError(t, c.Start(ctx))
@@ -355,4 +340,25 @@ func TestGarbageMultiResultOfTheWrongType(t *testing.T) {
 	results, err := c.MultiRead(ctx, core.ReadData("/n"))
 	require.ErrorIs(t, err, core.ErrMarshallingError, "results %+v", results)
 	waitCountB(t, states, core.StateSuspended, 1)
+}
+
+// answerFirst is a fake server that, after the handshake, answers the
+// first request with the frames made from its xid, one write each, and
+// then stays open and silent.
+func answerFirst(frames func(xid int32) [][]byte) misbehave {
+	return func(nc net.Conn, br *bufio.Reader, handshake func() error) {
+		if handshake() != nil {
+			return
+		}
+		xid, err := readRequestXid(br)
+		if err != nil {
+			return
+		}
+		for _, f := range frames(xid) {
+			if _, err := nc.Write(f); err != nil {
+				return
+			}
+		}
+		_, _ = br.ReadBytes(0xff)
+	}
 }

@@ -102,8 +102,8 @@ func NewClient(servers string, opts ...Option) (*Client, error) {
 // Start connects to a server, waits for the session and creates the chroot
 // node when it is missing. It returns when the client is connected or ctx
 // ends; on failure the client is closed, and the error says why the last
-// connection attempt failed, or which server the first attempt, still
-// under way, was trying. When the server refuses the credentials of
+// connection attempt failed, or which server the attempt still under way
+// was trying. When the server refuses the credentials of
 // WithAuth, Start fails with ErrAuthFailed.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
@@ -137,7 +137,7 @@ func (c *Client) Start(ctx context.Context) error {
 		case trying != "" && !errors.Is(err, ErrClosed):
 			// No attempt ended in time: a server that accepts the
 			// connection and does not answer, say.
-			return &callError{op: "Start", err: fmt.Errorf("%w (the first connection attempt, to %s, had not ended)", err, trying)}
+			return &callError{op: "Start", err: fmt.Errorf("%w (the connection attempt to %s had not ended)", err, trying)}
 		}
 		return opError("Start", "", err)
 	}

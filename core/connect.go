@@ -473,12 +473,14 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 	for _, req := range frames.main {
 		_ = cn.sendSpecial(proto.XidSetWatches, req)
 	}
-	for i, req := range frames.behind {
-		var applied appliedFunc
-		if i == len(frames.behind)-1 {
-			applied = frames.applied
+	for _, g := range frames.behind {
+		for i, req := range g.reqs {
+			var applied appliedFunc
+			if i == len(g.reqs)-1 {
+				applied = g.applied
+			}
+			_ = cn.sendSetWatches(req, applied)
 		}
-		_ = cn.sendSetWatches(req, applied)
 	}
 	cn.start(sock, br)
 	c.live.Store(cn)

@@ -85,5 +85,5 @@ func TestStartNamesTheAttemptUnderWay(t *testing.T) {
 	defer cancel()
 	err := c.Start(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.ErrorContains(t, err, "the first connection attempt, to "+proxy.Addr()+", had not ended")
+	require.ErrorContains(t, err, "the connection attempt to "+proxy.Addr()+" had not ended")
 }

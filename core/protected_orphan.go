@@ -19,8 +19,10 @@ import (
 
 // mayHaveLanded reports whether a create that failed with err may still
 // have been applied; lost says that an earlier attempt was lost in flight.
+// A call tied to a session (WithSession) that stopped waiting as the
+// session ended reports the session's end, with its request maybe out.
 func mayHaveLanded(lost bool, err error) bool {
-	return lost || lostInFlight(err) || isStillOut(err) || errors.Is(err, ErrMarshallingError)
+	return lost || lostInFlight(err) || isStillOut(err) || errors.Is(err, ErrMarshallingError) || errors.Is(err, ErrSessionExpired)
 }
 
 // orphanPause bounds the pause between two tries to remove an orphan.

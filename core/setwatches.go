@@ -48,7 +48,7 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) rearmFrames {
 	for p := range w.persistent {
 		w.addPersistentPathLocked(&paths, p)
 	}
-	behind, from, applied := w.splitBehindLocked(&paths, lastZxid)
+	behind := w.splitBehindLocked(&paths, lastZxid)
 	// A new connection starts with none of the old one's watches: these
 	// frames, sent before anything else, set every path's mode, and no
 	// event of the connection can come before the modes they set. They
@@ -56,15 +56,17 @@ func (w *watchRegistry) rearmRequests(lastZxid int64) rearmFrames {
 	// change made while the client was away.
 	clear(w.recursiveOnServer)
 	clear(w.servedFromAbove)
-	for _, p := range slices.Concat(paths.recursive, behind.recursive) {
+	frames := rearmFrames{main: splitSetWatches(lastZxid, paths, w.frameLimit())}
+	recursive := paths.recursive
+	for _, g := range behind {
+		recursive = slices.Concat(recursive, g.paths.recursive)
+		frames.behind = append(frames.behind, behindFrames{reqs: splitSetWatches(g.zxid, g.paths, w.frameLimit()), applied: g.applied})
+	}
+	for _, p := range recursive {
 		w.recursiveOnServer[p] = struct{}{}
 	}
 	w.mu.Unlock()
-	return rearmFrames{
-		main:    splitSetWatches(lastZxid, paths, w.frameLimit()),
-		behind:  splitSetWatches(from, behind, w.frameLimit()),
-		applied: applied,
-	}
+	return frames
 }
 
 // rearmPath registers again on the server the watches the client holds

@@ -21,7 +21,7 @@ import (
 // ZooKeeper cannot be reached in time. It gives up a tenth of the time
 // (at most a second) before that deadline, so that the start error names
 // the servers and the last connection attempt's failure, or the server of
-// the first attempt when it has not ended. An
+// the attempt under way when none has failed. An
 // OnStop hook closes the session; Close takes at most a few seconds, and
 // it carries on to the end even when the stop context ends first, so that
 // no goroutine of the client outlives it.

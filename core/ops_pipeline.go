@@ -128,8 +128,8 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 	if created != "" && !o.sequential {
 		c.stats.putNew(created, zxid, stat)
 	}
-	if err != nil && created == "" && o.protected && mayHaveLanded(lost, err) {
-		c.removeOrphanLater(parent, prefix, o.ephemeral)
+	if created == "" {
+		c.removeOrphanIfLanded(o, parent, prefix, lost, err)
 	}
 	return created, stat, children, err
 }

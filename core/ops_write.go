@@ -119,9 +119,7 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, call *c
 		}
 		return err
 	})
-	if err != nil && o.protected && mayHaveLanded(lost, err) {
-		c.removeOrphanLater(parent, prefix, o.ephemeral)
-	}
+	c.removeOrphanIfLanded(o, parent, prefix, lost, err)
 	return created, stat, zxid, err
 }
 

@@ -28,6 +28,15 @@ func mayHaveLanded(lost bool, err error) bool {
 // orphanPause bounds the pause between two tries to remove an orphan.
 const orphanPause = 5 * time.Second
 
+// removeOrphanIfLanded starts removeOrphan after a create with options o
+// failed with err, when it was protected and may have made its node
+// (lost: an attempt was lost in flight), named with prefix under parent.
+func (c *Client) removeOrphanIfLanded(o *createOptions, parent, prefix string, lost bool, err error) {
+	if err != nil && o.protected && mayHaveLanded(lost, err) {
+		c.removeOrphanLater(parent, prefix, o.ephemeral)
+	}
+}
+
 // removeOrphanLater starts removeOrphan for the protected create of a node
 // named with prefix under the server path parent, unless the client is
 // closing. An ephemeral node goes with the current session, so the search
@@ -82,9 +91,7 @@ func (c *Client) removeOrphan(parent, prefix string, ephemeral bool, sessionDone
 				zap.String("parent", c.root.fromServer(parent)), zap.String("prefix", prefix), zap.Error(err))
 			return
 		}
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
+		if sleepCtx(ctx, pause) != nil {
 			return
 		}
 	}

@@ -5,7 +5,6 @@ package zktest
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"time"
 )
 
@@ -26,16 +25,13 @@ func processGone(int) bool { return false }
 
 // jvm is never started here.
 type jvm struct {
-	cmd      *exec.Cmd
-	done     chan struct{}
-	waitErr  error
-	watchdog *exec.Cmd
+	done    chan struct{}
+	waitErr error
 }
 
 func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 	return nil, errNoLocalServers
 }
 
-func (j *jvm) exited() bool             { return true }
 func (j *jvm) kill()                    {}
 func (j *jvm) stop(time.Duration) error { return nil }

@@ -36,13 +36,14 @@ func (c *Client) callBatch(ctx context.Context, reqs []proto.Request, resps []pr
 		}
 		return err
 	}
-	// Replies come in order, and a failed connection finishes its requests
-	// in order too: once the last is done, all are.
-	// replied takes the last one's done signal.
+	// Replies come in order: once the last is done, the others are done or
+	// about to be (a failing connection may finish the last while the
+	// reader still decodes an earlier one). replied takes the last one's
+	// done signal.
 	last := len(batch) - 1
 	var stop error
 	if !replied(ctx, tied, batch[last].r) {
-		stop = stoppedBy(ctx, tied)
+		stop = stillOut(ctx, tied)
 	}
 	for i, o := range batch {
 		if stop != nil && len(o.r.done) == 0 {

@@ -120,7 +120,7 @@ func (c *Client) createAndListOnce(ctx context.Context, sp string, data []byte, 
 				return listed(ctx)
 			}
 			if err != nil {
-				return err
+				return afterSent(err)
 			}
 		}
 		return createErr
@@ -161,13 +161,16 @@ func (c *Client) exchangePair(ctx context.Context, req1 proto.Request, resp1 pro
 	if own {
 		cn.readOwn(ctx, r2)
 	}
-	// Replies come in order, and a failed connection finishes its requests
-	// in order too: once r2 is done, r1 is. Waiting for r2 alone wakes this
-	// goroutine once for the two replies.
+	// Replies come in order, so once r2 is done, r1 is done or about to be
+	// (a failing connection may finish r2 while the reader still decodes
+	// r1). Waiting for r2 alone wakes this goroutine once for the two
+	// replies.
 	if !replied(ctx, tied, r2) {
 		// Report the first request's outcome if it is known, so a create
-		// that happened is not lost.
-		err := stoppedBy(ctx, tied)
+		// that happened is not lost. Otherwise both are still out, which
+		// the error says (stillOut): a protected create's orphan search
+		// depends on it.
+		err := stillOut(ctx, tied)
 		select {
 		case <-r1.done:
 			zxid1, err1 = r1.zxid, r1.err

@@ -114,7 +114,7 @@ func (c *Client) createOnce(ctx context.Context, sp string, data []byte, call *c
 			if cerr != nil {
 				// Whose node it is is still unknown: a lost check goes back
 				// to the policy, whose next attempt asks again.
-				return cerr
+				return afterSent(cerr)
 			}
 		}
 		return err
@@ -411,7 +411,7 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 			case isLoss(rerr):
 				// The read back was lost too: the write's fate is still
 				// unknown, and the policy may try again, which asks again.
-				return rerr
+				return afterSent(rerr)
 			}
 		}
 		return err

@@ -162,16 +162,31 @@ func TestProtectedCreateFailedLeavesNoOrphan(t *testing.T) {
 // node behind either: the server applies it, and the client, once the
 // reply comes, deletes the node in the background.
 func TestProtectedCreateCancelledLeavesNoOrphan(t *testing.T) {
-	c, hold, ctx := startHeldClient(t, "/dir", nil)
-	hold.hold()
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	_, err := c.Create(short, "/dir/n-", nil, core.Protected(), core.Ephemeral(), core.Sequential())
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	hold.waitHeldReplies(t, 1) // the server made the node
-	hold.release()
-	require.Eventually(t, func() bool {
-		kids, err := c.GetChildren(ctx, "/dir")
-		return err == nil && len(kids) == 0
-	}, waitB, tickB, "the orphan of the cancelled create is removed")
+	for _, tc := range []struct {
+		name   string
+		create func(ctx context.Context, c *core.Client) error
+	}{
+		{"Create", func(ctx context.Context, c *core.Client) error {
+			_, err := c.Create(ctx, "/dir/n-", nil, core.Protected(), core.Ephemeral(), core.Sequential())
+			return err
+		}},
+		{"CreateAndList", func(ctx context.Context, c *core.Client) error {
+			_, _, err := c.CreateAndList(ctx, "/dir/n-", nil, "/dir", core.Protected(), core.Ephemeral(), core.Sequential())
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, hold, ctx := startHeldClient(t, "/dir", nil)
+			hold.hold()
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			require.ErrorIs(t, tc.create(short, c), context.DeadlineExceeded)
+			hold.waitHeldReplies(t, 1) // the server made the node
+			hold.release()
+			require.Eventually(t, func() bool {
+				kids, err := c.GetChildren(ctx, "/dir")
+				return err == nil && len(kids) == 0
+			}, waitB, tickB, "the orphan of the cancelled create is removed")
+		})
+	}
 }

@@ -18,12 +18,14 @@ type request struct {
 	// header carries an error (multi replies do).
 	decodeOnError bool
 	// onReply runs on the goroutine that reads the reply (whoever has the
-	// turn) before done is closed, so a watch is registered before any
-	// later frame is read.
+	// turn) before the outcome is sent on done, so a watch is registered
+	// before any later frame is read. For a request lost with its
+	// connection, it runs in lose, on the goroutine that failed the
+	// connection.
 	onReply func(r *request)
 
-	// sent is when the request was queued (Unix nanoseconds), before it
-	// left: its reply proves the server heard from the session since.
+	// sent is when the request was queued (monoNow), before it left: its
+	// reply proves the server heard from the session since.
 	sent int64
 
 	err  error

@@ -263,6 +263,19 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// afterSent is the error of an attempt whose write went out, when a
+// follow-up call of the same attempt (a read back, a check of whose node
+// it is) found no connection. Such an attempt sent something, so it must
+// count against the policy, which a not-sent error would keep it from
+// doing: the write would be sent again without limit. It stays a loss, so
+// a safe call is still retried.
+func afterSent(err error) error {
+	if !isNotSent(err) {
+		return err
+	}
+	return fmt.Errorf("%w (the follow-up of a write that went out found no connection)", ErrConnectionLoss)
+}
+
 // isLoss reports the errors after which a safe call may be retried.
 func isLoss(err error) bool {
 	return errors.Is(err, ErrConnectionLoss) || errors.Is(err, ErrOperationTimeout) || errors.Is(err, ErrTimeout)

@@ -124,8 +124,9 @@ func RetryExponentialBackoff(base, maximum time.Duration) *RetryPolicy {
 }
 
 // RetryUntilElapsed retries with jittered exponential pauses (50 ms up to
-// 1 s) until timeout has passed since the first attempt; no attempt starts
-// after that. A timeout that is not positive is refused by WithRetryPolicy.
+// 1 s) until timeout has passed since the first attempt. The last pause is
+// cut short to end with the timeout, when a last attempt starts; none
+// starts later. A timeout that is not positive is refused by WithRetryPolicy.
 func RetryUntilElapsed(timeout time.Duration) *RetryPolicy {
 	if timeout <= 0 {
 		return invalidPolicy("RetryUntilElapsed(%v): the timeout must be positive", timeout)
@@ -205,23 +206,49 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 			if pause < 0 {
 				return exhausted(st.count, err)
 			}
-			if p.within > 0 && time.Since(st.first)+pause > p.within {
-				return exhausted(st.count, err)
+			if p.within > 0 {
+				// The last pause is cut to end with the budget, so that an
+				// attempt can still start then.
+				left := p.within - time.Since(st.first)
+				if left <= 0 {
+					return exhausted(st.count, err)
+				}
+				pause = min(pause, left)
 			}
 			if err := sleepCtx(ctx, pause); err != nil {
 				return err
 			}
 		}
-		if err := waitReady(ctx); err != nil {
-			return err
-		}
-		if p.within > 0 && st.count > 0 && time.Since(st.first) > p.within {
-			// The wait for a connection outlasted the budget.
-			return exhausted(st.count, err)
+		if rerr := p.waitReady(ctx, st, waitReady); rerr != nil {
+			if errors.Is(rerr, errBudgetSpent) {
+				return exhausted(st.count, err)
+			}
+			return rerr
 		}
 		st.record(time.Now(), p.sleep != nil)
 		err = attempt(ctx)
 	}
+}
+
+// errBudgetSpent says that RetryUntilElapsed's budget ended while a retry
+// waited for a connection.
+var errBudgetSpent = errors.New("zk: the retry budget ended before a connection was ready")
+
+// waitReady waits for a connection before an attempt. A retry of
+// RetryUntilElapsed waits no longer than the budget: a connection ready
+// at its end still takes the attempt, and one not ready by then ends the
+// call (errBudgetSpent).
+func (p *RetryPolicy) waitReady(ctx context.Context, st *retryState, waitReady func(context.Context) error) error {
+	if p.within <= 0 || st.count == 0 {
+		return waitReady(ctx)
+	}
+	bctx, cancel := context.WithDeadline(ctx, st.first.Add(p.within))
+	defer cancel()
+	err := waitReady(bctx)
+	if err != nil && ctx.Err() == nil && bctx.Err() != nil {
+		return errBudgetSpent
+	}
+	return err
 }
 
 // pause returns the wait before the next attempt, negative to stop: the

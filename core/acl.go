@@ -125,9 +125,9 @@ func validIPID(id string) bool {
 }
 
 // javaIntIn reports whether Java's Integer.parseInt reads s as a number
-// from 0 to hi. It takes a sign and leading zeros ("+010", "-0"). Java
-// also takes the digits of other scripts; rather than refuse what the
-// server may take, a non-ASCII digit counts as valid.
+// from 0 to hi. It takes a sign and leading zeros ("+010", "-0"), and, as
+// Java does, the decimal digits of other scripts ("٣٣" is 33; see
+// digitValue).
 func javaIntIn(s string, hi int) bool {
 	neg := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {
@@ -138,18 +138,36 @@ func javaIntIn(s string, hi int) bool {
 	}
 	v := 0
 	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			if v <= hi {
-				v = v*10 + int(r-'0')
-			}
-		case r > unicode.MaxASCII && unicode.IsDigit(r):
-			return true
-		default:
+		d, ok := digitValue(r)
+		if !ok {
 			return false
+		}
+		if v <= hi {
+			v = v*10 + d
 		}
 	}
 	return v <= hi && (!neg || v == 0)
+}
+
+// digitValue returns the value of a decimal digit as Java's parseInt reads
+// it: a Unicode decimal digit (category Nd) of the Basic Multilingual
+// Plane. Java reads a string a UTF-16 unit at a time, so a digit beyond
+// it, written as two surrogates, is no digit there. Unicode places the
+// digits in runs of ten, each from zero to nine, and unicode.Nd's ranges
+// start where a run does.
+func digitValue(r rune) (int, bool) {
+	if r >= '0' && r <= '9' {
+		return int(r - '0'), true
+	}
+	if r <= unicode.MaxASCII {
+		return 0, false
+	}
+	for _, rg := range unicode.Nd.R16 {
+		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+			return int(r-rune(rg.Lo)) % 10, true
+		}
+	}
+	return 0, false
 }
 
 func toProtoACL(acl []ACL) []proto.ACL {

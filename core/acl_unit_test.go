@@ -61,6 +61,14 @@ func TestUnitACLIDs(t *testing.T) {
 		{"ip", "10.0.0.0/8/1", false},
 		{"ip", "::1", false},
 		{"ip", "host.example", false},
+		// Java reads the digits of every script in the Basic Multilingual
+		// Plane, and no other.
+		{"ip", "\u0661\u0660.0.0.1", true},
+		{"ip", "10.0.0.1/\u0663\u0662", true},
+		{"ip", "10.0.0.1/\u0663\u0663", false},
+		{"ip", "\u0663\u0660\u0660.0.0.1", false},
+		{"ip", "10.0.0.1/-\u0661", false},
+		{"ip", "10.0.0.\U0001D7D9", false},
 		{"digest", "a:b", true},
 		{"digest", ":x", true},
 		{"digest", "a:b:", true},

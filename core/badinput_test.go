@@ -291,7 +291,15 @@ func TestBadInputArguments(t *testing.T) {
 			_, err := c.Create(ctx, "/", nil)
 			return err
 		}},
-		{"create the root sequentially", core.ErrInvalidPath, "create /", func() error {
+		{"transaction create with parents", core.ErrInvalidArgument, "create /p/q", func() error {
+			_, err := c.BeginTransaction().Create("/p/q", nil, core.WithParents()).Commit(ctx)
+			return err
+		}},
+		{"transaction create with container parents", core.ErrInvalidArgument, "create /p/q", func() error {
+			_, err := c.BeginTransaction().Create("/p/q", nil, core.WithContainerParents()).Commit(ctx)
+			return err
+		}},
+		{"create the root sequentially under a chroot", core.ErrInvalidPath, "create /", func() error {
 			_, err := c.Create(ctx, "/", nil, core.Sequential())
 			return err
 		}},

@@ -204,3 +204,25 @@ func TestChrootSiblings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/x"}, eph)
 }
+
+// A sequential create at "/" makes a child of the root, as the Java client
+// and the server allow, in a transaction too; under a chroot it is refused
+// (the bad-input table), since the node would be the chroot's sibling.
+func TestCreateSequentialAtRootWithoutChroot(t *testing.T) {
+	c := rootA(t, zktest.Shared(t))
+	ctx := ctxA(t)
+	p, err := c.Create(ctx, "/", []byte("r"), core.Sequential(), core.Ephemeral())
+	require.NoError(t, err)
+	require.Regexp(t, `^/\d{10}$`, p)
+	data, err := c.GetData(ctx, p)
+	require.NoError(t, err)
+	require.Equal(t, "r", string(data))
+	res, err := c.BeginTransaction().Create("/", nil, core.Sequential(), core.Ephemeral()).Commit(ctx)
+	require.NoError(t, err)
+	require.Len(t, res.Created, 1)
+	require.Regexp(t, `^/\d{10}$`, res.Created[0])
+	require.NoError(t, c.Delete(ctx, p, core.Force()))
+	require.NoError(t, c.Delete(ctx, res.Created[0], core.Force()))
+	_, err = c.Create(ctx, "/", nil)
+	require.ErrorIs(t, err, core.ErrInvalidPath, "a plain create of the root")
+}

@@ -282,8 +282,10 @@ func (c *Client) WaitSession(ctx context.Context) (*Session, error) {
 // Chroot returns the client's chroot, or "" for none.
 func (c *Client) Chroot() string { return string(c.root) }
 
-// LastZxid returns the newest zxid the client has seen in its current
-// session (a new session starts again from 0; see the package comment).
+// LastZxid returns the newest zxid the client has seen. A session made
+// after an expiry starts again from 0; a read-write session that replaces
+// a read-only one keeps what the read-only one saw, so that its watches
+// are set again from there.
 func (c *Client) LastZxid() int64 { return c.lastZxid.Load() }
 
 // setState records s and queues it for listeners. Called with mu held, so

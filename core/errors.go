@@ -185,8 +185,9 @@ var (
 	ErrSessionLost = errors.New("zk: session lost")
 	// ErrTimeout reports that the server did not answer within the read timeout.
 	ErrTimeout = errors.New("zk: timed out")
-	// ErrTransactionFailed reports a transaction that the server refused; the
-	// error names the failing operation.
+	// ErrTransactionFailed reports a transaction one of whose operations the
+	// server refused; the error, an *OpError, names that operation. A
+	// refusal of the whole request is an *Error for "commit" instead.
 	ErrTransactionFailed = errors.New("zk: transaction failed")
 	// ErrRolledBack is reported for the operations of a failed transaction
 	// that were rolled back because another operation failed.

@@ -63,7 +63,10 @@ func (c *Client) checkCreate(path string, data []byte, o *createOptions) error {
 	if err := validatePath(path, o.sequential); err != nil {
 		return err
 	}
-	if path == "/" {
+	if path == "/" && (!o.sequential || c.root != "") {
+		// A sequential name at "/" is a child of the root (/0000000001).
+		// Under a chroot it would be the chroot's sibling (/app0000000001),
+		// outside the client's tree.
 		return fmt.Errorf("%w: cannot create the root", ErrInvalidPath)
 	}
 	if err := o.validate(); err != nil {

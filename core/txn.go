@@ -93,12 +93,19 @@ func (t *Transaction) CheckVersion(path string, version int32) *Transaction {
 	return t
 }
 
-// Create adds a create with the same options as Client.Create (container,
-// TTL, ACL and protected names included; parents are not created).
+// Create adds a create with the same options as Client.Create: container,
+// TTL and ACL included. A transaction creates no parents, so WithParents,
+// WithContainerParents and WithParentACL are refused with
+// ErrInvalidArgument. Protected only names the node: a transaction that
+// may have been applied is the caller's to resolve, so there is no search
+// for the node after a connection loss and no removal of an orphan.
 func (t *Transaction) Create(path string, data []byte, opts ...CreateOption) *Transaction {
 	var o createOptions
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.parents || o.parentContainers || o.parentACL != nil {
+		return t.fail("create", path, fmt.Errorf("%w: a transaction creates no parents", ErrInvalidArgument))
 	}
 	if err := t.client.checkCreate(path, data, &o); err != nil {
 		return t.fail("create", path, err)
@@ -138,10 +145,15 @@ func (t *Transaction) SetData(path string, data []byte, version int32) *Transact
 
 var txnOpNames = [...]string{txnCheck: "check", txnCreate: "create", txnDelete: "delete", txnSetData: "setData"}
 
-// Commit sends the operations as one multi request. On failure nothing is
-// applied and the error is an *OpError naming the failing operation. A
-// transaction is not retried after a connection loss in flight, since it
-// may have been applied; one that never left the client is.
+// Commit sends the operations as one multi request. When the server
+// refuses an operation, nothing is applied and the error is an *OpError
+// naming it, which matches ErrTransactionFailed and the operation's own
+// error. When the server refuses the request as a whole (ErrNotReadOnly on
+// a read-only server, ErrSessionMoved, ErrThrottled, ...), nothing is
+// applied either, and the error is an *Error for "commit". A transaction
+// is not retried after a connection loss in flight, since it may have
+// been applied, and its error then says nothing of its fate; one that
+// never left the client is retried.
 func (t *Transaction) Commit(ctx context.Context) (*Result, error) {
 	if t.err != nil {
 		return nil, t.err
@@ -351,6 +363,9 @@ func (c *Client) MultiRead(ctx context.Context, ops ...ReadOp) ([]ReadResult, er
 			c.stats.put(sps[i], out[i].Stat) // as Get does
 		case proto.OpGetChildren:
 			out[i].Children = r.Children
+			if out[i].Children == nil {
+				out[i].Children = []string{} // as GetChildren
+			}
 		}
 	}
 	return out, nil

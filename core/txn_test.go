@@ -195,9 +195,10 @@ func TestMultiRead(t *testing.T) {
 		core.ReadChildren("/e"),
 		core.ReadData("/missing"),
 		core.ReadChildren("/missing"),
-		core.ReadData("/e/k1"))
+		core.ReadData("/e/k1"),
+		core.ReadChildren("/e/k1"))
 	require.NoError(t, err)
-	require.Len(t, got, 5)
+	require.Len(t, got, 6)
 
 	_, st, err := c.Get(ctx, "/e")
 	require.NoError(t, err)
@@ -219,6 +220,10 @@ func TestMultiRead(t *testing.T) {
 	require.NoError(t, got[4].Err)
 	require.Equal(t, []byte{}, got[4].Data)
 	require.EqualValues(t, 0, got[4].Stat.Version)
+
+	// A node without children lists as GetChildren lists it: empty, not nil.
+	require.NoError(t, got[5].Err)
+	require.Equal(t, []string{}, got[5].Children)
 }
 
 // A read in a MultiRead updates the stat cache as Get does: a non-forced

@@ -1,5 +1,6 @@
 # zkit: `make demo` and `make test` are all a fresh Debian/Ubuntu machine needs
-# (with Go installed). Each target first makes sure ZooKeeper is installed.
+# (with Go installed). test, bench and interop first make sure ZooKeeper is
+# installed; demo does too unless ZK_SERVERS names servers to use.
 
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 

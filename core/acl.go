@@ -27,9 +27,9 @@ const (
 // ACL grants permissions to an identity: a scheme (world, auth, digest, host,
 // ip, ...) and an id within it.
 type ACL struct {
-	Perms  Perm
-	Scheme string
-	ID     string
+	Perms  Perm   // what the identity may do
+	Scheme string // how the identity is known: "world", "auth", "digest", "ip", ...
+	ID     string // the identity in the scheme's terms, as "anyone" for world
 }
 
 // MakeACL returns an ACL entry for scheme and id with perms.

@@ -2,7 +2,8 @@
 // client, sessions that survive server failover, every node operation,
 // watches, transactions, ACLs, retry policies and protected creates.
 //
-// Every call that can block takes a context first. Server errors are *Error
+// Every call that can block takes a context first, except Close, which
+// waits at most 3 s for the server to end the session. Server errors are *Error
 // values that match the sentinels (ErrNoNode, ErrNodeExists, ...) with
 // errors.Is. NewClient does no I/O; Start connects and Close ends the session.
 //

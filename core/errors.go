@@ -93,11 +93,12 @@ func (c Code) String() string {
 // It matches the sentinel of its code with errors.Is, and ErrUnknown when the
 // code is not one zkit knows.
 type Error struct {
-	Code Code
-	Op   string
-	Path string
+	Code Code   // the server's error code
+	Op   string // the operation, as "create" or "getChildren"; "" for a sentinel
+	Path string // the path the caller gave, relative to the chroot; "" for none
 }
 
+// Error reads "zk: op path: code".
 func (e *Error) Error() string {
 	switch {
 	case e.Op == "":
@@ -221,15 +222,17 @@ var (
 
 // ConnectError reports a failure to reach one server.
 type ConnectError struct {
-	Host string
-	Port int
-	Err  error
+	Host string // the server's host, as the servers string named it
+	Port int    // its port
+	Err  error  // why the attempt failed
 }
 
+// Error names the server and why the connection failed.
 func (e *ConnectError) Error() string {
 	return fmt.Sprintf("zk: connect to %s: %v", net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), e.Err)
 }
 
+// Unwrap returns the failure's cause.
 func (e *ConnectError) Unwrap() error { return e.Err }
 
 // Is makes every *ConnectError match ErrConnect.

@@ -21,6 +21,8 @@ const (
 	EventNotWatching EventType = -2
 )
 
+// String returns the event type's name in ZooKeeper's terms, as
+// "NodeDataChanged".
 func (t EventType) String() string {
 	switch t {
 	case EventNodeCreated:
@@ -39,8 +41,8 @@ func (t EventType) String() string {
 
 // Event is one watch notification. Path is relative to the chroot.
 type Event struct {
-	Type EventType
-	Path string
+	Type EventType // what happened
+	Path string    // the watched node it concerns, relative to the chroot
 	// Err is set on EventNotWatching: ErrSessionExpired, ErrClosed,
 	// ErrWatchRemoved or ErrWatcherOverflow. A persistent watcher whose
 	// consumer was behind when its client closed ends with an error that

@@ -178,8 +178,8 @@ func (c *Client) GetAllChildrenNumber(ctx context.Context, path string) (int, er
 
 // ClientInfo is one identity the server associates with the session.
 type ClientInfo struct {
-	AuthScheme string
-	User       string
+	AuthScheme string // the scheme that authenticated the identity, as "digest" or "ip"
+	User       string // the identity, as the server names it
 }
 
 // WhoAmI lists the session's identities. Servers before 3.7 do not know

@@ -217,7 +217,7 @@ func WithGatherReplies(on bool) Option {
 // in poll system calls of their own threads. The poller wakes one of the
 // runtime's threads for every packet of a socket it watches, even while
 // the client's own poll waits for it; without that wake-up a synchronous
-// call cost about a fifth less client CPU in our benchmarks. In exchange,
+// call cost about a third less client CPU in our benchmarks. In exchange,
 // an idle client keeps one thread blocked in its poll, as the Java and C
 // clients do. A connection made while GOMAXPROCS is 1 stays in the
 // poller: with one proc, each wait of the reader would hand the proc to

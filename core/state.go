@@ -32,6 +32,7 @@ const (
 	StateAuthFailed
 )
 
+// String returns the state's name, as "Connected".
 func (s State) String() string {
 	switch s {
 	case StateConnecting:

@@ -38,10 +38,10 @@ type txnOp struct {
 // Result lists what a committed transaction did. Paths are relative to the
 // chroot; Created holds the actual names, sequence suffixes included.
 type Result struct {
-	Checked []string
-	Created []string
-	Updated []string
-	Deleted []string
+	Checked []string // the paths whose versions were checked
+	Created []string // the nodes made
+	Updated []string // the paths whose data was set
+	Deleted []string // the nodes deleted
 	// Stats holds, by path, the Stat of each setData, and of each create
 	// whose result carried one: a server answers most creates inside a
 	// transaction with the path alone. It describes each path as the
@@ -53,16 +53,17 @@ type Result struct {
 // OpError says which operation of a failed transaction failed and why. It
 // matches ErrTransactionFailed and the cause with errors.Is.
 type OpError struct {
-	Index int
-	Op    string
-	Path  string
-	Err   error
+	Index int    // the failing operation's place in the transaction
+	Op    string // its kind: "check", "create", "delete" or "setData"
+	Path  string // its path, as the caller gave it
+	Err   error  // why it failed: the server's error, or the client's refusal
 	// Results holds every operation's error: the cause at Index, and
 	// ErrRolledBack or ErrRuntimeInconsistency for the others, as the server
 	// reported them.
 	Results []error
 }
 
+// Error names the failing operation and why it failed.
 func (e *OpError) Error() string {
 	return fmt.Sprintf("zk: transaction failed: operation %d (%s %s): %v", e.Index, e.Op, e.Path, e.Err)
 }
@@ -308,11 +309,11 @@ func ReadChildren(path string) ReadOp { return ReadOp{kind: 1, path: path} }
 // ReadResult is one MultiRead outcome: data and Stat for ReadData,
 // children for ReadChildren, or the error of that read alone.
 type ReadResult struct {
-	Path     string
-	Data     []byte
-	Stat     *Stat
-	Children []string
-	Err      error
+	Path     string   // the path read, as the caller gave it
+	Data     []byte   // a ReadData's data (empty, not nil, for none)
+	Stat     *Stat    // a ReadData's Stat
+	Children []string // a ReadChildren's listing (empty, not nil, for none)
+	Err      error    // this read's failure, as ErrNoNode; the others stand
 }
 
 // MultiRead performs many reads in one round trip (the multiRead request,

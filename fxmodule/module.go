@@ -52,6 +52,7 @@ var Module = fx.Module("zkit",
 type Params struct {
 	fx.In
 
+	// Lifecycle takes the hooks that start the client and close it.
 	Lifecycle fx.Lifecycle
 	// Config is optional only so that a missing one fails with
 	// ErrNoConfig, which says what to supply, instead of fx's generic
@@ -66,6 +67,7 @@ type Params struct {
 type Result struct {
 	fx.Out
 
+	// Client is started by the application's start and closed by its stop.
 	Client *core.Client
 }
 

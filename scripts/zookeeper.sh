@@ -13,16 +13,18 @@ debian_jars=(
 )
 
 have_java() {
-  [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] || command -v java >/dev/null 2>&1
+  [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] || command -v java >/dev/null 2>&1 || [[ -x /usr/bin/java ]]
 }
 
-# home_ok DIR: DIR is a release tarball with ZooKeeper's jars under lib/.
+# home_ok DIR: DIR holds a ZooKeeper jar (in it, lib/ or libexec/lib/), as
+# a release does, or bin/zkServer.sh with Debian's jars, as
+# /usr/share/zookeeper does.
 home_ok() {
   local f
-  for f in "$1"/lib/zookeeper-3*.jar "$1"/zookeeper-3*.jar "$1"/libexec/lib/zookeeper-3*.jar; do
+  for f in "$1"/{,lib/,libexec/lib/}{zookeeper-3*.jar,zookeeper.jar}; do
     [[ -f "$f" ]] && return 0
   done
-  return 1
+  [[ -f "$1/bin/zkServer.sh" ]] && debian_ok
 }
 
 debian_ok() {
@@ -50,6 +52,17 @@ found() {
   done
   return 1
 }
+
+# Set on purpose, so a wrong one is an error, as zktest makes it, rather
+# than a reason to look elsewhere or to install.
+if [[ -n "${ZOOKEEPER_HOME:-}" ]] && ! home_ok "$ZOOKEEPER_HOME"; then
+  echo "zookeeper.sh: ZOOKEEPER_HOME=$ZOOKEEPER_HOME holds no ZooKeeper jar (in it, lib/ or libexec/lib/) nor bin/zkServer.sh; fix or unset it" >&2
+  exit 1
+fi
+if [[ -n "${JAVA_HOME:-}" && ! -x "$JAVA_HOME/bin/java" ]]; then
+  echo "zookeeper.sh: JAVA_HOME=$JAVA_HOME has no bin/java; fix or unset it" >&2
+  exit 1
+fi
 
 if found && have_java; then
   exit 0

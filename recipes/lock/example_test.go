@@ -34,7 +34,7 @@ func ExampleMutex() {
 	go func() {
 		select {
 		case <-m.Lost():
-			cancel() // the session ended: someone else may hold the lock now
+			cancel() // the session ended or the node was deleted: someone else may hold the lock now
 		case <-work.Done():
 		}
 	}()

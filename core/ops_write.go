@@ -384,7 +384,9 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 // node now shows exactly this write (the next version, with our content);
 // if so the first attempt went through and the call succeeds. When that
 // read is lost too, the write's fate is still unknown: the loss goes back
-// to the policy, whose next attempt asks again. A write that finds no node
+// to the policy, whose next attempt asks again. When it ends unanswered
+// otherwise (ctx ends, say), the call fails with its error, not the
+// retry's refusal. A write that finds no node
 // at sp takes sp out of the stat cache.
 //
 // lockOut says the write may take away the caller's own right to make it
@@ -415,6 +417,12 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 				// The read back was lost too: the write's fate is still
 				// unknown, and the policy may try again, which asks again.
 				return afterSent(rerr)
+			case rerr != nil && !errIsNoNode(rerr) && !errors.Is(rerr, ErrNoAuth):
+				// The read back got no answer (ctx or the session ended,
+				// the client closed): the write's fate is unknown, which
+				// its error says, where the retry's refusal would say that
+				// someone else's write won.
+				return rerr
 			}
 		}
 		return err

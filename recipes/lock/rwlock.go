@@ -8,6 +8,11 @@ import "github.com/zkit-go/zkit/core"
 // waits only for the writers queued before it, a writer for everyone
 // queued before it; each watches one of those, as a Mutex does. So a
 // reader that arrives while a writer waits queues behind that writer.
+//
+// Neither side is reentrant, and unlike Curator's lock the write side
+// does not let its holder take the read side too: a ReadLock().Lock while
+// this lock's WriteLock is held waits behind that writer's own node until
+// its ctx ends.
 type ReadWriteLock struct {
 	read, write *Mutex
 }

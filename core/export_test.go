@@ -161,3 +161,15 @@ func OwnsSocket(c *Client) bool {
 	_, ok := cn.nc.(ownedSocket)
 	return ok
 }
+
+// LiveConnFailed reports whether the client has no live connection, or
+// one that has failed (whose requests are lost or being lost).
+func LiveConnFailed(c *Client) bool {
+	cn := c.live.Load()
+	if cn == nil {
+		return true
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.closed
+}

@@ -197,7 +197,9 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 			_ = w.Close()
 		} else if c.watches.notComing(w) {
 			// Plain watchers there may have been set recursive for it.
-			c.rearmPlain(sp)
+			rctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
+			c.rearmPlain(rctx, sp)
+			cancel()
 		}
 		return nil, err
 	}

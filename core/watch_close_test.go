@@ -92,6 +92,38 @@ func TestWatchCloseWhileDisconnected(t *testing.T) {
 	require.Zero(t, countB(held[sess.ID()], root+"/p"), "watches: %v", held)
 }
 
+// TestWatchCloseOnStalledConnection: Watcher.Close on a live connection
+// that has stalled (a black hole) returns while the connection still
+// counts as live, its read timeout (two thirds of a 30 s session) not yet
+// run out, for plain and recursive watchers alike. It used to wait for the
+// removal's reply until that timeout declared the connection lost.
+func TestWatchCloseOnStalledConnection(t *testing.T) {
+	for name, mode := range map[string]core.AddWatchMode{"Persistent": core.WatchPersistent, "Recursive": core.WatchPersistentRecursive} {
+		t.Run(name, func(t *testing.T) {
+			p := startProxiedB(t, 30*time.Second)
+			ctx := ctxB(t, waitB)
+			_, err := p.c.Create(ctx, "/a", nil)
+			require.NoError(t, err)
+			if mode == core.WatchPersistentRecursive {
+				// A plain watcher beside it, which Close sets again.
+				plain, err := p.c.AddWatch(ctx, "/a", core.WatchPersistent)
+				require.NoError(t, err)
+				defer plain.Close()
+			}
+			w, err := p.c.AddWatch(ctx, "/a", mode)
+			require.NoError(t, err)
+			states := listenB(t, p.c)
+
+			p.proxy.BlackHole(true)
+			require.NoError(t, w.Close())
+			require.False(t, core.LiveConnFailed(p.c), "Close returned only once the connection was lost")
+			require.Zero(t, states.count(core.StateSuspended), "states: %v", states.snapshot())
+			requireClosedB(t, w.Events())
+			p.proxy.BlackHole(false)
+		})
+	}
+}
+
 // TestWatchCloseLeavesNoServerWatch: closing a persistent watcher whose
 // path also has one-shot watches takes the persistent watch off the
 // server, and the one-shot watches still fire; then the server holds

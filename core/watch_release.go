@@ -24,7 +24,11 @@ import (
 // reply ran out: an addWatch on sp answered meanwhile went out before the
 // removal, which takes its watch off the server too, so AddWatch waits for
 // the watch to be set again (see AddWatch).
-func (c *Client) releaseServerWatch(path, sp string) error {
+//
+// ctx bounds the wait for the reply, not the removal: once sent, it is
+// finished by its reply hook, whenever that comes, and a wait that ends
+// first is no failure.
+func (c *Client) releaseServerWatch(ctx context.Context, path, sp string) error {
 	if c.passedEstablish() {
 		return nil
 	}
@@ -32,8 +36,6 @@ func (c *Client) releaseServerWatch(path, sp string) error {
 		return nil
 	}
 	done := c.watches.overrideEnder(sp)
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
-	defer cancel()
 	var rearmed atomic.Bool
 	hook := func(r *request) {
 		if r.err == nil && c.watches.rearmPath(sp, r.zxid, true, c.sendRearm) {
@@ -48,7 +50,7 @@ func (c *Client) releaseServerWatch(path, sp string) error {
 	case err == nil:
 		c.awaitRearm(ctx, &rearmed, sp)
 		return nil
-	case isLoss(err), isNotSent(err):
+	case isLoss(err), isNotSent(err), isStillOut(err):
 		return nil
 	case errors.Is(err, ErrNoWatcher), errors.Is(err, ErrClosed):
 		// Nothing holds the watch any more: the server, or the closed client.
@@ -65,7 +67,9 @@ func (c *Client) releaseServerWatchLater(path, sp string) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		if err := c.releaseServerWatch(path, sp); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
+		defer cancel()
+		if err := c.releaseServerWatch(ctx, path, sp); err != nil {
 			c.log.Debug("zk: removing an ended watcher's watch from the server failed", zap.String("path", path), zap.Error(err))
 		}
 	}()
@@ -114,7 +118,9 @@ func (c *Client) sendRearm(reqs []proto.Request, applied appliedFunc) (queued bo
 // rearmPlain sets the plain persistent watchers on the server path sp
 // again once the last recursive one there is gone: the server kept the
 // path's watch recursive for them, which brings no NodeChildrenChanged.
-func (c *Client) rearmPlain(sp string) {
+// ctx bounds the wait for them to be in effect; the frames go out
+// whatever it says.
+func (c *Client) rearmPlain(ctx context.Context, sp string) {
 	if c.passedEstablish() {
 		return
 	}
@@ -122,8 +128,6 @@ func (c *Client) rearmPlain(sp string) {
 	if c.watches.rearmPlainPath(sp, c.sendRearm) {
 		rearmed.Store(true)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
-	defer cancel()
 	c.awaitRearm(ctx, &rearmed, sp)
 }
 

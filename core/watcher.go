@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -217,7 +218,11 @@ func dropEvents(evs []Event, n, taken int) []Event {
 // unless another persistent watcher of the client watches the path. The
 // one-shot watches on the path keep working. Close waits for no
 // connection: while the client is disconnected it only forgets the watch,
-// which the next connection then leaves out. It is idempotent.
+// which the next connection then leaves out. On a live connection it
+// sends the removal and waits for the server to apply it, at most
+// closeWaitLimit (3 s, as Client.Close) on a connection that has stalled;
+// past that the removal completes when its reply comes, and a later
+// AddWatch on the path still goes out after it. It is idempotent.
 func (w *Watcher) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -233,8 +238,10 @@ func (w *Watcher) Close() error {
 		// released then), or its session or client ended.
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeWaitLimit)
+	defer cancel()
 	if w.mode == WatchPersistentRecursive {
-		w.client.rearmPlain(w.serverPath)
+		w.client.rearmPlain(ctx, w.serverPath)
 	}
-	return w.client.releaseServerWatch(w.path, w.serverPath)
+	return w.client.releaseServerWatch(ctx, w.path, w.serverPath)
 }

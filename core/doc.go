@@ -2,8 +2,9 @@
 // client, sessions that survive server failover, every node operation,
 // watches, transactions, ACLs, retry policies and protected creates.
 //
-// Every call that can block takes a context first, except Close, which
-// waits at most 3 s for the server to end the session. Server errors are *Error
+// Every call that can block takes a context first, except Client.Close and
+// Watcher.Close, which wait at most 3 s for the server to end the session
+// or take the watch off. Server errors are *Error
 // values that match the sentinels (ErrNoNode, ErrNodeExists, ...) with
 // errors.Is. NewClient does no I/O; Start connects and Close ends the session.
 //

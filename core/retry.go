@@ -219,10 +219,11 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 				return err
 			}
 		}
-		if rerr := p.waitReady(ctx, st, waitReady); rerr != nil {
-			if errors.Is(rerr, errBudgetSpent) {
-				return exhausted(st.count, err)
-			}
+		spent, rerr := p.readyWithinBudget(ctx, st, waitReady)
+		if spent {
+			return exhausted(st.count, err)
+		}
+		if rerr != nil {
 			return rerr
 		}
 		st.record(time.Now(), p.sleep != nil)
@@ -230,25 +231,21 @@ func (p *RetryPolicy) resume(ctx context.Context, st *retryState, lastErr error,
 	}
 }
 
-// errBudgetSpent says that RetryUntilElapsed's budget ended while a retry
-// waited for a connection.
-var errBudgetSpent = errors.New("zk: the retry budget ended before a connection was ready")
-
-// waitReady waits for a connection before an attempt. A retry of
-// RetryUntilElapsed waits no longer than the budget: a connection ready
-// at its end still takes the attempt, and one not ready by then ends the
-// call (errBudgetSpent).
-func (p *RetryPolicy) waitReady(ctx context.Context, st *retryState, waitReady func(context.Context) error) error {
+// readyWithinBudget waits for a connection before an attempt. A retry of
+// RetryUntilElapsed waits no longer than the budget: a connection ready at
+// its end still takes the attempt, and one not ready by then ends the
+// call (spent).
+func (p *RetryPolicy) readyWithinBudget(ctx context.Context, st *retryState, waitReady func(context.Context) error) (spent bool, err error) {
 	if p.within <= 0 || st.count == 0 {
-		return waitReady(ctx)
+		return false, waitReady(ctx)
 	}
 	bctx, cancel := context.WithDeadline(ctx, st.first.Add(p.within))
 	defer cancel()
-	err := waitReady(bctx)
+	err = waitReady(bctx)
 	if err != nil && ctx.Err() == nil && bctx.Err() != nil {
-		return errBudgetSpent
+		return true, nil
 	}
-	return err
+	return false, err
 }
 
 // pause returns the wait before the next attempt, negative to stop: the

@@ -239,6 +239,12 @@ func (c *conn) sendBatch(canRead, final bool, batch ...outgoing) (own bool, err 
 	idle := queued == c.head
 	small := len(c.out) <= maxInlineWrite
 	write := idle && small && c.claimWriter()
+	if write {
+		// Counted like the reader and the writer goroutines: a write that
+		// fails ends the connection and reports the loss to every request
+		// still out, and stop waits for that to be done.
+		c.wg.Add(1) // done in writeInline
+	}
 	c.mu.Unlock()
 	if write {
 		c.writeInline()
@@ -331,8 +337,9 @@ func (c *conn) claimWriter() bool {
 // writeInline writes the queued frames from the caller's own goroutine,
 // which saves a hand-off to the writer goroutine when the connection is
 // idle. It writes one batch and gives the role up; what was queued
-// meanwhile goes to the writer goroutine.
+// meanwhile goes to the writer goroutine. sendBatch counted it in wg.
 func (c *conn) writeInline() {
+	defer c.wg.Done()
 	if c.writeBatch() {
 		c.signal()
 	}

@@ -146,11 +146,24 @@ func (s *statCache) aclVersion(path string) int32 {
 	return -1
 }
 
+// clear forgets every version cached, when the session ends: the nodes
+// of the ended session are gone, and a later node at one of their paths
+// may share its versions by chance. Deleted marks stay, so that a read
+// answered before a delete and recorded after the clear still cannot
+// bring the deleted node's versions back.
 func (s *statCache) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.items = make(map[string]cachedVersions)
-	s.ring, s.next = nil, 0
+	var marks []string // oldest first, as the ring would have replaced them
+	for i := range s.ring {
+		path := s.ring[(s.next+i)%len(s.ring)]
+		if s.items[path].gone {
+			marks = append(marks, path)
+		} else {
+			delete(s.items, path)
+		}
+	}
+	s.ring, s.next = marks, 0
 }
 
 func (s *statCache) len() int {

@@ -64,4 +64,23 @@ func TestUnitStatCacheOrder(t *testing.T) {
 		assert.Equal(t, int32(-1), s.version("/a"))
 		assert.Equal(t, 2, s.len())
 	})
+	t.Run("the clear at a session's end keeps the deleted marks", func(t *testing.T) {
+		s := newStatCache(3)
+		s.putNew("/a", 1, nil)
+		s.forget("/b", 30)
+		s.putNew("/c", 2, nil)
+		s.putNew("/d", 3, nil) // the ring is full: /d takes /a's slot
+		s.clear()
+		assert.Equal(t, int32(-1), s.version("/c"), "live versions go")
+		assert.Equal(t, 1, s.len(), "the mark of /b stays")
+		s.put("/b", stat(20, 3, 0)) // read before the delete, recorded after the clear
+		assert.Equal(t, int32(-1), s.version("/b"))
+		// The ring still bounds the cache, the mark the oldest in it.
+		s.putNew("/e", 40, nil)
+		s.putNew("/f", 41, nil)
+		s.putNew("/g", 42, nil)
+		assert.Equal(t, 3, s.len())
+		s.put("/b", stat(20, 3, 0))
+		assert.Equal(t, int32(3), s.version("/b"), "the mark, the oldest, was pushed out")
+	})
 }

@@ -79,9 +79,13 @@ type conn struct {
 	// nothing): the server answers a session's frames in order. fail
 	// calls the ones left, for a frame lost.
 	setWatchesDone []appliedFunc
-	// pingsSent holds when each ping still out was queued (monoNow), in
-	// order: ping replies come in the order the pings went.
-	pingsSent    []int64
+	// pingsSent holds each ping still out, in order: ping replies come in
+	// the order the pings went.
+	pingsSent []pingOut
+	// answered counts the requests whose replies have been read (or that
+	// were popped as lost), so that a ping's reply can tell whether the
+	// requests sent ahead of it were all answered first.
+	answered     uint64
 	sock         *sockReader
 	frames       *frameReader
 	dec          proto.Decoder
@@ -299,7 +303,8 @@ func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied appliedFunc
 	c.specials++
 	switch xid {
 	case proto.XidPing:
-		c.pingsSent = append(c.pingsSent, monoNow())
+		ahead := c.answered + uint64(len(c.pending)-c.head)
+		c.pingsSent = append(c.pingsSent, pingOut{sent: monoNow(), after: ahead})
 	case proto.XidSetWatches:
 		c.setWatchesDone = append(c.setWatchesDone, applied)
 	}
@@ -579,9 +584,18 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		return nil
 	case proto.XidPing:
 		c.specialAnswered()
-		if sent, ok := c.pingAnswered(); ok {
-			c.credit(sent, h.Err)
+		ping, skipped, ok := c.pingAnswered()
+		if !ok {
+			return nil
 		}
+		if skipped > 0 {
+			// The server answers a session's frames in order: the
+			// requests sent ahead of this ping will not be answered now.
+			// Their frames were lost on the way, and their callers would
+			// wait for them while the pings kept the connection alive.
+			return fmt.Errorf("%w: a ping was answered before %d requests sent ahead of it: they were lost on the way", ErrConnectionLoss, skipped)
+		}
+		c.credit(ping.sent, h.Err)
 		return nil
 	case proto.XidAuth:
 		c.specialAnswered()
@@ -644,6 +658,7 @@ func (c *conn) popPending() *request {
 	r := c.pending[c.head]
 	c.pending[c.head] = nil
 	c.head++
+	c.answered++
 	if c.head == len(c.pending) {
 		c.pending = c.pending[:0]
 		c.head = 0

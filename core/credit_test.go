@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/zkit-go/zkit/core/proto"
@@ -31,7 +32,7 @@ func TestCreditPingsInOrder(t *testing.T) {
 		if err := c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing}); err != nil {
 			t.Fatal(err)
 		}
-		sent = append(sent, c.pingsSent[len(c.pingsSent)-1])
+		sent = append(sent, c.pingsSent[len(c.pingsSent)-1].sent)
 		for monoNow() == sent[len(sent)-1] {
 		}
 	}
@@ -71,4 +72,53 @@ func TestCreditPingsInOrder(t *testing.T) {
 			t.Errorf("%s: credited %v", tc.name, log.credited)
 		}
 	}
+}
+
+// The server answers a session's frames in order, so a ping's reply that
+// comes while a request queued ahead of the ping is unanswered means that
+// request was lost on the way: the reader ends the connection with
+// connection loss, rather than letting the pings keep it alive while the
+// request's caller waits for a reply that will not come.
+func TestUnitPingAnsweredBeforeRequestEndsConnection(t *testing.T) {
+	log := &creditLog{}
+	var dec proto.Decoder
+	queue := func(c *conn, xid int32) *request {
+		r := newRequest(&proto.EmptyResponse{})
+		r.xid = xid
+		c.mu.Lock()
+		c.pending = append(c.pending, r)
+		c.mu.Unlock()
+		return r
+	}
+	ping := func(c *conn) {
+		if err := c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("answered in order", func(t *testing.T) {
+		c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
+		queue(c, 2)
+		ping(c)
+		queue(c, 3) // after the ping: its reply may come later
+		if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: 2})); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing})); err != nil {
+			t.Fatalf("ping reply after every request ahead of it: %v", err)
+		}
+	})
+	t.Run("a request ahead of the ping unanswered", func(t *testing.T) {
+		c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
+		queue(c, 2)
+		queue(c, 3)
+		ping(c)
+		if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: 2})); err != nil {
+			t.Fatal(err)
+		}
+		err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing}))
+		if !errors.Is(err, ErrConnectionLoss) {
+			t.Fatalf("ping reply with request 3 unanswered = %v, want connection loss", err)
+		}
+	})
 }

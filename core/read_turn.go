@@ -69,17 +69,28 @@ func (c *conn) giveTurn() {
 	}
 }
 
-// pingAnswered returns when the ping just answered, the oldest still out,
-// was queued.
-func (c *conn) pingAnswered() (sent int64, ok bool) {
+// pingOut is a ping still out.
+type pingOut struct {
+	sent int64 // when it was queued (monoNow)
+	// after is how many requests had been answered once those queued
+	// ahead of it are: the value of conn.answered its reply must find.
+	after uint64
+}
+
+// pingAnswered returns the ping just answered, the oldest still out, and
+// how many of the requests queued ahead of it are still unanswered.
+func (c *conn) pingAnswered() (ping pingOut, skipped uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.pingsSent) == 0 {
-		return 0, false
+		return pingOut{}, 0, false
 	}
-	sent = c.pingsSent[0]
+	ping = c.pingsSent[0]
 	c.pingsSent = c.pingsSent[1:]
-	return sent, true
+	if c.answered < ping.after {
+		skipped = ping.after - c.answered
+	}
+	return ping, skipped, true
 }
 
 // setWatchesAnswered returns what to call for the setWatches frame just

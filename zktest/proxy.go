@@ -21,7 +21,7 @@ type Proxy struct {
 	wg      sync.WaitGroup
 	closing chan struct{} // closed by Close
 
-	// discarded counts the bytes the black hole swallowed, for tests.
+	// discarded counts the bytes the black holes swallowed (Swallowed).
 	discarded atomic.Int64
 
 	mu           sync.Mutex
@@ -109,6 +109,12 @@ func (p *Proxy) BlackHole(on bool) {
 	defer p.mu.Unlock()
 	p.holeToServer, p.holeToClient = on, on
 }
+
+// Swallowed returns how many bytes the black holes have swallowed so far,
+// both ways, on every connection. A test that turns a hole on and then
+// sends a request can wait for the count to grow before it turns the hole
+// off: until the proxy has read the request, it could still pass.
+func (p *Proxy) Swallowed() int64 { return p.discarded.Load() }
 
 // BlackHoleToServer turns a one-way black hole on or off: while it is on,
 // what clients send is swallowed, and what the server sends still arrives.

@@ -357,14 +357,14 @@ func waitDiscarded(t *testing.T, p *Proxy, n int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	for p.discarded.Load() < n {
+	for p.Swallowed() < n {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("black hole swallowed %d bytes, want %d", p.discarded.Load(), n)
+			t.Fatalf("black hole swallowed %d bytes, want %d", p.Swallowed(), n)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	if got := p.discarded.Load(); got != n {
+	if got := p.Swallowed(); got != n {
 		t.Fatalf("black hole swallowed %d bytes, want %d", got, n)
 	}
 }

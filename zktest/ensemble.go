@@ -247,7 +247,10 @@ func (e *Ensemble) settledLeader() *Server {
 }
 
 // SessionServer returns the server that holds a connection of the session,
-// found with the "cons" four-letter word.
+// found with the "cons" four-letter word. That word lists the connections
+// of the plain client port only, so a session connected over TLS (the
+// secure port, see WithTLS) is not found: SessionServer returns
+// ErrSessionNotFound for it.
 func (e *Ensemble) SessionServer(ctx context.Context, sessionID int64) (*Server, error) {
 	for _, s := range e.servers {
 		if !s.Running() {

@@ -29,6 +29,7 @@ type Client struct {
 	ready     chan struct{} // closed while a connection serves requests
 	sess      *Session
 	orphan    *Session // a new session Close must end (see abandoned)
+	givenUp   *Session // a session expired by the client's own timer (see giveUp)
 	seenRW    bool
 	preferred int
 	auth      []authInfo

@@ -48,8 +48,9 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 // closeSessionAnew ends sessions on the server that Close could not end on
 // a live connection: the client's own when current is set (the client was
 // between connections, or had stopped connecting after an authentication
-// failure), and a new session whose handshake Close interrupted (see
-// abandoned). Once the client's goroutines have stopped, it connects again
+// failure), a new session whose handshake Close interrupted (see
+// abandoned), and a session the client gave up by its own timer that no
+// connection has ended yet (see giveUp). Once the client's goroutines have stopped, it connects again
 // with the session's id and password, sends no credentials (ending a
 // session needs none), and asks the server to end the session, trying the
 // servers in turn until deadline. Without it the session, and its
@@ -66,6 +67,10 @@ func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 	if c.orphan != nil {
 		// It has seen nothing: any server may take it back.
 		ending = append(ending, resumeRequest(c.orphan, 0))
+	}
+	if c.givenUp != nil {
+		// The client has ended it already; any server may end it.
+		ending = append(ending, resumeRequest(c.givenUp, 0))
 	}
 	c.mu.Unlock()
 	for _, req := range ending {
@@ -84,14 +89,15 @@ func resumeRequest(sess *Session, lastZxid int64) proto.ConnectRequest {
 }
 
 // closeSessionWith ends the session req resumes, on the first server that
-// lets it, trying them in random order until deadline.
-func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time) {
+// lets it, trying them in random order until deadline. It reports whether
+// the session has ended there.
+func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time) bool {
 	for _, i := range rand.Perm(len(c.servers)) {
 		if !time.Now().Before(deadline) {
 			break
 		}
 		if err := c.closeSessionOn(c.servers[i], req, deadline); err == nil {
-			return
+			return true
 		} else {
 			c.log.Info("zk: could not end the session on a server", zap.Stringer("server", c.servers[i]),
 				zap.String("session", fmt.Sprintf("0x%x", req.SessionID)), zap.Error(err))
@@ -100,6 +106,7 @@ func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time) 
 	c.log.Warn("zk: could not end the session on the server; it ends when it times out",
 		zap.String("session", fmt.Sprintf("0x%x", req.SessionID)),
 		zap.Duration("sessionTimeout", time.Duration(req.TimeoutMs)*time.Millisecond))
+	return false
 }
 
 // closeSessionOn connects to srv with req, which resumes a session, and

@@ -194,9 +194,43 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 // and reports whether it did.
 func (c *Client) checkLocalExpiry() bool {
 	if deadline, ok := c.expiryDeadline(); ok && !time.Now().Before(deadline) {
-		return c.expire("disconnected for longer than the session timeout")
+		c.mu.Lock()
+		sess, endable := c.sess, c.seenRW || !c.cfg.allowReadOnly
+		c.mu.Unlock()
+		if !c.expire("disconnected for longer than the session timeout") {
+			return false
+		}
+		if endable {
+			c.giveUp(sess)
+		}
+		return true
 	}
 	return false
+}
+
+// giveUp notes s, a session the client has just expired by its own timer.
+// The server may hold it for a while yet, with its ephemeral nodes: the
+// rest of its timeout, or a whole new timeout when a new leader took the
+// sessions over. The next read-write connection ends it there
+// (endGivenUp), or Close does (closeSessionAnew), so that its nodes go at
+// once rather than stand in the way of the new session's, such as a
+// lock's. A read-only session that never met a read-write server is left
+// alone, as closeSessionAnew leaves it.
+func (c *Client) giveUp(s *Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.givenUp = s
+}
+
+// endGivenUp ends s, a session the client gave up (giveUp), on the server.
+// It takes at most Close's time for ending sessions (closeWait), so a Close
+// that begins meanwhile keeps its bound.
+func (c *Client) endGivenUp(s *Session) {
+	defer c.wg.Done()
+	id := zap.String("session", fmt.Sprintf("0x%x", s.id))
+	if c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait())) {
+		c.log.Info("zk: ended on the server the session the client gave up", id)
+	}
 }
 
 // expire ends the current session: listeners see Expired, every watch ends
@@ -485,6 +519,12 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 	cn.start(sock, br)
 	c.live.Store(cn)
 	close(c.ready)
+	if s := c.givenUp; s != nil && !resp.ReadOnly {
+		// Under mu with the client open, so Close waits for it.
+		c.givenUp = nil
+		c.wg.Add(1)
+		go c.endGivenUp(s)
+	}
 	if resp.ReadOnly {
 		c.setState(StateConnectedReadOnly)
 	} else {

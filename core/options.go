@@ -105,8 +105,12 @@ func WithChroot(root string) Option {
 // StateExpired.
 // This is on purpose: the loss is reported before the server can expire
 // the session and let another client take its ephemeral nodes (a lock, a
-// leadership). The server may in fact still hold the session for the last
-// tenth of the timeout.
+// leadership). The server may in fact still hold the session for a while:
+// the last tenth of the timeout, or a whole new timeout when a new leader
+// has taken the sessions over. So once the client reaches a read-write
+// server again, it ends the session it gave up there, and the session's
+// ephemeral nodes go at once rather than stand in the way of the new
+// session's; Close does so too if it comes first.
 func WithSessionTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		switch {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/zkit-go/zkit/core/proto"
@@ -50,14 +51,14 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 // between connections, or had stopped connecting after an authentication
 // failure), a new session whose handshake Close interrupted (see
 // abandoned), and a session the client gave up by its own timer that no
-// connection has ended yet (see giveUp). Once the client's goroutines have stopped, it connects again
-// with the session's id and password, sends no credentials (ending a
-// session needs none), and asks the server to end the session, trying the
-// servers in turn until deadline. Without it the session, and its
-// ephemeral nodes, would live on for a session timeout. A session the
-// client knows has expired is gone already, and a read-only one that never
-// met a read-write server (the client asks for a new session each time
-// then) is left alone.
+// connection has ended yet (see giveUp). Once the client's goroutines have
+// stopped, it connects again with each session's id and password, sends
+// no credentials (ending a session needs none), and asks the server to
+// end the session, trying the servers in turn until deadline. Without it
+// the session, and its ephemeral nodes, would live on for a session
+// timeout. A session the server reported expired is gone already, and a
+// read-only one that never met a read-write server (the client asks for a
+// new session each time then) is left alone.
 func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 	var ending []proto.ConnectRequest
 	c.mu.Lock()
@@ -69,12 +70,13 @@ func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 		ending = append(ending, resumeRequest(c.orphan, 0))
 	}
 	if c.givenUp != nil {
-		// The client has ended it already; any server may end it.
+		// The client ended it by its own timer; any server may take it
+		// back to end it.
 		ending = append(ending, resumeRequest(c.givenUp, 0))
 	}
 	c.mu.Unlock()
 	for _, req := range ending {
-		c.closeSessionWith(req, deadline)
+		_ = c.closeSessionWith(req, deadline, serverAddr{})
 	}
 }
 
@@ -89,29 +91,40 @@ func resumeRequest(sess *Session, lastZxid int64) proto.ConnectRequest {
 }
 
 // closeSessionWith ends the session req resumes, on the first server that
-// lets it, trying them in random order until deadline. It reports whether
-// the session has ended there.
-func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time) bool {
-	for _, i := range rand.Perm(len(c.servers)) {
-		if !time.Now().Before(deadline) {
+// lets it: first (when set, as the server the client has just reached),
+// then the others in random order, each with an equal share of the time
+// left until deadline, so that one silent server cannot take it all. It
+// returns nil when it ended the session, an error matching
+// ErrSessionExpired when a server said the session had ended already, and
+// another error when no server let it.
+func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time, first serverAddr) error {
+	order := rand.Perm(len(c.servers))
+	if i := slices.Index(c.servers, first); i >= 0 {
+		order = slices.Insert(slices.DeleteFunc(order, func(j int) bool { return j == i }), 0, i)
+	}
+	err := errors.New("no time left")
+	for k, i := range order {
+		left := time.Until(deadline)
+		if left <= 0 {
 			break
 		}
-		if err := c.closeSessionOn(c.servers[i], req, deadline); err == nil {
-			return true
-		} else {
-			c.log.Info("zk: could not end the session on a server", zap.Stringer("server", c.servers[i]),
-				zap.String("session", fmt.Sprintf("0x%x", req.SessionID)), zap.Error(err))
+		share := time.Now().Add(left / time.Duration(len(order)-k))
+		err = c.closeSessionOn(c.servers[i], req, share)
+		if err == nil || errors.Is(err, ErrSessionExpired) {
+			return err
 		}
+		c.log.Info("zk: could not end the session on a server", zap.Stringer("server", c.servers[i]),
+			zap.String("session", fmt.Sprintf("0x%x", req.SessionID)), zap.Error(err))
 	}
 	c.log.Warn("zk: could not end the session on the server; it ends when it times out",
 		zap.String("session", fmt.Sprintf("0x%x", req.SessionID)),
 		zap.Duration("sessionTimeout", time.Duration(req.TimeoutMs)*time.Millisecond))
-	return false
+	return fmt.Errorf("the session was not ended: %w", err)
 }
 
 // closeSessionOn connects to srv with req, which resumes a session, and
 // ends the session there. A server that reports the session expired has
-// ended it already.
+// ended it already: the error matches ErrSessionExpired.
 func (c *Client) closeSessionOn(srv serverAddr, req proto.ConnectRequest, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -124,8 +137,6 @@ func (c *Client) closeSessionOn(srv serverAddr, req proto.ConnectRequest, deadli
 	br := bufio.NewReaderSize(nc, 512)
 	resp, err := exchangeConnect(nc, br, req)
 	switch {
-	case errors.Is(err, ErrSessionExpired):
-		return nil
 	case err != nil:
 		return err
 	case resp.ReadOnly:

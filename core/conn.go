@@ -695,7 +695,8 @@ func (c *conn) fail(cause error) {
 	}
 }
 
-// stop closes the connection and waits for its goroutines.
+// stop closes the connection and waits for its goroutines, and for the
+// callers reading their own replies or writing their own requests.
 func (c *conn) stop(cause error) {
 	c.fail(cause)
 	c.wg.Wait()

@@ -211,25 +211,39 @@ func (c *Client) checkLocalExpiry() bool {
 // giveUp notes s, a session the client has just expired by its own timer.
 // The server may hold it for a while yet, with its ephemeral nodes: the
 // rest of its timeout, or a whole new timeout when a new leader took the
-// sessions over. The next read-write connection ends it there
-// (endGivenUp), or Close does (closeSessionAnew), so that its nodes go at
-// once rather than stand in the way of the new session's, such as a
-// lock's. A read-only session that never met a read-write server is left
-// alone, as closeSessionAnew leaves it.
+// sessions over. Each read-write connection that follows tries to end it
+// there (endGivenUp) until one does, and Close tries if none has, so that
+// its nodes go at once rather than stand in the way of the new session's,
+// such as a lock's. A read-only session that never met a read-write
+// server is left alone, as closeSessionAnew leaves it.
 func (c *Client) giveUp(s *Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.givenUp = s
 }
 
-// endGivenUp ends s, a session the client gave up (giveUp), on the server.
-// It takes at most Close's time for ending sessions (closeWait), so a Close
-// that begins meanwhile keeps its bound.
-func (c *Client) endGivenUp(s *Session) {
+// endGivenUp ends s, a session the client gave up (giveUp), on the server,
+// first on srv, the server the client has just connected to. It takes at
+// most Close's time for ending sessions (closeWait), so a Close that
+// begins meanwhile keeps its bound. When no server let it, s stays given
+// up, for the next connection or Close to try again.
+func (c *Client) endGivenUp(s *Session, srv serverAddr) {
 	defer c.wg.Done()
+	err := c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()), srv)
+	c.mu.Lock()
+	c.ending = false
+	if err == nil || errors.Is(err, ErrSessionExpired) {
+		if c.givenUp == s {
+			c.givenUp = nil
+		}
+	}
+	c.mu.Unlock()
 	id := zap.String("session", fmt.Sprintf("0x%x", s.id))
-	if c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait())) {
+	switch {
+	case err == nil:
 		c.log.Info("zk: ended on the server the session the client gave up", id)
+	case errors.Is(err, ErrSessionExpired):
+		c.log.Info("zk: the session the client gave up had expired on the server", id)
 	}
 }
 
@@ -315,7 +329,7 @@ func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 		return nil, false, fmt.Errorf("%w: connection attempt ended", ErrConnectionLoss)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	cn, err = c.establish(nc, sock, br, resp, sent)
+	cn, err = c.establish(srv, nc, sock, br, resp, sent)
 	if err != nil {
 		_ = nc.Close()
 		c.abandoned(resp)
@@ -452,13 +466,13 @@ func (c *Client) endAbandoned(s *Session) {
 	defer c.wg.Done()
 	c.log.Info("zk: ending the session of a handshake that ran out of time",
 		zap.String("session", fmt.Sprintf("0x%x", s.id)))
-	c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()))
+	_ = c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()), serverAddr{})
 }
 
 // establish makes nc the live connection: credentials first, then the
 // re-registration of watches, then the callers waiting for a connection.
 // sent is when the connect request was sent.
-func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp *proto.ConnectResponse, sent int64) (*conn, error) {
+func (c *Client) establish(srv serverAddr, nc net.Conn, sock *sockReader, br *bufio.Reader, resp *proto.ConnectResponse, sent int64) (*conn, error) {
 	timeout := time.Duration(resp.TimeoutMs) * time.Millisecond
 	readTimeout := effectiveReadTimeout(c.cfg.readTimeout, timeout)
 	c.mu.Lock()
@@ -519,11 +533,11 @@ func (c *Client) establish(nc net.Conn, sock *sockReader, br *bufio.Reader, resp
 	cn.start(sock, br)
 	c.live.Store(cn)
 	close(c.ready)
-	if s := c.givenUp; s != nil && !resp.ReadOnly {
+	if s := c.givenUp; s != nil && !resp.ReadOnly && !c.ending {
 		// Under mu with the client open, so Close waits for it.
-		c.givenUp = nil
+		c.ending = true
 		c.wg.Add(1)
-		go c.endGivenUp(s)
+		go c.endGivenUp(s, srv)
 	}
 	if resp.ReadOnly {
 		c.setState(StateConnectedReadOnly)

@@ -18,7 +18,8 @@
 // timeout have passed since the server last heard from the client (the
 // send time of the newest request or ping it answered; watch events do
 // not count). The client then makes a new one by itself; a session it gave
-// up so, it ends on the server as soon as it reaches one. A new session
+// up so, it ends on the server once it reaches a read-write server again.
+// A new session
 // starts from nothing, as a new handle of the Java client does: any server
 // may take it, also one that is behind what the ended session saw.
 // Session returns the current one. Work that must not outlive a session,

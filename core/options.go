@@ -108,9 +108,11 @@ func WithChroot(root string) Option {
 // leadership). The server may in fact still hold the session for a while:
 // the last tenth of the timeout, or a whole new timeout when a new leader
 // has taken the sessions over. So once the client reaches a read-write
-// server again, it ends the session it gave up there, and the session's
-// ephemeral nodes go at once rather than stand in the way of the new
-// session's; Close does so too if it comes first.
+// server again, it ends the session it gave up there (each connection
+// tries until one does), and the session's ephemeral nodes go at once
+// rather than stand in the way of the new session's; Close does so too
+// if none has. A read-only session that never met a read-write server is
+// left to time out.
 func WithSessionTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		switch {

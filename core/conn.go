@@ -84,8 +84,13 @@ type conn struct {
 	pingsSent []pingOut
 	// answered counts the requests whose replies have been read (or that
 	// were popped as lost), so that a ping's reply can tell whether the
-	// requests sent ahead of it were all answered first.
-	answered     uint64
+	// requests sent ahead of it were all answered first; framesSent and
+	// framesAnswered count the other special frames (auth, setWatches)
+	// for the same check.
+	answered       uint64
+	framesSent     uint64
+	framesAnswered uint64
+
 	sock         *sockReader
 	frames       *frameReader
 	dec          proto.Decoder
@@ -301,10 +306,13 @@ func (c *conn) sendSpecialThen(xid int32, req proto.Request, applied appliedFunc
 	}
 	c.appendFrame(xid, req)
 	c.specials++
+	if xid != proto.XidPing {
+		c.framesSent++
+	}
 	switch xid {
 	case proto.XidPing:
 		ahead := c.answered + uint64(len(c.pending)-c.head)
-		c.pingsSent = append(c.pingsSent, pingOut{sent: monoNow(), after: ahead})
+		c.pingsSent = append(c.pingsSent, pingOut{sent: monoNow(), after: ahead, framesAfter: c.framesSent})
 	case proto.XidSetWatches:
 		c.setWatchesDone = append(c.setWatchesDone, applied)
 	}
@@ -589,16 +597,18 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 			return nil
 		}
 		if skipped > 0 {
-			// The server answers a session's frames in order: the
-			// requests sent ahead of this ping will not be answered now.
-			// Their frames were lost on the way, and their callers would
-			// wait for them while the pings kept the connection alive.
-			return fmt.Errorf("%w: a ping was answered before %d requests sent ahead of it: they were lost on the way", ErrConnectionLoss, skipped)
+			// The server answers a session's frames in order: the frames
+			// sent ahead of this ping will not be answered now. They were
+			// lost on the way: requests whose callers would wait for them,
+			// or the credentials or watches of the session, while the
+			// pings kept the connection alive. A new connection sends
+			// those again.
+			return fmt.Errorf("%w: a ping was answered before %d frames sent ahead of it: they were lost on the way", ErrConnectionLoss, skipped)
 		}
 		c.credit(ping.sent, h.Err)
 		return nil
 	case proto.XidAuth:
-		c.specialAnswered()
+		c.frameAnswered()
 		if h.Err != 0 {
 			err := &Error{Code: Code(h.Err), Op: "auth"}
 			c.hooks.onAuthFailed(err)
@@ -606,7 +616,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		}
 		return nil
 	case proto.XidSetWatches:
-		c.specialAnswered()
+		c.frameAnswered()
 		if h.Err != 0 {
 			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
 		}

@@ -108,6 +108,27 @@ func TestUnitPingAnsweredBeforeRequestEndsConnection(t *testing.T) {
 			t.Fatalf("ping reply after every request ahead of it: %v", err)
 		}
 	})
+	t.Run("a setWatches frame ahead of the ping", func(t *testing.T) {
+		for _, answered := range []bool{true, false} {
+			c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
+			if err := c.sendSetWatches(&proto.EmptyRequest{Op: proto.OpSetWatches}, nil); err != nil {
+				t.Fatal(err)
+			}
+			ping(c)
+			if answered {
+				if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidSetWatches})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing}))
+			if answered && err != nil {
+				t.Errorf("ping reply after the setWatches reply: %v", err)
+			}
+			if !answered && !errors.Is(err, ErrConnectionLoss) {
+				t.Errorf("ping reply with the setWatches frame unanswered = %v, want connection loss", err)
+			}
+		}
+	})
 	t.Run("a request ahead of the ping unanswered", func(t *testing.T) {
 		c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
 		queue(c, 2)

@@ -55,12 +55,14 @@
 // reader goroutine takes the socket back, so a server that closes the
 // connection is noticed within 5 ms.
 //
-// The server answers a session's requests in order, pings included, so a
-// ping answered while a request queued ahead of it is not means that
-// request's frame was lost on the way. The client then ends the
-// connection as lost, and the retry policy sends the request again where
-// that is safe, rather than let the answered pings keep the connection up
-// while the request's caller waits for a reply that will not come.
+// The server answers a session's frames in order, pings included, so a
+// ping answered while a request, or a frame that sends credentials or
+// sets watches, queued ahead of it is not means that frame was lost on
+// the way. The client then ends the connection as lost: the next one
+// sends the credentials and watches again, and the retry policy sends
+// the request again where that is safe. Without that, the answered pings
+// would keep the connection up while a caller waits for a reply that will
+// not come, or a watch stays unset on the server.
 //
 // On Linux, a plain TCP or Unix connection made while GOMAXPROCS is above
 // one leaves Go's network poller once dialled: its reads and writes wait in

@@ -75,10 +75,14 @@ type pingOut struct {
 	// after is how many requests had been answered once those queued
 	// ahead of it are: the value of conn.answered its reply must find.
 	after uint64
+	// framesAfter is the same for the other special frames
+	// (conn.framesAnswered).
+	framesAfter uint64
 }
 
 // pingAnswered returns the ping just answered, the oldest still out, and
-// how many of the requests queued ahead of it are still unanswered.
+// how many of the requests and special frames queued ahead of it are
+// still unanswered.
 func (c *conn) pingAnswered() (ping pingOut, skipped uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -89,6 +93,9 @@ func (c *conn) pingAnswered() (ping pingOut, skipped uint64, ok bool) {
 	c.pingsSent = c.pingsSent[1:]
 	if c.answered < ping.after {
 		skipped = ping.after - c.answered
+	}
+	if c.framesAnswered < ping.framesAfter {
+		skipped += ping.framesAfter - c.framesAnswered
 	}
 	return ping, skipped, true
 }
@@ -105,6 +112,14 @@ func (c *conn) setWatchesAnswered() appliedFunc {
 	c.setWatchesDone[0] = nil
 	c.setWatchesDone = c.setWatchesDone[1:]
 	return applied
+}
+
+// frameAnswered counts the reply to a special frame other than a ping.
+func (c *conn) frameAnswered() {
+	c.mu.Lock()
+	c.framesAnswered++
+	c.mu.Unlock()
+	c.specialAnswered()
 }
 
 // specialAnswered counts the reply to a special frame.

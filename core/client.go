@@ -231,6 +231,26 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// background runs fn on a goroutine of the client's, which Close waits
+// for; on a closed client it runs fn at once, as nothing is left for fn
+// to wait for.
+func (c *Client) background(fn func()) {
+	c.mu.Lock()
+	closed := c.closed
+	if !closed {
+		c.wg.Add(1)
+	}
+	c.mu.Unlock()
+	if closed {
+		fn()
+		return
+	}
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
+}
+
 // State returns the client's current state.
 func (c *Client) State() State {
 	c.mu.Lock()

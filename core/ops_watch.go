@@ -194,12 +194,15 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		set := registered
 		mu.Unlock()
 		if set {
-			_ = w.Close()
+			// Its removal may wait for a stalled connection: the caller,
+			// whose call has failed, does not.
+			c.background(func() { _ = w.Close() })
 		} else if c.watches.notComing(w) {
-			// Plain watchers there may have been set recursive for it.
-			rctx, cancel := context.WithTimeout(context.Background(), c.cfg.sessionTimeout)
-			c.rearmPlain(rctx, sp)
-			cancel()
+			// Plain watchers there may have been set recursive for it. The
+			// frames that set them plain again are queued before anything
+			// the caller sends next; waiting for the server to apply them
+			// is bounded by the caller's ctx, which may have ended.
+			c.rearmPlain(ctx, sp)
 		}
 		return nil, err
 	}

@@ -62,7 +62,10 @@
 // sends the credentials and watches again, and the retry policy sends
 // the request again where that is safe. Without that, the answered pings
 // would keep the connection up while a caller waits for a reply that will
-// not come, or a watch stays unset on the server.
+// not come, or a watch stays unset on the server. A watch event lost that
+// way is not found: it answers nothing the client sent. TCP never loses
+// a frame on a connection that stays up; zktest's black holes do, to
+// test exactly this.
 //
 // On Linux, a plain TCP or Unix connection made while GOMAXPROCS is above
 // one leaves Go's network poller once dialled: its reads and writes wait in

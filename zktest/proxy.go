@@ -101,7 +101,11 @@ func (p *Proxy) Conns() int {
 // silent server. The hole swallows whole ZooKeeper frames: a frame that
 // began before it turned on still passes whole, and one that began while it
 // was on is swallowed whole, so that a connection stays framed when the hole
-// is turned off, with the frames it swallowed missing. A connection accepted
+// is turned off, with the frames it swallowed missing. TCP itself never
+// loses data on a connection that stays up, so this is a harsher fault
+// than a network partition: a client must notice the loss on its own (zkit
+// notices a lost request, credential or watch frame at its next answered
+// ping; a lost watch event is not noticed). A connection accepted
 // while it is on never reaches the target, even after it is turned off. It
 // is off by default.
 func (p *Proxy) BlackHole(on bool) {

@@ -597,8 +597,9 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 			return nil
 		}
 		if skipped > 0 {
-			// The server answers a session's frames in order: the frames
-			// sent ahead of this ping will not be answered now. They were
+			// The server answers a session's frames in order (credentials
+			// on arrival, so no later): the frames sent ahead of this ping
+			// will not be answered now. They were
 			// lost on the way: requests whose callers would wait for them,
 			// or the credentials or watches of the session, while the
 			// pings kept the connection alive. A new connection sends

@@ -108,24 +108,30 @@ func TestUnitPingAnsweredBeforeRequestEndsConnection(t *testing.T) {
 			t.Fatalf("ping reply after every request ahead of it: %v", err)
 		}
 	})
-	t.Run("a setWatches frame ahead of the ping", func(t *testing.T) {
-		for _, answered := range []bool{true, false} {
-			c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
-			if err := c.sendSetWatches(&proto.EmptyRequest{Op: proto.OpSetWatches}, nil); err != nil {
-				t.Fatal(err)
-			}
-			ping(c)
-			if answered {
-				if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidSetWatches})); err != nil {
+	t.Run("a setWatches or auth frame ahead of the ping", func(t *testing.T) {
+		frames := map[int32]proto.Request{
+			proto.XidSetWatches: &proto.EmptyRequest{Op: proto.OpSetWatches},
+			proto.XidAuth:       &proto.AuthRequest{Scheme: "digest", Auth: []byte("u:p")},
+		}
+		for xid, req := range frames {
+			for _, answered := range []bool{true, false} {
+				c := newConn(nil, log, zap.NewNop(), 0, 1<<20, 1)
+				if err := c.sendSpecial(xid, req); err != nil {
 					t.Fatal(err)
 				}
-			}
-			err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing}))
-			if answered && err != nil {
-				t.Errorf("ping reply after the setWatches reply: %v", err)
-			}
-			if !answered && !errors.Is(err, ErrConnectionLoss) {
-				t.Errorf("ping reply with the setWatches frame unanswered = %v, want connection loss", err)
+				ping(c)
+				if answered {
+					if err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: xid})); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err := c.handleFrame(&dec, log.frame(proto.ReplyHeader{Xid: proto.XidPing}))
+				if answered && err != nil {
+					t.Errorf("xid %d: ping reply after the frame's reply: %v", xid, err)
+				}
+				if !answered && !errors.Is(err, ErrConnectionLoss) {
+					t.Errorf("xid %d: ping reply with the frame unanswered = %v, want connection loss", xid, err)
+				}
 			}
 		}
 	})

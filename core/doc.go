@@ -55,10 +55,10 @@
 // reader goroutine takes the socket back, so a server that closes the
 // connection is noticed within 5 ms.
 //
-// The server answers a session's frames in order, pings included, so a
-// ping answered while a request, or a frame that sends credentials or
-// sets watches, queued ahead of it is not means that frame was lost on
-// the way. The client then ends the connection as lost: the next one
+// The server answers a session's frames in order, pings included (it
+// answers credentials on arrival, sooner if anything), so a ping answered
+// while a request, or a frame that sends credentials or sets watches,
+// queued ahead of it is not means that frame was lost on the way. The client then ends the connection as lost: the next one
 // sends the credentials and watches again, and the retry policy sends
 // the request again where that is safe. Without that, the answered pings
 // would keep the connection up while a caller waits for a reply that will

@@ -40,7 +40,9 @@ func TestLostSetWatchesFrameFoundByPing(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- w.Close() }()
 	require.Eventually(t, func() bool { return len(spy.requests(proto.OpRemoveWatches)) == 1 }, waitB, time.Millisecond)
-	time.Sleep(50 * time.Millisecond) // read by the proxy, on its way with the latency
+	// Read by the proxy, and on its way with the latency: its reply comes
+	// back 600 ms after it was sent, and the hole is on well before.
+	time.Sleep(150 * time.Millisecond)
 	before := proxy.Swallowed()
 	proxy.BlackHoleToServer(true)
 	require.Eventually(t, func() bool { return proxy.Swallowed() > before }, waitB, time.Millisecond)

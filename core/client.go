@@ -231,17 +231,23 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// background runs fn on a goroutine of the client's, which Close waits
-// for; on a closed client it runs fn at once, as nothing is left for fn
-// to wait for.
-func (c *Client) background(fn func()) {
+// hold counts a goroutine about to start in the client's WaitGroup, which
+// Close waits for, and reports true; on a closed client it counts nothing
+// and reports false. The goroutine calls c.wg.Done when it ends.
+func (c *Client) hold() bool {
 	c.mu.Lock()
-	closed := c.closed
-	if !closed {
-		c.wg.Add(1)
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
 	}
-	c.mu.Unlock()
-	if closed {
+	c.wg.Add(1)
+	return true
+}
+
+// background runs fn on a goroutine of the client's (hold); on a closed
+// client it runs fn at once, as nothing is left for fn to wait for.
+func (c *Client) background(fn func()) {
+	if !c.hold() {
 		fn()
 		return
 	}

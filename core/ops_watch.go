@@ -206,13 +206,7 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		}
 		return nil, err
 	}
-	c.mu.Lock()
-	closed := c.closed
-	if !closed {
-		c.wg.Add(1)
-	}
-	c.mu.Unlock()
-	if closed {
+	if !c.hold() {
 		c.watches.forget(w)
 		return nil, opError("addWatch", path, ErrClosed)
 	}

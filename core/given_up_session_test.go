@@ -75,6 +75,14 @@ func (g *givenUpB) giveUp(t *testing.T) {
 	g.proxy.CutAll() // the connections whose answers were swallowed
 }
 
+// requireNodeGone checks that the ended session's ephemeral node is gone.
+func (g *givenUpB) requireNodeGone(t *testing.T, ctx context.Context, msg string) {
+	t.Helper()
+	ok, err := g.direct.Exists(ctx, "/eph")
+	require.NoError(t, err)
+	require.False(t, ok, msg)
+}
+
 func (g *givenUpB) logged(msg string) bool {
 	id := fmt.Sprintf("0x%x", g.old.ID())
 	for _, e := range g.logs.FilterMessage(msg).All() {
@@ -100,9 +108,7 @@ func TestGivenUpSessionEndedOnServer(t *testing.T) {
 	require.Eventually(t, func() bool { return g.logged(givenUpEnded) || g.logged(givenUpExpired) },
 		waitB, tickB, "the client did not end the session it gave up")
 	require.True(t, g.logged(givenUpEnded), "the server expired the session first: the test shows nothing")
-	ok, err := g.direct.Exists(ctx, "/eph")
-	require.NoError(t, err)
-	require.False(t, ok, "the given-up session's ephemeral node is still there")
+	g.requireNodeGone(t, ctx, "the given-up session's ephemeral node is still there")
 }
 
 // A client closed before it reaches a server again ends the session it
@@ -117,9 +123,7 @@ func TestGivenUpSessionEndedByClose(t *testing.T) {
 	require.NoError(t, g.c.Close())
 
 	require.False(t, g.logged(givenUpEnded) || g.logged(givenUpExpired), "a connection, not Close, ended it")
-	ok, err := g.direct.Exists(ctx, "/eph")
-	require.NoError(t, err)
-	require.False(t, ok, "the given-up session's ephemeral node outlived Close")
+	g.requireNodeGone(t, ctx, "the given-up session's ephemeral node outlived Close")
 }
 
 // When the first try to end the given-up session fails, the session stays
@@ -142,7 +146,5 @@ func TestGivenUpSessionTriedAgain(t *testing.T) {
 	g.proxy.CutAll() // the next connection tries again
 	require.Eventually(t, func() bool { return g.logged(givenUpEnded) }, waitB, tickB,
 		"the next connection did not end the session given up")
-	ok, err := g.direct.Exists(ctx, "/eph")
-	require.NoError(t, err)
-	require.False(t, ok, "the given-up session's ephemeral node is still there")
+	g.requireNodeGone(t, ctx, "the given-up session's ephemeral node is still there")
 }

@@ -29,7 +29,7 @@ type Client struct {
 	ready     chan struct{} // closed while a connection serves requests
 	sess      *Session
 	orphan    *Session // a new session Close must end (see abandoned)
-	givenUp   *Session // a session expired by the client's own timer (see giveUp)
+	givenUp   *Session // a session expired by the client's own timer (see expire)
 	ending    bool     // an endGivenUp goroutine is under way
 	seenRW    bool
 	preferred int
@@ -188,9 +188,10 @@ func (c *Client) authOutcome(err error) error {
 // authentication failure), it connects once more to end the session. A
 // handshake in progress gets half of Close's time to finish, and a new
 // session it brings is ended too, as is a session the client gave up by
-// its own timer (see WithSessionTimeout) that the server may still hold. Close spends at most a read timeout,
-// and no more than 3 s, ending sessions; if no server answers by then,
-// the server ends the session when it times out.
+// its own timer (see WithSessionTimeout) that the server may still hold.
+// Close spends at most a read timeout, and no more than 3 s, ending
+// sessions; if no server answers by then, the server ends the session
+// when it times out.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {

@@ -51,7 +51,7 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 // between connections, or had stopped connecting after an authentication
 // failure), a new session whose handshake Close interrupted (see
 // abandoned), and a session the client gave up by its own timer that no
-// connection has ended yet (see giveUp). Once the client's goroutines have
+// connection has ended yet (see expire). Once the client's goroutines have
 // stopped, it connects again with each session's id and password, sends
 // no credentials (ending a session needs none), and asks the server to
 // end the session, trying the servers in turn until deadline. Without it

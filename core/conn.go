@@ -591,7 +591,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		c.hooks.onEvent(ev)
 		return nil
 	case proto.XidPing:
-		c.specialAnswered()
+		c.specialAnswered(false)
 		ping, skipped, ok := c.pingAnswered()
 		if !ok {
 			return nil
@@ -599,17 +599,16 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		if skipped > 0 {
 			// The server answers a session's frames in order (credentials
 			// on arrival, so no later): the frames sent ahead of this ping
-			// will not be answered now. They were
-			// lost on the way: requests whose callers would wait for them,
-			// or the credentials or watches of the session, while the
-			// pings kept the connection alive. A new connection sends
-			// those again.
+			// will not be answered now. They were lost on the way:
+			// requests whose callers would wait for them, or the
+			// credentials or watches of the session, while the pings kept
+			// the connection alive. A new connection sends those again.
 			return fmt.Errorf("%w: a ping was answered before %d frames sent ahead of it: they were lost on the way", ErrConnectionLoss, skipped)
 		}
 		c.credit(ping.sent, h.Err)
 		return nil
 	case proto.XidAuth:
-		c.frameAnswered()
+		c.specialAnswered(true)
 		if h.Err != 0 {
 			err := &Error{Code: Code(h.Err), Op: "auth"}
 			c.hooks.onAuthFailed(err)
@@ -617,7 +616,7 @@ func (c *conn) handleFrame(dec *proto.Decoder, frame []byte) error {
 		}
 		return nil
 	case proto.XidSetWatches:
-		c.frameAnswered()
+		c.specialAnswered(true)
 		if h.Err != 0 {
 			c.log.Warn("zk: setWatches refused", zap.Int32("code", h.Err))
 		}

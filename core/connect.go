@@ -54,7 +54,7 @@ func (c *Client) run() {
 		c.mu.Unlock()
 		cn, ro, err := c.connect(c.servers[idx])
 		if err != nil {
-			if errors.Is(err, ErrSessionExpired) && c.expire("the server reports the session expired") {
+			if errors.Is(err, ErrSessionExpired) && c.expire("the server reports the session expired", false) {
 				// Reconnect at once, with a new session.
 				continue
 			}
@@ -194,35 +194,12 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 // and reports whether it did.
 func (c *Client) checkLocalExpiry() bool {
 	if deadline, ok := c.expiryDeadline(); ok && !time.Now().Before(deadline) {
-		c.mu.Lock()
-		sess, endable := c.sess, c.seenRW || !c.cfg.allowReadOnly
-		c.mu.Unlock()
-		if !c.expire("disconnected for longer than the session timeout") {
-			return false
-		}
-		if endable {
-			c.giveUp(sess)
-		}
-		return true
+		return c.expire("disconnected for longer than the session timeout", true)
 	}
 	return false
 }
 
-// giveUp notes s, a session the client has just expired by its own timer.
-// The server may hold it for a while yet, with its ephemeral nodes: the
-// rest of its timeout, or a whole new timeout when a new leader took the
-// sessions over. Each read-write connection that follows tries to end it
-// there (endGivenUp) until one does, and Close tries if none has, so that
-// its nodes go at once rather than stand in the way of the new session's,
-// such as a lock's. A read-only session that never met a read-write
-// server is left alone, as closeSessionAnew leaves it.
-func (c *Client) giveUp(s *Session) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.givenUp = s
-}
-
-// endGivenUp ends s, a session the client gave up (giveUp), on the server,
+// endGivenUp ends s, a session the client gave up (see expire), on the server,
 // first on srv, the server the client has just connected to. It takes at
 // most Close's time for ending sessions (closeWait), so a Close that
 // begins meanwhile keeps its bound. When no server let it, s stays given
@@ -250,13 +227,25 @@ func (c *Client) endGivenUp(s *Session, srv serverAddr) {
 // expire ends the current session: listeners see Expired, every watch ends
 // with ErrSessionExpired, and the next connection makes a new session.
 //
+// local says the client gives the session up by its own timer. The server
+// may hold it for a while yet, with its ephemeral nodes: the rest of its
+// timeout, or a whole new timeout when a new leader took the sessions
+// over. So it becomes givenUp: each read-write connection that follows
+// tries to end it there (endGivenUp) until one does, and Close tries if
+// none has, so that its nodes go at once rather than stand in the way of
+// the new session's, such as a lock's. A read-only session that never met
+// a read-write server is left alone, as closeSessionAnew leaves it.
+//
 // It reports whether there was a session to end.
-func (c *Client) expire(reason string) bool {
+func (c *Client) expire(reason string, local bool) bool {
 	c.mu.Lock()
 	sess := c.sess
 	if sess == nil || c.closed {
 		c.mu.Unlock()
 		return false
+	}
+	if local && (c.seenRW || !c.cfg.allowReadOnly) {
+		c.givenUp = sess
 	}
 	c.sess = nil
 	c.seenRW = false

@@ -114,19 +114,15 @@ func (c *conn) setWatchesAnswered() appliedFunc {
 	return applied
 }
 
-// frameAnswered counts the reply to a special frame other than a ping.
-func (c *conn) frameAnswered() {
-	c.mu.Lock()
-	c.framesAnswered++
-	c.mu.Unlock()
-	c.specialAnswered()
-}
-
-// specialAnswered counts the reply to a special frame.
-func (c *conn) specialAnswered() {
+// specialAnswered counts the reply to a special frame: a ping, or
+// (frame) one that sends credentials or sets watches.
+func (c *conn) specialAnswered(frame bool) {
 	c.mu.Lock()
 	if c.specials > 0 {
 		c.specials--
+	}
+	if frame {
+		c.framesAnswered++
 	}
 	c.mu.Unlock()
 }

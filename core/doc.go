@@ -4,9 +4,9 @@
 //
 // Every call that can block takes a context first, except Client.Close and
 // Watcher.Close, which wait at most 3 s for the server to end the session
-// or take the watch off. Server errors are *Error
-// values that match the sentinels (ErrNoNode, ErrNodeExists, ...) with
-// errors.Is. NewClient does no I/O; Start connects and Close ends the session.
+// or take the watch off. Server errors are *Error values that match the
+// sentinels (ErrNoNode, ErrNodeExists, ...) with errors.Is. NewClient does
+// no I/O; Start connects and Close ends the session.
 //
 // # Sessions
 //
@@ -19,9 +19,9 @@
 // send time of the newest request or ping it answered; watch events do
 // not count). The client then makes a new one by itself; a session it gave
 // up so, it ends on the server once it reaches a read-write server again.
-// A new session
-// starts from nothing, as a new handle of the Java client does: any server
-// may take it, also one that is behind what the ended session saw.
+// A new session starts from nothing, as a new handle of the Java client
+// does: any server may take it, also one that is behind what the ended
+// session saw.
 // Session returns the current one. Work that must not outlive a session,
 // such as holding a lock, ties its calls to it with WithSession: they fail
 // with ErrSessionExpired as soon as that session ends, instead of waiting
@@ -58,9 +58,10 @@
 // The server answers a session's frames in order, pings included (it
 // answers credentials on arrival, sooner if anything), so a ping answered
 // while a request, or a frame that sends credentials or sets watches,
-// queued ahead of it is not means that frame was lost on the way. The client then ends the connection as lost: the next one
-// sends the credentials and watches again, and the retry policy sends
-// the request again where that is safe. Without that, the answered pings
+// queued ahead of it is not means that frame was lost on the way. The
+// client then ends the connection as lost: the next one sends the
+// credentials and watches again, and the retry policy sends the request
+// again where that is safe. Without that, the answered pings
 // would keep the connection up while a caller waits for a reply that will
 // not come, or a watch stays unset on the server. A watch event lost that
 // way is not found: it answers nothing the client sent. TCP never loses

@@ -387,8 +387,8 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 // read is lost too, the write's fate is still unknown: the loss goes back
 // to the policy, whose next attempt asks again. When it ends unanswered
 // otherwise (ctx ends, say), the call fails with its error, not the
-// retry's refusal. A write that finds no node
-// at sp takes sp out of the stat cache.
+// retry's refusal. A write that finds no node at sp takes sp out of the
+// stat cache.
 //
 // lockOut says the write may take away the caller's own right to make it
 // (a setACL that drops its ADMIN permission): a retry refused with

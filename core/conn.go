@@ -245,7 +245,10 @@ func (c *conn) sendBatch(canRead, final bool, batch ...outgoing) (own bool, err 
 	// into one write. So does a large batch, which a server that has
 	// stopped reading could leave half written until the write deadline:
 	// the caller then waits for its reply, where its ctx ends the wait.
-	idle := queued == c.head
+	// Credentials and setWatches frames still unanswered (the latter can
+	// run to megabytes after a reconnect) may fill the socket's buffer
+	// too, so they rule out writing inline.
+	idle := queued == c.head && c.framesSent == c.framesAnswered
 	small := len(c.out) <= maxInlineWrite
 	write := idle && small && c.claimWriter()
 	if write {

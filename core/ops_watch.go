@@ -130,7 +130,9 @@ func (c *Client) GetChildrenW(ctx context.Context, path string) ([]string, *Stat
 
 // AddWatch sets a persistent watch on path (the addWatch request,
 // ZooKeeper 3.6+). It stays until Close, surviving reconnects; only the
-// end of the session ends it.
+// end of the session ends it. AddWatch returns once the watch is in effect
+// on the server; if ctx ends first, it returns ctx's error and leaves no
+// watcher behind.
 func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (*Watcher, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -221,7 +223,12 @@ func (c *Client) AddWatch(ctx context.Context, path string, mode AddWatchMode) (
 		awaitOverrides(ctx, after)
 		rearmed.Store(true)
 	}
-	c.awaitRearm(ctx, &rearmed, sp)
+	if err := c.awaitRearm(ctx, &rearmed, sp); err != nil {
+		// The caller gave up before the server had the watch again: a
+		// watcher returned now could miss the changes made right after.
+		c.background(func() { _ = w.Close() })
+		return nil, opError("addWatch", path, err)
+	}
 	return w, nil
 }
 

@@ -80,13 +80,17 @@ func (c *Client) releaseServerWatchLater(path, sp string) {
 // the caller returns: the server applies a session's requests in order.
 // ZooKeeper sends no catch-up events for persistent watches, so until then
 // they miss changes. It tries once, on the live connection: after a lost
-// connection the next one registers every watch anyway.
-func (c *Client) awaitRearm(ctx context.Context, rearmed *atomic.Bool, sp string) {
+// connection the next one registers every watch anyway. It returns ctx's
+// error when ctx ended before the server answered, and nil otherwise.
+func (c *Client) awaitRearm(ctx context.Context, rearmed *atomic.Bool, sp string) error {
 	if !rearmed.Load() {
-		return
+		return nil
 	}
 	req := &proto.RemoveWatchesRequest{Op: proto.OpCheckWatches, Path: sp, Type: int32(WatchAny)}
-	_, _ = c.call(ctx, req, &proto.EmptyResponse{}, nil, false)
+	if _, err := c.call(ctx, req, &proto.EmptyResponse{}, nil, false); err != nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // sendRearm queues setWatches frames on the live connection, if any;

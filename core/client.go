@@ -58,6 +58,10 @@ type Client struct {
 	// in flight from an earlier connection, committed later, answer a new
 	// request of the same id on another server of the ensemble.
 	lastXid atomic.Int32
+	// noGrace is set by a Start whose ctx ended: its Close cuts a
+	// handshake in progress at once instead of after a grace (see
+	// untilStopped), so that Start returns when ctx ends.
+	noGrace atomic.Bool
 
 	watches   *watchRegistry
 	stats     *statCache
@@ -130,6 +134,12 @@ func (c *Client) Start(ctx context.Context) error {
 		c.mu.Lock()
 		last, trying := c.connErr, c.trying
 		c.mu.Unlock()
+		if ctx.Err() != nil {
+			// Close cuts a handshake still under way at once: a server
+			// that would answer it after all has made a session with
+			// nothing in it, which times out there.
+			c.noGrace.Store(true)
+		}
 		_ = c.Close()
 		switch {
 		case last != nil:

@@ -87,3 +87,28 @@ func TestStartNamesTheAttemptUnderWay(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorContains(t, err, "the connection attempt to "+proxy.Addr()+" had not ended")
 }
+
+// Start whose ctx ends while the handshake waits for a server that never
+// answers returns then: the handshake does not get the grace that Close
+// gives one, 1.5 s here, for an answer whose session it would then end
+// (fxmodule's start error depends on this; see fxmodule.Module). The bound
+// below is that grace, less a margin for a slow machine.
+func TestStartReturnsWhenCtxEndsDuringHandshake(t *testing.T) {
+	srv := zktest.Shared(t)
+	proxy := zktest.StartProxy(t, srv.Addr())
+	proxy.BlackHole(true)
+	c := newClientB(t, proxy.Addr(), core.WithConnectTimeout(10*time.Second), core.WithSessionTimeout(30*time.Second))
+	ctx, cancel := context.WithTimeout(ctxA(t), 300*time.Millisecond)
+	defer cancel()
+	err := c.Start(ctx)
+	late := time.Since(deadlineOf(t, ctx))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, late, time.Second, "Start returned only after the handshake's grace ran out")
+	require.Equal(t, core.StateClosed, c.State())
+}
+
+func deadlineOf(t *testing.T, ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	require.True(t, ok)
+	return d
+}

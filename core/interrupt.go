@@ -11,7 +11,8 @@ import (
 // closed (nil for never), and grace after the client closes: at once for
 // a connection attempt's dial or a probe; after a grace for a handshake,
 // whose answer may name a session the server has already made, which
-// Close then ends rather than leave it to time out (see abandoned). The
+// Close then ends rather than leave it to time out (see abandoned),
+// unless a Start whose ctx ended closes the client (noGrace). The
 // returned function ends the context and waits for the goroutine that
 // watches for Close; call it before returning.
 func (c *Client) untilStopped(parent context.Context, done <-chan struct{}, grace time.Duration) (context.Context, func()) {
@@ -27,7 +28,7 @@ func (c *Client) untilStopped(parent context.Context, done <-chan struct{}, grac
 		case <-ctx.Done():
 			return
 		}
-		if grace <= 0 {
+		if grace <= 0 || c.noGrace.Load() {
 			return
 		}
 		t := time.NewTimer(grace)

@@ -33,8 +33,10 @@ import (
 // (in a later hook, say), fx rolls back with that expired context and so
 // runs no OnStop hook at all, this module's included (fx v1.24). The
 // client then stays connected, and its ephemeral nodes stay, until the
-// process exits or the client is closed. A process that carries on after
-// a failed start should close the client itself; Close is idempotent:
+// process exits or the client is closed. fx likewise runs no OnStop hook
+// once the stop context has ended, before the stop begins or in an
+// earlier hook. A process that carries on after a failed start or stop
+// should close the client itself; Close is idempotent:
 //
 //	var client *core.Client
 //	app := fx.New(fxmodule.Module, fx.Supply(cfg), fx.Populate(&client), ...)

@@ -124,6 +124,8 @@ func refusedAddr(t *testing.T) string {
 
 func TestModuleFailsStartOnBadConfig(t *testing.T) {
 	refused := refusedAddr(t)
+	silent := zktest.StartProxy(t, zktest.Shared(t).Addr())
+	silent.BlackHole(true) // takes the connection, never answers
 	tests := []struct {
 		name    string
 		supply  []fx.Option
@@ -173,6 +175,17 @@ func TestModuleFailsStartOnBadConfig(t *testing.T) {
 			},
 			wantErr: context.DeadlineExceeded,
 			wantMsg: "fxmodule: connect to ZooKeeper at " + refused,
+		},
+		{
+			// A handshake still under way is cut when the client gives
+			// up, so the hook returns before fx's deadline here too.
+			name: "a server that never answers",
+			supply: []fx.Option{
+				fx.Supply(fxmodule.Config{Servers: silent.Addr()}),
+				fx.StartTimeout(time.Second),
+			},
+			wantErr: context.DeadlineExceeded,
+			wantMsg: "fxmodule: connect to ZooKeeper at " + silent.Addr() + ": Start: context deadline exceeded (the connection attempt to " + silent.Addr() + " had not ended)",
 		},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,10 @@ func parseServers(spec string) ([]serverAddr, string, error) {
 			return nil, "", fmt.Errorf("%w: chroot: %v", ErrInvalidArgument, err)
 		}
 	}
+	if strings.ContainsRune(spec, '@') {
+		// Not echoed: what comes before the @ may be a password.
+		return nil, "", fmt.Errorf("%w: credentials (user:password@) in the server list; give them with WithAuth", ErrInvalidArgument)
+	}
 	var out []serverAddr
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)

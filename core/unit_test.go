@@ -73,6 +73,16 @@ func TestUnitParseServers(t *testing.T) {
 			require.ErrorIs(t, err, tc.want)
 		})
 	}
+
+	// Credentials in the list are refused, and the error does not repeat
+	// them.
+	_, _, err := core.ServerAddrs("user:s3cret@zk1:2181,zk2/app@x")
+	require.ErrorIs(t, err, core.ErrInvalidArgument)
+	require.ErrorContains(t, err, "WithAuth")
+	require.NotContains(t, err.Error(), "s3cret")
+	_, root, err := core.ServerAddrs("zk1:2181/app@x")
+	require.NoError(t, err, "a chroot may hold an @")
+	require.Equal(t, "/app@x", root)
 }
 
 func TestUnitValidatePath(t *testing.T) {

@@ -19,8 +19,9 @@ const systemTree = "/zookeeper"
 
 // DeleteAll removes path and everything below it; for "/" it removes
 // everything below the root (the chroot node, under a chroot), and the
-// server's own /zookeeper subtree stays. Nodes that vanish on the way are
-// ignored, and nodes created meanwhile below path are removed too.
+// server's own /zookeeper subtree stays. A path that does not exist is no
+// error (the work is done), nodes that vanish on the way are ignored, and
+// nodes created meanwhile below path are removed too.
 //
 // It walks the tree a level at a time and deletes the deepest nodes first,
 // with up to 256 requests pipelined in each round trip, so a tree of n

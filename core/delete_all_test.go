@@ -106,6 +106,15 @@ func TestDeleteAllRoot(t *testing.T) {
 	assert.True(t, ok)
 }
 
+// DeleteAll of a path that does not exist has nothing to do: no error.
+func TestDeleteAllMissingPath(t *testing.T) {
+	c, _, _ := sharedA(t)
+	require.NoError(t, c.DeleteAll(ctxA(t), "/never-made/below"))
+	ok, err := c.Exists(ctxA(t), "/never-made")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
+
 // A node the client may not delete stops DeleteAll with ErrNoAuth, naming
 // the step and the node; nothing above it goes.
 func TestDeleteAllRefused(t *testing.T) {

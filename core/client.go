@@ -28,9 +28,9 @@ type Client struct {
 	closed    bool
 	ready     chan struct{} // closed while a connection serves requests
 	sess      *Session
-	orphan    *Session // a new session Close must end (see abandoned)
-	givenUp   *Session // a session expired by the client's own timer (see expire)
-	ending    bool     // an endGivenUp goroutine is under way
+	orphan    *Session   // a new session Close must end (see abandoned)
+	givenUp   []*Session // sessions expired by the client's own timer, oldest first (see expire)
+	ending    bool       // an endGivenUp goroutine is under way
 	seenRW    bool
 	preferred int
 	auth      []authInfo

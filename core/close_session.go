@@ -50,11 +50,12 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 // a live connection: the client's own when current is set (the client was
 // between connections, or had stopped connecting after an authentication
 // failure), a new session whose handshake Close interrupted (see
-// abandoned), and a session the client gave up by its own timer that no
+// abandoned), and the sessions the client gave up by its own timer that no
 // connection has ended yet (see expire). Once the client's goroutines have
 // stopped, it connects again with each session's id and password, sends
 // no credentials (ending a session needs none), and asks the server to
-// end the session, trying the servers in turn until deadline. Without it
+// end the session, trying the servers in turn; the sessions share the
+// time until deadline. Without it
 // the session, and its ephemeral nodes, would live on for a session
 // timeout. A session the server reported expired is gone already, and a
 // read-only one that never met a read-write server (the client asks for a
@@ -69,14 +70,17 @@ func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 		// It has seen nothing: any server may take it back.
 		ending = append(ending, resumeRequest(c.orphan, 0))
 	}
-	if c.givenUp != nil {
+	for _, s := range c.givenUp {
 		// The client ended it by its own timer; any server may take it
 		// back to end it.
-		ending = append(ending, resumeRequest(c.givenUp, 0))
+		ending = append(ending, resumeRequest(s, 0))
 	}
 	c.mu.Unlock()
-	for _, req := range ending {
-		_ = c.closeSessionWith(req, deadline, serverAddr{})
+	for i, req := range ending {
+		// Each gets a share of the time left, so one unreachable
+		// session's servers cannot take it all.
+		share := time.Now().Add(time.Until(deadline) / time.Duration(len(ending)-i))
+		_ = c.closeSessionWith(req, share, serverAddr{})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -199,30 +200,39 @@ func (c *Client) checkLocalExpiry() bool {
 	return false
 }
 
-// endGivenUp ends s, a session the client gave up (see expire), on the server,
-// first on srv, the server the client has just connected to. It takes at
-// most Close's time for ending sessions (closeWait), so a Close that
-// begins meanwhile keeps its bound. When no server let it, s stays given
-// up, for the next connection or Close to try again.
-func (c *Client) endGivenUp(s *Session, srv serverAddr) {
+// endGivenUp ends the sessions the client gave up (see expire) on the
+// server, first on srv, the server the client has just connected to. It
+// takes at most Close's time for ending sessions (closeWait), shared
+// between them, so a Close that begins meanwhile keeps its bound. Those
+// no server let it end stay given up, for the next connection or Close to
+// try again.
+func (c *Client) endGivenUp(sessions []*Session, srv serverAddr) {
 	defer c.wg.Done()
-	err := c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()), srv)
+	deadline := time.Now().Add(c.closeWait())
+	var ended []*Session
+	for i, s := range sessions {
+		share := time.Now().Add(time.Until(deadline) / time.Duration(len(sessions)-i))
+		err := c.closeSessionWith(resumeRequest(s, 0), share, srv)
+		id := zap.String("session", fmt.Sprintf("0x%x", s.id))
+		switch {
+		case err == nil:
+			c.log.Info("zk: ended on the server the session the client gave up", id)
+		case errors.Is(err, ErrSessionExpired):
+			c.log.Info("zk: the session the client gave up had expired on the server", id)
+		default:
+			continue
+		}
+		ended = append(ended, s)
+	}
 	c.mu.Lock()
 	c.ending = false
-	if err == nil || errors.Is(err, ErrSessionExpired) {
-		if c.givenUp == s {
-			c.givenUp = nil
-		}
-	}
+	c.givenUp = slices.DeleteFunc(c.givenUp, func(s *Session) bool { return slices.Contains(ended, s) })
 	c.mu.Unlock()
-	id := zap.String("session", fmt.Sprintf("0x%x", s.id))
-	switch {
-	case err == nil:
-		c.log.Info("zk: ended on the server the session the client gave up", id)
-	case errors.Is(err, ErrSessionExpired):
-		c.log.Info("zk: the session the client gave up had expired on the server", id)
-	}
 }
+
+// maxGivenUp is how many sessions given up by the client's own timer, and
+// not yet ended on the server, the client remembers (see expire).
+const maxGivenUp = 4
 
 // expire ends the current session: listeners see Expired, every watch ends
 // with ErrSessionExpired, and the next connection makes a new session.
@@ -230,11 +240,13 @@ func (c *Client) endGivenUp(s *Session, srv serverAddr) {
 // local says the client gives the session up by its own timer. The server
 // may hold it for a while yet, with its ephemeral nodes: the rest of its
 // timeout, or a whole new timeout when a new leader took the sessions
-// over. So it becomes givenUp: each read-write connection that follows
+// over. So it joins givenUp: each read-write connection that follows
 // tries to end it there (endGivenUp) until one does, and Close tries if
 // none has, so that its nodes go at once rather than stand in the way of
-// the new session's, such as a lock's. A read-only session that never met
-// a read-write server is left alone, as closeSessionAnew leaves it.
+// the new session's, such as a lock's. The client remembers maxGivenUp
+// such sessions; past that, the oldest is left to time out on the server.
+// A read-only session that never met a read-write server is left alone,
+// as closeSessionAnew leaves it.
 //
 // It reports whether there was a session to end.
 func (c *Client) expire(reason string, local bool) bool {
@@ -244,8 +256,13 @@ func (c *Client) expire(reason string, local bool) bool {
 		c.mu.Unlock()
 		return false
 	}
+	var forgotten *Session
 	if local && (c.seenRW || !c.cfg.allowReadOnly) {
-		c.givenUp = sess
+		c.givenUp = append(c.givenUp, sess)
+		if len(c.givenUp) > maxGivenUp {
+			forgotten = c.givenUp[0]
+			c.givenUp = slices.Delete(c.givenUp, 0, 1)
+		}
 	}
 	c.sess = nil
 	c.seenRW = false
@@ -253,6 +270,10 @@ func (c *Client) expire(reason string, local bool) bool {
 	c.setState(StateConnecting)
 	c.mu.Unlock()
 	c.log.Warn("zk: session expired", zap.String("session", fmt.Sprintf("0x%x", sess.id)), zap.String("reason", reason))
+	if forgotten != nil {
+		c.log.Warn("zk: too many sessions given up and not yet ended on the server; the oldest ends when it times out there",
+			zap.String("session", fmt.Sprintf("0x%x", forgotten.id)))
+	}
 	sess.end(ErrSessionExpired)
 	c.watches.endAll(ErrSessionExpired)
 	c.stats.clear()
@@ -522,11 +543,11 @@ func (c *Client) establish(srv serverAddr, nc net.Conn, sock *sockReader, br *bu
 	cn.start(sock, br)
 	c.live.Store(cn)
 	close(c.ready)
-	if s := c.givenUp; s != nil && !resp.ReadOnly && !c.ending {
+	if len(c.givenUp) > 0 && !resp.ReadOnly && !c.ending {
 		// Under mu with the client open, so Close waits for it.
 		c.ending = true
 		c.wg.Add(1)
-		go c.endGivenUp(s, srv)
+		go c.endGivenUp(slices.Clone(c.givenUp), srv)
 	}
 	if resp.ReadOnly {
 		c.setState(StateConnectedReadOnly)

@@ -156,11 +156,20 @@ func (c *Client) nextServer(order []int, tried int) int {
 func (c *Client) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	var et *time.Timer // the local expiry's, made once
+	defer func() {
+		if et != nil {
+			et.Stop()
+		}
+	}()
 	for {
 		var expiry <-chan time.Time
 		if deadline, ok := c.expiryDeadline(); ok {
-			et := time.NewTimer(time.Until(deadline))
-			defer et.Stop()
+			if et == nil {
+				et = time.NewTimer(time.Until(deadline))
+			} else {
+				et.Reset(time.Until(deadline))
+			}
 			expiry = et.C
 		}
 		select {

@@ -31,8 +31,12 @@ type Proxy struct {
 	holeToClient bool // what the server sends is swallowed
 	refuse       bool
 	dropNext     bool
+	onPingReply  func() // see OnNextPingReply
 	latency      time.Duration
 }
+
+// xidPing is the request id of pings and of their replies.
+const xidPing = -2
 
 // NewProxy starts a proxy on a free port of 127.0.0.1 that forwards every
 // connection to target (host:port). Close stops it.
@@ -156,6 +160,27 @@ func (p *Proxy) SetLatency(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latency = max(d, 0)
+}
+
+// OnNextPingReply arms fn to run once, when the server's next reply to a
+// ping (on any connection) reaches the proxy, before the proxy passes it
+// on. fn runs on the proxy's goroutine for that connection, which waits
+// for it. A test can kill the server there, so that the client learns
+// the ping was answered while the server had no time to tell anyone else
+// of it, such as a follower its leader.
+func (p *Proxy) OnNextPingReply(fn func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onPingReply = fn
+}
+
+// claimPingHook takes the armed ping-reply hook, if any.
+func (p *Proxy) claimPingHook() func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fn := p.onPingReply
+	p.onPingReply = nil
+	return fn
 }
 
 // DropNextReply arms the loss of one reply: the next request a client sends
@@ -393,7 +418,14 @@ func (d *direction) process(b []byte) chunk {
 		return chunk{data: out, at: now}
 	}
 	xid, pending := d.c.pendingDrop()
-	out, cut := d.scan.scan(nil, b, pending, hole, func(x int32) bool { return pending && x == xid })
+	out, cut := d.scan.scan(nil, b, pending, hole, func(x int32) bool {
+		if x == xidPing {
+			if fn := d.c.p.claimPingHook(); fn != nil {
+				fn()
+			}
+		}
+		return pending && x == xid
+	})
 	d.c.p.discarded.Add(int64(d.scan.swallowed))
 	return chunk{data: out, at: now, cut: cut}
 }

@@ -411,6 +411,32 @@ func TestProxyDropNextReply(t *testing.T) {
 	roundTrip(t, c2, 2, "next")
 }
 
+func TestProxyOnNextPingReply(t *testing.T) {
+	b := startBackend(t)
+	p := StartProxy(t, b.ln.Addr().String())
+	c := dialProxy(t, p)
+	roundTrip(t, c, 1, "first") // the connect request's place
+
+	var calls atomic.Int32
+	var replied atomic.Bool
+	p.OnNextPingReply(func() {
+		if replied.Load() {
+			t.Error("the hook ran after the ping's reply was passed on")
+		}
+		calls.Add(1)
+	})
+	roundTrip(t, c, 2, "a request")
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("the hook ran %d times for a reply to a request", n)
+	}
+	roundTrip(t, c, -2, "")
+	replied.Store(true)
+	roundTrip(t, c, -2, "")
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the hook ran %d times for two ping replies, want once", n)
+	}
+}
+
 func TestProxyDropNextReplyKeepsEarlierFrames(t *testing.T) {
 	b := startBackend(t)
 	p := StartProxy(t, b.ln.Addr().String())

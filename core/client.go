@@ -51,6 +51,8 @@ type Client struct {
 	// by itself (watch notifications) tell nothing of that, and do not
 	// count.
 	lastTouch atomic.Int64
+	// touches samples lastTouch's values, for expiryDeadline (touch.go).
+	touches touchLog
 	// lastXid is the request id the last connection used: the next one
 	// goes on from it, as the Java client does. A server matches the
 	// requests it committed to those waiting by session and request id, so
@@ -491,6 +493,7 @@ func (c *Client) expiryPassed() bool {
 // touched records that the server heard from the session at or after
 // sent (monoNow).
 func (c *Client) touched(sent int64) {
+	c.touches.add(sent)
 	for {
 		old := c.lastTouch.Load()
 		if sent <= old || c.lastTouch.CompareAndSwap(old, sent) {

@@ -44,7 +44,10 @@ type conn struct {
 	log         *zap.Logger
 	hooks       connHooks
 	readTimeout time.Duration
-	maxFrame    int
+	// pingEvery is how long the connection stays quiet before it pings
+	// (pingInterval); zero for a third of readTimeout. Set before start.
+	pingEvery time.Duration
+	maxFrame  int
 	// maxRequest is the largest request frame the server takes (its
 	// jute.maxbuffer); 0 for no limit.
 	maxRequest int
@@ -400,12 +403,15 @@ func (c *conn) writeBatch() (more bool) {
 
 // writeLoop writes what callers queue while requests are in flight, so
 // that many requests share one write, and pings when the connection has
-// been quiet for a third of the read timeout. It looks every pingChecks-th
-// of that third, so a ping goes out at most that much late, and so that
-// unanswered notices silence, or the session's expiry coming near, in time.
+// been quiet for pingEvery. It looks every pingChecks-th of that time, so a
+// ping goes out at most that much late, and so that unanswered notices
+// silence, or the session's expiry coming near, in time.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
-	interval := c.readTimeout / 3
+	interval := c.pingEvery
+	if interval <= 0 {
+		interval = c.readTimeout / 3
+	}
 	ticker := time.NewTicker(interval / pingChecks)
 	defer ticker.Stop()
 	for {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -187,8 +188,9 @@ func (c *Client) pause(d time.Duration) bool {
 
 // expiryDeadline is when the client gives its session up while it cannot
 // reach a server: nine tenths of the session timeout after the server last
-// heard from it, as far as it knows (lastTouch), so it reports the loss
-// before the server hands the session's ephemeral nodes to anyone else.
+// heard from it, as far as the ensemble's leader knows for sure (see
+// touchLog), so it reports the loss before the server hands the session's
+// ephemeral nodes to anyone else.
 func (c *Client) expiryDeadline() (time.Time, bool) {
 	c.mu.Lock()
 	sess := c.sess
@@ -196,8 +198,19 @@ func (c *Client) expiryDeadline() (time.Time, bool) {
 	if sess == nil || sess.Err() != nil {
 		return time.Time{}, false
 	}
-	last := monoTime(c.lastTouch.Load())
-	return last.Add(sess.Timeout() * 9 / 10), true
+	timeout := sess.Timeout()
+	ref := c.touches.relayed(c.lastTouch.Load(), int64(relayLag(timeout)))
+	return monoTime(ref).Add(timeout * 9 / 10), true
+}
+
+// relayLag is how long a follower may take to pass a session's touch on
+// to the leader, as the client reckons it (see touchLog).
+func relayLag(sessionTimeout time.Duration) time.Duration { return sessionTimeout / 10 }
+
+// pingInterval is how long a connection may stay quiet before it pings:
+// a third of its read timeout, and no more than relayLag.
+func pingInterval(readTimeout, sessionTimeout time.Duration) time.Duration {
+	return min(readTimeout/3, relayLag(sessionTimeout))
 }
 
 // checkLocalExpiry expires the session when its local deadline has passed,
@@ -526,9 +539,11 @@ func (c *Client) establish(srv serverAddr, nc net.Conn, sock *sockReader, br *bu
 	// quorum last heard from a session that a read-write server knows.
 	credits := !resp.ReadOnly || !c.seenRW
 	if credits {
+		c.touches.join(sent, int64(relayLag(timeout)))
 		c.touched(sent)
 	}
 	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.lastXid.Load())
+	cn.pingEvery = pingInterval(readTimeout, timeout)
 	cn.credits = credits
 	cn.maxRequest = c.cfg.maxDataSize
 	cn.gather = c.cfg.gatherReplies
@@ -568,8 +583,9 @@ func (c *Client) establish(srv serverAddr, nc net.Conn, sock *sockReader, br *bu
 
 // effectiveReadTimeout is a connection's read timeout: two thirds of the
 // negotiated session timeout, or the configured read timeout (0 for none)
-// when that is shorter. The client pings after a third of it, so the
-// server hears from an idle session well within the session timeout.
+// when that is shorter. The client pings after a third of it at most (see
+// pingInterval), so the server hears from an idle session well within the
+// session timeout.
 func effectiveReadTimeout(configured, session time.Duration) time.Duration {
 	d := session * 2 / 3
 	if configured > 0 && configured < d {
@@ -583,6 +599,9 @@ func effectiveReadTimeout(configured, session time.Duration) time.Duration {
 // less than for the server's default jute.maxbuffer.
 func replyFrameLimit(maxDataSize int) int {
 	const headroom = proto.DefaultMaxFrame - 0xfffff
+	if maxDataSize > math.MaxInt32-headroom {
+		return math.MaxInt32 // as long as a frame's length can say
+	}
 	return max(proto.DefaultMaxFrame, maxDataSize+headroom)
 }
 

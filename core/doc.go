@@ -16,8 +16,9 @@
 // session with the timeout each new connection negotiates. The session
 // ends when the server expires it, or when nine tenths of the session
 // timeout have passed since the server last heard from the client (the
-// send time of the newest request or ping it answered; watch events do
-// not count). The client then makes a new one by itself; a session it gave
+// send time of a request or ping it answered, early enough for the
+// ensemble's leader to have heard of it: see WithSessionTimeout; watch
+// events do not count). The client then makes a new one by itself; a session it gave
 // up so, it ends on the server once it reaches a read-write server again.
 // A new session starts from nothing, as a new handle of the Java client
 // does: any server may take it, also one that is behind what the ended

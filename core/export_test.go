@@ -134,7 +134,9 @@ func ResumeSession(c *Client, s *Session) {
 	defer c.mu.Unlock()
 	c.sess = newSession(s.id, s.passwd, s.Timeout())
 	c.seenRW = true
-	c.touched(monoNow())
+	now := monoNow()
+	c.touches.join(now, int64(relayLag(s.Timeout())))
+	c.touched(now)
 }
 
 // PolicyPauses returns the pauses p makes before each of n retries, one

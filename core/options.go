@@ -99,10 +99,20 @@ func WithChroot(root string) Option {
 //
 // While it cannot reach a server, the client gives the session up itself
 // nine tenths of the latest granted timeout after the server last heard from it
-// (the send time of the newest request or ping answered, not the arrival
-// of a watch event, which the server sends without hearing from the
-// client): the session ends with ErrSessionExpired and the client goes to
-// StateExpired.
+// (the send time of a request or ping answered, not the arrival of a watch
+// event, which the server sends without hearing from the client): the
+// session ends with ErrSessionExpired and the client goes to
+// StateExpired. In an ensemble the leader expires sessions, and a
+// follower passes what it heard on to the leader only every half tick, so
+// the client counts from the newest answered request or ping that is at
+// least a tenth of the timeout older than the newest one (or from the
+// newest connect, which the leader hears of at once), and an idle
+// connection pings at least every tenth of the timeout. That holds for
+// a tickTime up to a fifth of the session timeout (ZooKeeper's default
+// 2 s tick with the default 10 s session). No client timer covers a
+// follower cut off from its leader that goes on answering pings: the
+// leader may expire the session meanwhile; a lock's fencing token
+// guards against that.
 // This is on purpose: the loss is reported before the server can expire
 // the session and let another client take its ephemeral nodes (a lock, a
 // leadership). The server may in fact still hold the session for a while:
@@ -132,7 +142,8 @@ func WithSessionTimeout(d time.Duration) Option {
 const maxSessionTimeout = math.MaxInt32 * time.Millisecond
 
 // WithReadTimeout sets how long the connection may stay silent before it
-// counts as lost; the client pings after a third of it. Watch events do
+// counts as lost; the client pings after a third of it, or a tenth of the
+// session timeout if that is sooner (see WithSessionTimeout). Watch events do
 // not break the silence: a connection that brings events but no reply to
 // a request or ping for the read timeout counts as lost too. It can only make
 // the read timeout shorter: once connected, the client uses the smaller of

@@ -33,7 +33,8 @@
 // An acquisition is bound to the client's session at the time it was made.
 // Lost reports its loss: the session ended (the client's own timer ends a
 // session while it cannot reach a server, before the server can hand the
-// lock to another contender, and Client.Close ends it for the client
+// lock to another contender, within the limits core.WithSessionTimeout
+// states, and Client.Close ends it for the client
 // before it asks the server to: Lost is closed, through Session.OnEnd,
 // before the server deletes the node) or the lock's node was deleted. A lost lock
 // needs no Unlock before the next Lock, and its Unlock returns without

@@ -64,3 +64,28 @@ func TestUnitNoInlineWriteBehindUnansweredSetWatches(t *testing.T) {
 	default:
 	}
 }
+
+// A reply to a credential or setWatches frame the client never sent, from
+// a server gone wrong, does not count as an answer: the frames sent and
+// answered stay even, so the connection can still count as idle and the
+// ping check still sees a later frame's loss.
+func TestUnitUnsolicitedSpecialReplyCountsForNothing(t *testing.T) {
+	c := newConn(&stalledWrite{}, &creditLog{}, zap.NewNop(), time.Minute, 1<<20, 1)
+	c.specialAnswered(true)
+	c.specialAnswered(true)
+	if err := c.sendSetWatches(&proto.SetWatchesRequest{DataWatches: []string{"/a"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	sent, answered := c.framesSent, c.framesAnswered
+	c.mu.Unlock()
+	if sent != 1 || answered != 0 {
+		t.Fatalf("frames sent %d, answered %d; want 1 and 0: the unsolicited replies counted", sent, answered)
+	}
+	c.specialAnswered(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.framesSent != c.framesAnswered {
+		t.Fatalf("frames sent %d, answered %d after the real reply", c.framesSent, c.framesAnswered)
+	}
+}

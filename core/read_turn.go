@@ -115,13 +115,16 @@ func (c *conn) setWatchesAnswered() appliedFunc {
 }
 
 // specialAnswered counts the reply to a special frame: a ping, or
-// (frame) one that sends credentials or sets watches.
+// (frame) one that sends credentials or sets watches. A reply to a frame
+// never sent, from a server gone wrong, counts for nothing: it would
+// otherwise hide a later frame's loss from the ping check and keep the
+// connection from ever counting as idle.
 func (c *conn) specialAnswered(frame bool) {
 	c.mu.Lock()
 	if c.specials > 0 {
 		c.specials--
 	}
-	if frame {
+	if frame && c.framesAnswered < c.framesSent {
 		c.framesAnswered++
 	}
 	c.mu.Unlock()

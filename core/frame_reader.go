@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/zkit-go/zkit/core/proto"
 )
@@ -20,10 +21,16 @@ type frameReader struct {
 	head   [4]byte
 	nhead  int
 	inBody bool
-	body   []byte // the frame being read, at its full length
+	size   int    // the length of the frame being read
+	body   []byte // the frame being read, as far as its buffer has grown
 	nbody  int
 	spare  []byte // a buffer to reuse, when it is small enough to keep
 }
+
+// firstBodyBuffer is the most a frame's buffer takes before its bytes
+// come: a larger frame's buffer grows as they do, so that a length prefix
+// alone, from a server gone wrong, costs little whatever the limit.
+const firstBodyBuffer = 64 << 10
 
 func newFrameReader(r *bufio.Reader, limit int) *frameReader {
 	return &frameReader{r: r, limit: limit}
@@ -51,17 +58,22 @@ func (f *frameReader) next() ([]byte, error) {
 		case int(size) > f.limit:
 			return nil, fmt.Errorf("%w: %d > %d", proto.ErrFrameTooLarge, size, f.limit)
 		}
-		if cap(f.spare) >= int(size) {
-			f.body = f.spare[:size]
+		f.size = int(size)
+		if cap(f.spare) >= f.size {
+			f.body = f.spare[:f.size]
 		} else {
-			f.body = make([]byte, size)
+			f.body = make([]byte, min(f.size, firstBodyBuffer))
 		}
 		f.inBody, f.nbody = true, 0
 	}
-	for f.nbody < len(f.body) {
+	for f.nbody < f.size {
+		if f.nbody == len(f.body) {
+			grown := min(f.size, 2*len(f.body))
+			f.body = slices.Grow(f.body, grown-len(f.body))[:grown]
+		}
 		n, err := f.r.Read(f.body[f.nbody:])
 		f.nbody += n
-		if err != nil && f.nbody < len(f.body) {
+		if err != nil && f.nbody < f.size {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}

@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/zkit-go/zkit/core/proto"
@@ -99,5 +101,55 @@ func TestFrameReaderErrors(t *testing.T) {
 	}
 	if err := read([]byte{0xff, 0xff, 0xff, 0xfe}, 100); !errors.Is(err, proto.ErrBadLength) {
 		t.Errorf("negative length: %v, want ErrBadLength", err)
+	}
+}
+
+// A frame larger than the first buffer comes out whole while its buffer
+// grows, also when its reading stops on deadlines.
+func TestFrameReaderGrowsLargeFrames(t *testing.T) {
+	body := make([]byte, 5*firstBodyBuffer+123)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	stream := append(frameOf(body), frameOf([]byte("after"))...)
+	src := &stutter{data: stream, rng: rand.New(rand.NewPCG(3, 1))}
+	fr := newFrameReader(bufio.NewReaderSize(src, 4096), 1<<20)
+	var got [][]byte
+	for len(got) < 2 {
+		frame, err := fr.next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, bytes.Clone(frame))
+	}
+	if !bytes.Equal(got[0], body) || string(got[1]) != "after" {
+		t.Fatalf("frames of %d and %d bytes, want %d and 5", len(got[0]), len(got[1]), len(body))
+	}
+}
+
+// A length prefix alone, however large the limit lets it be, costs the
+// client no buffer of that size: the buffer grows as the bytes come.
+func TestFrameReaderLengthAloneCostsLittle(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fr := newFrameReader(bufio.NewReader(bytes.NewReader([]byte{0x7f, 0xff, 0xff, 0xff})), math.MaxInt32)
+	if _, err := fr.next(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("a length without its frame: %v, want io.ErrUnexpectedEOF", err)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("reading a 2 GiB length allocated %d bytes", grew)
+	}
+}
+
+func TestUnitReplyFrameLimitSaturates(t *testing.T) {
+	if got := replyFrameLimit(math.MaxInt); got != math.MaxInt32 {
+		t.Fatalf("replyFrameLimit(MaxInt) = %d, want %d", got, math.MaxInt32)
+	}
+	if got := replyFrameLimit(0xfffff); got != proto.DefaultMaxFrame {
+		t.Fatalf("replyFrameLimit(default) = %d, want %d", got, proto.DefaultMaxFrame)
 	}
 }

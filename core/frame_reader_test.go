@@ -153,3 +153,29 @@ func TestUnitReplyFrameLimitSaturates(t *testing.T) {
 		t.Fatalf("replyFrameLimit(default) = %d, want %d", got, proto.DefaultMaxFrame)
 	}
 }
+
+// FuzzFrameReader reads whatever a server may send as frames: it never
+// panics, never returns a frame over its limit, and fails only with a
+// read error or a bad length.
+func FuzzFrameReader(f *testing.F) {
+	f.Add(append(frameOf([]byte("one")), frameOf(nil)...), uint8(16))
+	f.Add([]byte{0x7f, 0xff, 0xff, 0xff, 1, 2}, uint8(255))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, uint8(0))
+	f.Fuzz(func(t *testing.T, stream []byte, limit uint8) {
+		fr := newFrameReader(bufio.NewReaderSize(bytes.NewReader(stream), 16), int(limit)<<4)
+		for range len(stream) + 1 {
+			frame, err := fr.next()
+			if err != nil {
+				if err != io.EOF && err != io.ErrUnexpectedEOF &&
+					!errors.Is(err, proto.ErrBadLength) && !errors.Is(err, proto.ErrFrameTooLarge) {
+					t.Fatalf("undocumented error %v", err)
+				}
+				return
+			}
+			if len(frame) > int(limit)<<4 {
+				t.Fatalf("a frame of %d bytes over the limit %d", len(frame), int(limit)<<4)
+			}
+		}
+		t.Fatal("more frames than bytes")
+	})
+}

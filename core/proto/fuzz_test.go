@@ -98,17 +98,35 @@ func FuzzConnectResponse(f *testing.F) {
 }
 
 func FuzzMultiResponse(f *testing.F) {
-	// A request the reply must answer, for the second decode below.
-	sent := &MultiRequest{Ops: []Request{
-		&CreateRequest{Op: OpCreate, Path: "/a"},
-		&PathWatchRequest{Op: OpGetData, Path: "/b"},
-		&CheckVersionRequest{Path: "/c"},
-	}}
+	// Requests the reply must answer, as the client always decodes a
+	// multi reply: every kind of operation a transaction or a multi read
+	// sends, the fuzzer's first byte picking one of them.
+	sentKinds := []*MultiRequest{
+		{Ops: []Request{
+			&CreateRequest{Op: OpCreate, Path: "/a"},
+			&PathWatchRequest{Op: OpGetData, Path: "/b"},
+			&CheckVersionRequest{Path: "/c"},
+		}},
+		{Ops: []Request{
+			&CreateRequest{Op: OpCreate2, Path: "/a"},
+			&CreateRequest{Op: OpCreateTTL, Path: "/t"},
+			&CreateRequest{Op: OpCreateContainer, Path: "/k"},
+			&SetDataRequest{Path: "/s"},
+			&DeleteRequest{Path: "/d"},
+		}},
+		{Ops: []Request{
+			&PathWatchRequest{Op: OpGetChildren, Path: "/g"},
+			&PathWatchRequest{Op: OpGetData, Path: "/h"},
+		}},
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		answer := MultiResponse{For: sent}
-		answer.Decode(NewDecoder(data))
-		if len(answer.Results) > len(sent.Ops) {
-			t.Fatalf("%d results for %d operations", len(answer.Results), len(sent.Ops))
+		if len(data) > 0 {
+			sent := sentKinds[int(data[0])%len(sentKinds)]
+			answer := MultiResponse{For: sent}
+			answer.Decode(NewDecoder(data[1:]))
+			if len(answer.Results) > len(sent.Ops) {
+				t.Fatalf("%d results for %d operations", len(answer.Results), len(sent.Ops))
+			}
 		}
 		var r MultiResponse
 		d := NewDecoder(data)

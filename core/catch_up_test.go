@@ -48,19 +48,11 @@ func TestCatchUpIsAnOrderedWrite(t *testing.T) {
 func TestCatchUpOnLeaderAndFollower(t *testing.T) {
 	e := zktest.StartEnsemble(t, 3)
 	ctx := ctxB(t, waitB)
-	leader, err := e.WaitLeader(ctx)
-	require.NoError(t, err)
-	var follower *zktest.Server
-	for _, s := range e.Servers() {
-		if s != leader {
-			follower = s
-			break
-		}
-	}
+	leader, follower := leaderAndFollowerB(t, ctx, e)
 	onLeader := startClientB(t, leader.Addr())
 	onFollower := startClientB(t, follower.Addr())
 	path := zktest.UniquePath(t)
-	_, err = onFollower.Create(ctx, path, []byte("0"))
+	_, err := onFollower.Create(ctx, path, []byte("0"))
 	require.NoError(t, err)
 	for i := 1; i <= 100; i++ {
 		writer, reader, readerOn := onFollower, onLeader, "leader"

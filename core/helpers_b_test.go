@@ -539,3 +539,18 @@ func waitParkedB(t testing.TB, frames ...string) {
 		return false
 	}, waitB, tickB, "no goroutine waits in %v", frames)
 }
+
+// leaderAndFollowerB waits for e's leader and returns it with one of its
+// followers.
+func leaderAndFollowerB(t testing.TB, ctx context.Context, e *zktest.Ensemble) (leader, follower *zktest.Server) {
+	t.Helper()
+	leader, err := e.WaitLeader(ctx)
+	require.NoError(t, err)
+	for _, s := range e.Servers() {
+		if s != leader {
+			return leader, s
+		}
+	}
+	t.Fatal("an ensemble without followers")
+	return nil, nil
+}

@@ -18,21 +18,12 @@ import (
 // then reaches no server, must still give its session up before the
 // leader expires it and another client sees its ephemeral node go.
 func TestLocalExpiryBeforeLeaderWhenFollowerDiesAfterPing(t *testing.T) {
-	ens := zktest.StartEnsemble(t, 3)
 	ctx := ctxB(t, waitB)
-	leader, err := ens.WaitLeader(ctx)
-	require.NoError(t, err)
-	var follower *zktest.Server
-	for _, s := range ens.Servers() {
-		if s != leader {
-			follower = s
-			break
-		}
-	}
+	leader, follower := leaderAndFollowerB(t, ctx, zktest.StartEnsemble(t, 3))
 	px := zktest.StartProxy(t, follower.Addr())
 	c := startClientB(t, px.Addr(), core.WithSessionTimeout(4*time.Second)) // reaches the follower only
 	other := startClientB(t, leader.Addr())
-	_, err = c.Create(ctx, "/held", nil, core.Ephemeral())
+	_, err := c.Create(ctx, "/held", nil, core.Ephemeral())
 	require.NoError(t, err)
 	_, _, deleted, err := other.GetW(ctx, "/held")
 	require.NoError(t, err)

@@ -484,10 +484,14 @@ func (c *Client) observeZxid(zxid int64) {
 	}
 }
 
-// expiryPassed reports that the client's own expiry deadline has passed.
-func (c *Client) expiryPassed() bool {
-	deadline, ok := c.expiryDeadline()
-	return ok && !time.Now().Before(deadline)
+// expiryLeft returns how long remains until the client's own expiry
+// deadline (see connHooks).
+func (c *Client) expiryLeft() (left, timeout time.Duration, ok bool) {
+	deadline, timeout, ok := c.expiryDeadlineTimeout()
+	if !ok {
+		return 0, 0, false
+	}
+	return time.Until(deadline), timeout, true
 }
 
 // touched records that the server heard from the session at or after

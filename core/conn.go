@@ -22,9 +22,10 @@ type connHooks interface {
 	// touched reports a reply to a request or ping sent at sent (monoNow):
 	// the server heard from the session at or after then.
 	touched(sent int64)
-	// expiryPassed reports that the client's own expiry deadline for the
-	// session has passed.
-	expiryPassed() bool
+	// expiryLeft returns how long remains until the client's own expiry
+	// deadline for the session (negative once it has passed), and the
+	// session's timeout; ok is false when no deadline runs.
+	expiryLeft() (left, timeout time.Duration, ok bool)
 	onEvent(ev proto.WatcherEvent)
 	onAuthFailed(err error)
 	// quiet reports that no watch is set, so no event can come.
@@ -453,17 +454,23 @@ func (c *conn) writeLoop() {
 // server then expires the session while events still arrive. Ending the
 // connection lets the client's own expiry timer run (see expiryDeadline).
 //
-// It also fails the connection once nine tenths of the session timeout
-// have passed since the server last heard from the client, as far as the
-// client knows (a slow server's late replies, or a read-only server's,
-// do not tell), so that the client's own expiry runs in time.
+// It also fails the connection sooner, once the server has answered
+// nothing for two ping intervals and the client's own expiry is less than
+// failoverReserve away, so that the client has that long to resume the
+// session on another server; and at the latest once that expiry has come
+// (a slow server's late replies, or a read-only server's, do not put it
+// off), so that the client's own expiry runs in time.
 func (c *conn) unanswered() bool {
 	var err error
+	silent := monoSince(c.lastReply.Load())
+	left, timeout, ok := c.hooks.expiryLeft()
 	switch {
-	case monoSince(c.lastReply.Load()) > c.readTimeout:
+	case silent > c.readTimeout:
 		err = fmt.Errorf("%w: no reply to a request or ping within the read timeout", ErrTimeout)
-	case c.hooks.expiryPassed():
-		err = fmt.Errorf("%w: the server has not heard from the session for nine tenths of its timeout", ErrTimeout)
+	case ok && left <= 0:
+		err = fmt.Errorf("%w: the server has not heard from the session in time", ErrTimeout)
+	case ok && silent > 2*c.pingEvery && left < failoverReserve(timeout):
+		err = fmt.Errorf("%w: no reply to a request or ping, and the session's expiry is near", ErrTimeout)
 	default:
 		return false
 	}

@@ -192,20 +192,34 @@ func (c *Client) pause(d time.Duration) bool {
 // touchLog), so it reports the loss before the server hands the session's
 // ephemeral nodes to anyone else.
 func (c *Client) expiryDeadline() (time.Time, bool) {
+	deadline, _, ok := c.expiryDeadlineTimeout()
+	return deadline, ok
+}
+
+// expiryDeadlineTimeout is expiryDeadline with the session's timeout.
+func (c *Client) expiryDeadlineTimeout() (deadline time.Time, timeout time.Duration, ok bool) {
 	c.mu.Lock()
 	sess := c.sess
 	c.mu.Unlock()
 	if sess == nil || sess.Err() != nil {
-		return time.Time{}, false
+		return time.Time{}, 0, false
 	}
-	timeout := sess.Timeout()
+	timeout = sess.Timeout()
 	ref := c.touches.relayed(c.lastTouch.Load(), int64(relayLag(timeout)))
-	return monoTime(ref).Add(timeout * 9 / 10), true
+	return monoTime(ref).Add(timeout * 9 / 10), timeout, true
 }
 
 // relayLag is how long a follower may take to pass a session's touch on
 // to the leader, as the client reckons it (see touchLog).
 func relayLag(sessionTimeout time.Duration) time.Duration { return sessionTimeout / 10 }
+
+// failoverReserve is how long before the client's own expiry a connection
+// whose server has gone silent ends (see conn.unanswered), so that the
+// client can resume the session on another server in time: a fifth of the
+// session timeout. The read timeout alone (two thirds of it) may come too
+// late, as the expiry counts from a touch up to about a quarter of the
+// timeout older than the newest.
+func failoverReserve(sessionTimeout time.Duration) time.Duration { return sessionTimeout / 5 }
 
 // pingInterval is how long a connection may stay quiet before it pings:
 // a third of its read timeout, and no more than relayLag.

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/zkit-go/zkit/core/proto"
 	"go.uber.org/zap"
@@ -11,13 +12,13 @@ import (
 // creditLog records what a connection credits to the client.
 type creditLog struct{ credited []int64 }
 
-func (l *creditLog) observeZxid(int64)                {}
-func (l *creditLog) touched(sent int64)               { l.credited = append(l.credited, sent) }
-func (l *creditLog) expiryPassed() bool               { return false }
-func (l *creditLog) onEvent(proto.WatcherEvent)       {}
-func (l *creditLog) onAuthFailed(error)               {}
-func (l *creditLog) quiet() bool                      { return true }
-func (l *creditLog) frame(h proto.ReplyHeader) []byte { return h.Encode(nil) }
+func (l *creditLog) observeZxid(int64)                                {}
+func (l *creditLog) touched(sent int64)                               { l.credited = append(l.credited, sent) }
+func (l *creditLog) expiryLeft() (time.Duration, time.Duration, bool) { return 0, 0, false }
+func (l *creditLog) onEvent(proto.WatcherEvent)                       {}
+func (l *creditLog) onAuthFailed(error)                               {}
+func (l *creditLog) quiet() bool                                      { return true }
+func (l *creditLog) frame(h proto.ReplyHeader) []byte                 { return h.Encode(nil) }
 
 // Each ping reply is credited with its own ping's send time, also when a
 // later ping went out before the first was answered; events, read-only

@@ -143,7 +143,10 @@ const maxSessionTimeout = math.MaxInt32 * time.Millisecond
 
 // WithReadTimeout sets how long the connection may stay silent before it
 // counts as lost; the client pings after a third of it, or a tenth of the
-// session timeout if that is sooner (see WithSessionTimeout). Watch events do
+// session timeout if that is sooner (see WithSessionTimeout). A silent
+// connection also counts as lost once the client's own expiry is less
+// than a fifth of the session timeout away, so that the client can resume
+// the session on another server in time. Watch events do
 // not break the silence: a connection that brings events but no reply to
 // a request or ping for the read timeout counts as lost too. It can only make
 // the read timeout shorter: once connected, the client uses the smaller of

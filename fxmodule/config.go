@@ -31,9 +31,10 @@ type Config struct {
 	// the number of servers, at least one second.
 	ConnectTimeout time.Duration
 	// ReadTimeout is how long the connection may stay silent before it
-	// counts as lost; the client pings after a third of it, and never uses
-	// more than two thirds of the negotiated session timeout. Default:
-	// core's, two thirds of the negotiated session timeout.
+	// counts as lost; the client pings after a third of it (or a tenth of
+	// the session timeout, if sooner), and never uses more than two thirds
+	// of the negotiated session timeout. Default: core's, two thirds of
+	// the negotiated session timeout.
 	ReadTimeout time.Duration
 	// AllowReadOnly lets the client use a server that lost its quorum for
 	// reads. Default: false.

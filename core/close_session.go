@@ -54,8 +54,8 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 // connection has ended yet (see expire). Once the client's goroutines have
 // stopped, it connects again with each session's id and password, sends
 // no credentials (ending a session needs none), and asks the server to
-// end the session, trying the servers in turn; the sessions share the
-// time until deadline. Without it
+// end the session, trying the servers in turn until deadline; the
+// sessions other than the client's own share the time it leaves. Without it
 // the session, and its ephemeral nodes, would live on for a session
 // timeout. A session the server reported expired is gone already, and a
 // read-only one that never met a read-write server (the client asks for a
@@ -63,8 +63,9 @@ func (c *Client) closeSession(cn *conn, deadline time.Time) bool {
 func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 	var ending []proto.ConnectRequest
 	c.mu.Lock()
-	if sess := c.sess; current && sess != nil && (c.seenRW || !c.cfg.allowReadOnly) {
-		ending = append(ending, resumeRequest(sess, c.lastZxid.Load()))
+	own := current && c.sess != nil && (c.seenRW || !c.cfg.allowReadOnly)
+	if own {
+		ending = append(ending, resumeRequest(c.sess, c.lastZxid.Load()))
 	}
 	if c.orphan != nil {
 		// It has seen nothing: any server may take it back.
@@ -77,9 +78,13 @@ func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 	}
 	c.mu.Unlock()
 	for i, req := range ending {
-		// Each gets a share of the time left, so one unreachable
-		// session's servers cannot take it all.
-		share := time.Now().Add(time.Until(deadline) / time.Duration(len(ending)-i))
+		// The client's own session, whose nodes its users hold now, may
+		// take all the time; the others each get a share of what is left,
+		// so that one unreachable session's servers cannot take it all.
+		share := deadline
+		if i > 0 || !own {
+			share = time.Now().Add(time.Until(deadline) / time.Duration(len(ending)-i))
+		}
 		_ = c.closeSessionWith(req, share, serverAddr{})
 	}
 }

@@ -21,7 +21,31 @@ func (s serverAddr) String() string { return net.JoinHostPort(s.host, strconv.It
 
 // parseServers reads "host:port,host:port/chroot". Hosts may be names, IPv4
 // or bracketed IPv6 addresses; a missing port means 2181.
+//
+// A list that looks like it holds credentials (user:password@host, or a
+// URL) is refused, and an error about a list with an @ in it does not
+// repeat the list, as what comes before the @ may be a password.
 func parseServers(spec string) ([]serverAddr, string, error) {
+	addrs, root, err := parseServerList(spec)
+	if !strings.ContainsRune(spec, '@') {
+		return addrs, root, err
+	}
+	if err != nil || holdsCredentials(spec, root) {
+		return nil, "", fmt.Errorf("%w: a server list with an @ that is not a chroot's (credentials, user:password@host?); give credentials with WithAuth (the list is not repeated here)", ErrInvalidArgument)
+	}
+	return addrs, root, nil
+}
+
+// holdsCredentials reports whether spec, parsed with the chroot root,
+// looks like a URL or user:password@host:port: a "://", or a chroot whose
+// first segment holds both an @ and a colon, what a password with a
+// slash in it leaves there.
+func holdsCredentials(spec, root string) bool {
+	first, _, _ := strings.Cut(strings.TrimPrefix(root, "/"), "/")
+	return strings.Contains(spec, "://") || strings.Contains(first, "@") && strings.Contains(first, ":")
+}
+
+func parseServerList(spec string) ([]serverAddr, string, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, "", fmt.Errorf("%w: empty server list", ErrNoServers)
@@ -36,8 +60,7 @@ func parseServers(spec string) ([]serverAddr, string, error) {
 		}
 	}
 	if strings.ContainsRune(spec, '@') {
-		// Not echoed: what comes before the @ may be a password.
-		return nil, "", fmt.Errorf("%w: credentials (user:password@) in the server list; give them with WithAuth", ErrInvalidArgument)
+		return nil, "", fmt.Errorf("%w: an @ in a server address", ErrInvalidArgument)
 	}
 	var out []serverAddr
 	for _, item := range strings.Split(spec, ",") {

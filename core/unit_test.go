@@ -75,11 +75,19 @@ func TestUnitParseServers(t *testing.T) {
 	}
 
 	// Credentials in the list are refused, and the error does not repeat
-	// them.
-	_, _, err := core.ServerAddrs("user:s3cret@zk1:2181,zk2/app@x")
-	require.ErrorIs(t, err, core.ErrInvalidArgument)
-	require.ErrorContains(t, err, "WithAuth")
-	require.NotContains(t, err.Error(), "s3cret")
+	// them, wherever a slash in them puts the chroot.
+	for _, spec := range []string{
+		"user:s3cret@zk1:2181,zk2/app@x",
+		"zk://user:s3cret@zk1:2181",
+		"user:pa/s3cret@zk1:2181",
+		"user:1234/s3cret@zk1:2181",
+		"user:s3cr/et@zk1:2181/app",
+	} {
+		_, _, err := core.ServerAddrs(spec)
+		require.ErrorIs(t, err, core.ErrInvalidArgument, spec)
+		require.ErrorContains(t, err, "WithAuth", spec)
+		require.NotContains(t, err.Error(), "s3cr", spec)
+	}
 	_, root, err := core.ServerAddrs("zk1:2181/app@x")
 	require.NoError(t, err, "a chroot may hold an @")
 	require.Equal(t, "/app@x", root)

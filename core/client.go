@@ -277,8 +277,10 @@ func (c *Client) State() State {
 	return c.state
 }
 
-// AddStateListener calls fn with every state transition, in order, on a
-// goroutine of the client's. A slow listener delays later calls but never
+// AddStateListener calls fn with every state transition from now on, in
+// order, on a goroutine of the client's; transitions made before, even
+// those not yet delivered to other listeners, do not reach it (State
+// tells the current state). A slow listener delays later calls but never
 // loses a transition. The returned function removes the listener; a
 // transition whose delivery had begun may still reach it once after that.
 //

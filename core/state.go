@@ -55,19 +55,34 @@ func (s State) String() string {
 
 // listeners calls state listeners in order on one goroutine. Transitions
 // queue without bound, so a slow listener delays later ones but never loses
-// them.
+// them. A listener gets the transitions published after it was added, not
+// those still queued from before.
 type listeners struct {
-	mu      sync.Mutex
-	fns     map[int]func(State)
-	order   []int
-	nextID  int
-	queue   []State
-	running bool
-	idle    *sync.Cond
+	mu        sync.Mutex
+	fns       map[int]listener
+	order     []int
+	nextID    int
+	queue     []queuedState
+	published uint64 // transitions published so far
+	running   bool
+	idle      *sync.Cond
+}
+
+// listener is a state listener and the number of the first transition it
+// gets.
+type listener struct {
+	fn   func(State)
+	from uint64
+}
+
+// queuedState is a transition and its number, counted from 0.
+type queuedState struct {
+	s   State
+	seq uint64
 }
 
 func newListeners() *listeners {
-	l := &listeners{fns: map[int]func(State){}}
+	l := &listeners{fns: map[int]listener{}}
 	l.idle = sync.NewCond(&l.mu)
 	return l
 }
@@ -77,7 +92,7 @@ func (l *listeners) add(fn func(State)) func() {
 	defer l.mu.Unlock()
 	id := l.nextID
 	l.nextID++
-	l.fns[id] = fn
+	l.fns[id] = listener{fn: fn, from: l.published}
 	l.order = append(l.order, id)
 	return func() {
 		l.mu.Lock()
@@ -96,7 +111,8 @@ func (l *listeners) add(fn func(State)) func() {
 // while there is something to deliver, and ends when the queue is empty.
 func (l *listeners) publish(s State) {
 	l.mu.Lock()
-	l.queue = append(l.queue, s)
+	l.queue = append(l.queue, queuedState{s: s, seq: l.published})
+	l.published++
 	if !l.running {
 		l.running = true
 		go l.drain()
@@ -107,15 +123,17 @@ func (l *listeners) publish(s State) {
 func (l *listeners) drain() {
 	l.mu.Lock()
 	for len(l.queue) > 0 {
-		s := l.queue[0]
+		q := l.queue[0]
 		l.queue = l.queue[1:]
 		fns := make([]func(State), 0, len(l.order))
 		for _, id := range l.order {
-			fns = append(fns, l.fns[id])
+			if ln := l.fns[id]; ln.from <= q.seq {
+				fns = append(fns, ln.fn)
+			}
 		}
 		l.mu.Unlock()
 		for _, fn := range fns {
-			fn(s)
+			fn(q.s)
 		}
 		l.mu.Lock()
 	}

@@ -149,9 +149,10 @@ func newConn(nc net.Conn, hooks connHooks, log *zap.Logger, readTimeout time.Dur
 func (c *conn) start(sock *sockReader, br *bufio.Reader) {
 	c.sock = sock
 	c.frames = newFrameReader(br, c.maxFrame)
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.readLoop()
 	go c.writeLoop()
+	go c.watchLoop()
 }
 
 // refusedLocked is the error of a send the connection no longer takes: it
@@ -402,33 +403,59 @@ func (c *conn) writeBatch() (more bool) {
 	return err == nil && len(c.out) > 0
 }
 
-// writeLoop writes what callers queue while requests are in flight, so
-// that many requests share one write, and pings when the connection has
-// been quiet for pingEvery. It looks every pingChecks-th of that time, so a
-// ping goes out at most that much late, and so that unanswered notices
-// silence, or the session's expiry coming near, in time.
-func (c *conn) writeLoop() {
-	defer c.wg.Done()
-	interval := c.pingEvery
-	if interval <= 0 {
-		interval = c.readTimeout / 3
+// pingPeriod is how long the connection stays quiet before it pings.
+func (c *conn) pingPeriod() time.Duration {
+	if c.pingEvery > 0 {
+		return c.pingEvery
 	}
+	return c.readTimeout / 3
+}
+
+// watchLoop pings when the connection has been quiet for pingPeriod, and
+// ends the connection when unanswered says the server has gone silent. It
+// looks every pingChecks-th of that period, so a ping goes out at most
+// that much late, and so that silence, or the session's expiry coming
+// near, is noticed in time. It runs on a goroutine of its own, so that a
+// write held by a server that has stopped reading does not hold it.
+func (c *conn) watchLoop() {
+	defer c.wg.Done()
+	interval := c.pingPeriod()
 	ticker := time.NewTicker(interval / pingChecks)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-c.done:
 			return
-		case <-c.wake:
 		case <-ticker.C:
 			if c.unanswered() {
 				return
 			}
-			idle := monoSince(c.lastWrite.Load())
-			if idle >= interval {
-				_ = c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing})
-			}
-			continue
+			c.pingIfQuiet(interval)
+		}
+	}
+}
+
+// pingIfQuiet queues a ping when nothing has been written for interval
+// and nothing waits to be: a write in progress, or queued frames, will
+// show the server the session soon enough.
+func (c *conn) pingIfQuiet(interval time.Duration) {
+	c.mu.Lock()
+	busy := c.writing || len(c.out) > 0
+	c.mu.Unlock()
+	if !busy && monoSince(c.lastWrite.Load()) >= interval {
+		_ = c.sendSpecial(proto.XidPing, &proto.EmptyRequest{Op: proto.OpPing})
+	}
+}
+
+// writeLoop writes what callers queue while requests are in flight, so
+// that many requests share one write.
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.wake:
 		}
 		for {
 			// Let the callers that are about to queue do so, so that one
@@ -469,7 +496,7 @@ func (c *conn) unanswered() bool {
 		err = fmt.Errorf("%w: no reply to a request or ping within the read timeout", ErrTimeout)
 	case ok && left <= 0:
 		err = fmt.Errorf("%w: the server has not heard from the session in time", ErrTimeout)
-	case ok && silent > 2*c.pingEvery && left < failoverReserve(timeout):
+	case ok && silent > 2*c.pingPeriod() && left < failoverReserve(timeout):
 		err = fmt.Errorf("%w: no reply to a request or ping, and the session's expiry is near", ErrTimeout)
 	default:
 		return false
@@ -512,7 +539,7 @@ func (c *conn) readLoop() {
 	}
 }
 
-// pingChecks is how many times per ping interval writeLoop looks whether
+// pingChecks is how many times per ping interval watchLoop looks whether
 // to ping, and whether the server has gone silent.
 const pingChecks = 4
 

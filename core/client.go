@@ -43,15 +43,8 @@ type Client struct {
 
 	live     atomic.Pointer[conn]
 	lastZxid atomic.Int64
-	// lastTouch is a time (monoNow) at or before which the server last
-	// heard from the session: the send time of the newest request or ping
-	// it answered, or of the connect request. The server
-	// expires the session a session timeout after it last heard from it,
-	// so never before lastTouch plus the timeout. Events the server sends
-	// by itself (watch notifications) tell nothing of that, and do not
-	// count.
-	lastTouch atomic.Int64
-	// touches samples lastTouch's values, for expiryDeadline (touch.go).
+	// touches keeps when the server last heard from the session, for
+	// expiryDeadline (touch.go).
 	touches touchLog
 	// lastXid is the request id the last connection used: the next one
 	// goes on from it, as the Java client does. A server matches the
@@ -489,7 +482,7 @@ func (c *Client) observeZxid(zxid int64) {
 // expiryLeft returns how long remains until the client's own expiry
 // deadline (see connHooks).
 func (c *Client) expiryLeft() (left, timeout time.Duration, ok bool) {
-	deadline, timeout, ok := c.expiryDeadlineTimeout()
+	deadline, timeout, ok := c.expiryDeadline()
 	if !ok {
 		return 0, 0, false
 	}
@@ -498,15 +491,7 @@ func (c *Client) expiryLeft() (left, timeout time.Duration, ok bool) {
 
 // touched records that the server heard from the session at or after
 // sent (monoNow).
-func (c *Client) touched(sent int64) {
-	c.touches.add(sent)
-	for {
-		old := c.lastTouch.Load()
-		if sent <= old || c.lastTouch.CompareAndSwap(old, sent) {
-			return
-		}
-	}
-}
+func (c *Client) touched(sent int64) { c.touches.add(sent) }
 
 func (c *Client) quiet() bool { return c.watches.empty() }
 

@@ -165,7 +165,7 @@ func (c *Client) pause(d time.Duration) bool {
 	}()
 	for {
 		var expiry <-chan time.Time
-		if deadline, ok := c.expiryDeadline(); ok {
+		if deadline, _, ok := c.expiryDeadline(); ok {
 			if et == nil {
 				et = time.NewTimer(time.Until(deadline))
 			} else {
@@ -190,14 +190,8 @@ func (c *Client) pause(d time.Duration) bool {
 // reach a server: nine tenths of the session timeout after the server last
 // heard from it, as far as the ensemble's leader knows for sure (see
 // touchLog), so it reports the loss before the server hands the session's
-// ephemeral nodes to anyone else.
-func (c *Client) expiryDeadline() (time.Time, bool) {
-	deadline, _, ok := c.expiryDeadlineTimeout()
-	return deadline, ok
-}
-
-// expiryDeadlineTimeout is expiryDeadline with the session's timeout.
-func (c *Client) expiryDeadlineTimeout() (deadline time.Time, timeout time.Duration, ok bool) {
+// ephemeral nodes to anyone else. It returns the session's timeout too.
+func (c *Client) expiryDeadline() (deadline time.Time, timeout time.Duration, ok bool) {
 	c.mu.Lock()
 	sess := c.sess
 	c.mu.Unlock()
@@ -205,7 +199,7 @@ func (c *Client) expiryDeadlineTimeout() (deadline time.Time, timeout time.Durat
 		return time.Time{}, 0, false
 	}
 	timeout = sess.Timeout()
-	ref := c.touches.relayed(c.lastTouch.Load(), int64(relayLag(timeout)))
+	ref := c.touches.relayed(int64(relayLag(timeout)))
 	return monoTime(ref).Add(timeout * 9 / 10), timeout, true
 }
 
@@ -230,7 +224,7 @@ func pingInterval(readTimeout, sessionTimeout time.Duration) time.Duration {
 // checkLocalExpiry expires the session when its local deadline has passed,
 // and reports whether it did.
 func (c *Client) checkLocalExpiry() bool {
-	if deadline, ok := c.expiryDeadline(); ok && !time.Now().Before(deadline) {
+	if deadline, _, ok := c.expiryDeadline(); ok && !time.Now().Before(deadline) {
 		return c.expire("disconnected for longer than the session timeout", true)
 	}
 	return false
@@ -331,7 +325,7 @@ func (c *Client) connectTimeout() time.Duration {
 // the connection live. ro reports a read-only server.
 func (c *Client) connect(srv serverAddr) (cn *conn, ro bool, err error) {
 	deadline := time.Now().Add(c.connectTimeout())
-	if exp, ok := c.expiryDeadline(); ok && exp.Before(deadline) {
+	if exp, _, ok := c.expiryDeadline(); ok && exp.Before(deadline) {
 		deadline = exp
 	}
 	bounded, cancel := context.WithDeadline(context.Background(), deadline)
@@ -554,7 +548,6 @@ func (c *Client) establish(srv serverAddr, nc net.Conn, sock *sockReader, br *bu
 	credits := !resp.ReadOnly || !c.seenRW
 	if credits {
 		c.touches.join(sent, int64(relayLag(timeout)))
-		c.touched(sent)
 	}
 	cn := newConn(nc, c, c.log, readTimeout, replyFrameLimit(c.cfg.maxDataSize), c.lastXid.Load())
 	cn.pingEvery = pingInterval(readTimeout, timeout)

@@ -134,9 +134,7 @@ func ResumeSession(c *Client, s *Session) {
 	defer c.mu.Unlock()
 	c.sess = newSession(s.id, s.passwd, s.Timeout())
 	c.seenRW = true
-	now := monoNow()
-	c.touches.join(now, int64(relayLag(s.Timeout())))
-	c.touched(now)
+	c.touches.join(monoNow(), int64(relayLag(s.Timeout())))
 }
 
 // PolicyPauses returns the pauses p makes before each of n retries, one

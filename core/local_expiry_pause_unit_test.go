@@ -20,7 +20,7 @@ func TestUnitPauseEndsAtLocalExpiry(t *testing.T) {
 	c.mu.Lock()
 	c.sess = sess
 	c.mu.Unlock()
-	c.lastTouch.Store(monoNow())
+	c.touches.join(monoNow(), int64(relayLag(sess.Timeout())))
 
 	returned := make(chan bool, 1)
 	go func() { returned <- c.pause(time.Hour) }()

@@ -23,12 +23,19 @@ import (
 // apart.
 
 // touchMarkCount is how many touches touchLog keeps: a few per relayLag
-// (touchMarkSpacing), reaching back past it.
+// (touchLog.spacing), reaching back past it.
 const touchMarkCount = 8
 
-// touchLog samples the session's touches: the send times (monoNow) of
-// requests and pings the server answered.
+// touchLog keeps the session's touches: the send times (monoNow) of
+// requests, pings and connect requests the server answered. Events the
+// server sends by itself (watch notifications) tell nothing of when it
+// last heard from the session, and do not count.
 type touchLog struct {
+	// newest is a time at or before which the server last heard from the
+	// session: the newest touch. The server expires the session a
+	// session timeout after it last heard from it, so never before newest
+	// plus the timeout.
+	newest  atomic.Int64
 	spacing atomic.Int64 // the least time between two marks: relayLag / 4
 	last    atomic.Int64 // the newest mark
 
@@ -38,9 +45,15 @@ type touchLog struct {
 	joined int64 // the newest connect request answered
 }
 
-// add marks sent when it is a spacing after the newest mark, so it costs
-// a load for most replies.
+// add records the touch sent, and marks it when it is a spacing after the
+// newest mark, so the marking costs a load for most replies.
 func (l *touchLog) add(sent int64) {
+	for {
+		old := l.newest.Load()
+		if sent <= old || l.newest.CompareAndSwap(old, sent) {
+			break
+		}
+	}
 	if sent-l.last.Load() < l.spacing.Load() {
 		return
 	}
@@ -65,9 +78,10 @@ func (l *touchLog) join(sent, lag int64) {
 }
 
 // relayed returns the newest touch the leader has heard of for sure, with
-// newest the newest touch and lag the relayLag: the newest mark at least
-// lag older than newest, or the newest connect request answered.
-func (l *touchLog) relayed(newest, lag int64) int64 {
+// lag the relayLag: the newest mark at least lag older than the newest
+// touch, or the newest connect request answered.
+func (l *touchLog) relayed(lag int64) int64 {
+	newest := l.newest.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ref := l.joined

@@ -83,10 +83,16 @@ func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 		// so that one unreachable session's servers cannot take it all.
 		share := deadline
 		if i > 0 || !own {
-			share = time.Now().Add(time.Until(deadline) / time.Duration(len(ending)-i))
+			share = shareOf(deadline, len(ending)-i)
 		}
 		_ = c.closeSessionWith(req, share, serverAddr{})
 	}
+}
+
+// shareOf is when the first of n turns that share the time left until
+// deadline ends.
+func shareOf(deadline time.Time, n int) time.Time {
+	return time.Now().Add(time.Until(deadline) / time.Duration(n))
 }
 
 // resumeRequest is the connect request that takes sess back.
@@ -113,12 +119,10 @@ func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time, 
 	}
 	err := errors.New("no time left")
 	for k, i := range order {
-		left := time.Until(deadline)
-		if left <= 0 {
+		if !time.Now().Before(deadline) {
 			break
 		}
-		share := time.Now().Add(left / time.Duration(len(order)-k))
-		err = c.closeSessionOn(c.servers[i], req, share)
+		err = c.closeSessionOn(c.servers[i], req, shareOf(deadline, len(order)-k))
 		if err == nil || errors.Is(err, ErrSessionExpired) {
 			return err
 		}

@@ -241,8 +241,7 @@ func (c *Client) endGivenUp(sessions []*Session, srv serverAddr) {
 	deadline := time.Now().Add(c.closeWait())
 	var ended []*Session
 	for i, s := range sessions {
-		share := time.Now().Add(time.Until(deadline) / time.Duration(len(sessions)-i))
-		err := c.closeSessionWith(resumeRequest(s, 0), share, srv)
+		err := c.closeSessionWith(resumeRequest(s, 0), shareOf(deadline, len(sessions)-i), srv)
 		id := zap.String("session", fmt.Sprintf("0x%x", s.id))
 		switch {
 		case err == nil:

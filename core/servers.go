@@ -37,12 +37,14 @@ func parseServers(spec string) ([]serverAddr, string, error) {
 }
 
 // holdsCredentials reports whether spec, parsed with the chroot root,
-// looks like a URL or user:password@host:port: a "://", or a chroot whose
-// first segment holds both an @ and a colon, what a password with a
-// slash in it leaves there.
+// looks like a URL or user:password@host:port: a "://", an @ before the
+// chroot, or a chroot whose first segment holds both an @ and a colon,
+// what a password with a slash in it leaves there.
 func holdsCredentials(spec, root string) bool {
+	hosts, _, _ := strings.Cut(spec, "/")
 	first, _, _ := strings.Cut(strings.TrimPrefix(root, "/"), "/")
-	return strings.Contains(spec, "://") || strings.Contains(first, "@") && strings.Contains(first, ":")
+	return strings.Contains(spec, "://") || strings.Contains(hosts, "@") ||
+		strings.Contains(first, "@") && strings.Contains(first, ":")
 }
 
 func parseServerList(spec string) ([]serverAddr, string, error) {
@@ -58,9 +60,6 @@ func parseServerList(spec string) ([]serverAddr, string, error) {
 		} else if err := validatePath(root, false); err != nil {
 			return nil, "", fmt.Errorf("%w: chroot: %v", ErrInvalidArgument, err)
 		}
-	}
-	if strings.ContainsRune(spec, '@') {
-		return nil, "", fmt.Errorf("%w: an @ in a server address", ErrInvalidArgument)
 	}
 	var out []serverAddr
 	for _, item := range strings.Split(spec, ",") {

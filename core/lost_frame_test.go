@@ -16,7 +16,7 @@ import (
 // reconnects, and the retry policy sends the read again. Without that, the
 // call waits for its ctx, as the pings keep the read timeout from firing.
 func TestLostRequestFrameFoundByPing(t *testing.T) {
-	const sessionTimeout = 9 * time.Second // a ping each 2 s when idle
+	const sessionTimeout = 9 * time.Second // a ping each 0.9 s when idle
 	c, proxy, spy := proxyClientB(t, core.WithSessionTimeout(sessionTimeout))
 	ctx := ctxB(t, waitB)
 	_, err := c.Create(ctx, "/n", []byte("v"))

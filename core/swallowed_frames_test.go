@@ -23,7 +23,7 @@ func TestLostSetWatchesFrameFoundByPing(t *testing.T) {
 	root := chrootB(t, srv.ConnString())
 	spy := newWireSpy()
 	c := startClientB(t, proxy.Addr(), core.WithChroot(root), core.WithDialer(spy.dialer()),
-		core.WithSessionTimeout(6*time.Second)) // a ping each 1.3 s when idle
+		core.WithSessionTimeout(6*time.Second)) // a ping each 0.6 s when idle
 	direct := startClientB(t, srv.ConnString(), core.WithChroot(root))
 	ctx := ctxB(t, waitB)
 	_, err := direct.Create(ctx, "/a", nil)

@@ -739,7 +739,7 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	_ = closeSocket(c.nc)
 	for _, r := range waiting {
-		r.lose(&Error{Code: CodeConnectionLoss})
+		r.lose(connectionLoss(cause))
 	}
 	for _, applied := range lostFrames {
 		if applied != nil {

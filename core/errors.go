@@ -23,7 +23,7 @@ const (
 	CodeBadArguments             Code = -8
 	CodeUnknownSession           Code = -12
 	CodeNewConfigNoQuorum        Code = -13
-	CodeReconfigInProcess        Code = -14
+	CodeReconfigInProcess        Code = -14 // aiozk's name; the Java client's ReconfigInProgress
 	CodeAPIError                 Code = -100
 	CodeNoNode                   Code = -101
 	CodeNoAuth                   Code = -102
@@ -96,18 +96,45 @@ type Error struct {
 	Code Code   // the server's error code
 	Op   string // the operation, as "create" or "getChildren"; "" for a sentinel
 	Path string // the path the caller gave, relative to the chroot; "" for none
+
+	// cause is why the client lost the connection, for a connection loss
+	// that has one to tell (ErrTimeout): Unwrap returns it.
+	cause error
 }
 
-// Error reads "zk: op path: code".
+// Error reads "zk: op path: code", followed by the cause in parentheses
+// when the error has one.
 func (e *Error) Error() string {
+	var s string
 	switch {
 	case e.Op == "":
-		return "zk: " + e.Code.String()
+		s = "zk: " + e.Code.String()
 	case e.Path == "":
-		return fmt.Sprintf("zk: %s: %s", e.Op, e.Code)
+		s = fmt.Sprintf("zk: %s: %s", e.Op, e.Code)
 	default:
-		return fmt.Sprintf("zk: %s %s: %s", e.Op, e.Path, e.Code)
+		s = fmt.Sprintf("zk: %s %s: %s", e.Op, e.Path, e.Code)
 	}
+	if e.cause != nil {
+		s += " (" + e.cause.Error() + ")"
+	}
+	return s
+}
+
+// Unwrap returns the cause of a connection loss that has one: ErrTimeout,
+// when the client dropped the connection because the server answered
+// nothing in time. It returns nil for any other error.
+func (e *Error) Unwrap() error { return e.cause }
+
+// connectionLoss is the error of a request in flight on a connection that
+// failed with cause. It carries a timeout as its cause, so that such a
+// request matches ErrTimeout as well as ErrConnectionLoss; other causes
+// (a closed socket, a frame that could not be read) stay in the log, and
+// a request does not match their errors, which concern the connection.
+func connectionLoss(cause error) *Error {
+	if errors.Is(cause, ErrTimeout) {
+		return &Error{Code: CodeConnectionLoss, cause: cause}
+	}
+	return &Error{Code: CodeConnectionLoss}
 }
 
 // Is matches a sentinel *Error by code.
@@ -184,7 +211,13 @@ var (
 	// cause of contexts made with Session.Bind, and to the session's
 	// watches.
 	ErrSessionLost = errors.New("zk: session lost")
-	// ErrTimeout reports that the server did not answer within the read timeout.
+	// ErrTimeout reports that the server answered nothing, neither a
+	// request nor a ping, within the read timeout (or for two ping
+	// intervals with the client's own session expiry near; see
+	// WithReadTimeout), and the client dropped the connection. A request
+	// in flight on that connection fails with an *Error that matches both
+	// ErrConnectionLoss and ErrTimeout; the retry policy may resend it
+	// like any connection loss.
 	ErrTimeout = errors.New("zk: timed out")
 	// ErrTransactionFailed reports a transaction one of whose operations the
 	// server refused; the error, an *OpError, names that operation. A
@@ -247,7 +280,7 @@ func opError(op, path string, err error) error {
 		return nil
 	}
 	if ze, ok := err.(*Error); ok && ze.Op == "" {
-		return &Error{Code: ze.Code, Op: op, Path: path}
+		return &Error{Code: ze.Code, Op: op, Path: path, cause: ze.cause}
 	}
 	// A server error wrapped in a client-side one (ErrFailedRetry after
 	// the last attempt) keeps its wrapper, so both match with errors.Is.
@@ -284,6 +317,6 @@ func (e *callError) As(target any) bool {
 	if !errors.As(e.err, &inner) || inner.Op != "" {
 		return false // errors.As goes on down the chain
 	}
-	*t = &Error{Code: inner.Code, Op: e.op, Path: e.path}
+	*t = &Error{Code: inner.Code, Op: e.op, Path: e.path, cause: inner.cause}
 	return true
 }

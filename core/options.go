@@ -144,9 +144,12 @@ const maxSessionTimeout = math.MaxInt32 * time.Millisecond
 // WithReadTimeout sets how long the connection may stay silent before it
 // counts as lost; the client pings after a third of it, or a tenth of the
 // session timeout if that is sooner (see WithSessionTimeout). A silent
-// connection also counts as lost once the client's own expiry is less
-// than a fifth of the session timeout away, so that the client can resume
-// the session on another server in time. Watch events do
+// connection also counts as lost once it has been silent for two ping
+// intervals and the client's own expiry is less than a fifth of the
+// session timeout away, so that the client can resume the session on
+// another server in time. The requests in flight on a connection dropped
+// for its silence fail with an error that matches both ErrConnectionLoss
+// and ErrTimeout, and the retry policy may resend them. Watch events do
 // not break the silence: a connection that brings events but no reply to
 // a request or ping for the read timeout counts as lost too. It can only make
 // the read timeout shorter: once connected, the client uses the smaller of
@@ -302,11 +305,14 @@ func WithDialer(d Dialer) Option {
 	return optionFunc(func(c *config) { c.dialer = d })
 }
 
-// WithMaxDataSize sets the largest node data the client will send, which
-// should match the server's jute.maxbuffer: a request frame larger than n,
-// which the server would answer by closing the connection, fails with
-// ErrDataTooLarge before it is sent. Default: 0xfffff bytes (1 MiB - 1), the
-// server's default.
+// WithMaxDataSize sets the largest request the client will send, which
+// should match the server's jute.maxbuffer: node data longer than n, and
+// any request frame larger than n (the data with its path, ACL and
+// headers, or a transaction's operations together), which the server would
+// answer by closing the connection, fail with ErrDataTooLarge before they
+// are sent. So the longest data a request can carry is n less the rest of
+// its frame, some tens of bytes for a short path. Default: 0xfffff bytes
+// (1 MiB - 1), the server's default.
 func WithMaxDataSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n <= 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -34,6 +35,10 @@ func mainCode() int {
 	defer cancel()
 
 	srv, err := exampleserver.Start(ctx, os.Stdout)
+	if err != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		fmt.Fprintln(os.Stderr, "fxapp: interrupted")
+		return 130
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fxapp: %v\n", err)
 		return 1

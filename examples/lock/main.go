@@ -24,6 +24,10 @@ func mainCode() int {
 	defer cancel()
 
 	srv, err := exampleserver.Start(ctx, os.Stdout)
+	if err != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		fmt.Fprintln(os.Stderr, "lock: interrupted")
+		return 130
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "lock: %v\n", err)
 		return 1

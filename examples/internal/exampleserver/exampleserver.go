@@ -31,6 +31,10 @@ func Start(ctx context.Context, out io.Writer) (*Server, error) {
 	fmt.Fprintf(out, "%s is not set: starting a local ZooKeeper...\n", Env)
 	began := time.Now()
 	s, err := zktest.NewServer(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: the server's log would tell nothing of interest.
+		return nil, fmt.Errorf("start a local ZooKeeper: %w", context.Cause(ctx))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start a local ZooKeeper (or set %s=host:port): %w", Env, err)
 	}

@@ -2,6 +2,7 @@ package exampleserver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"regexp"
 	"strings"
@@ -100,5 +101,24 @@ func TestServers(t *testing.T) {
 		if got := Servers(in); got != want {
 			t.Errorf("Servers(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// An interrupted Start says so in one line: the server's log, which a
+// failed start appends, tells nothing of interest then.
+func TestStartInterrupted(t *testing.T) {
+	t.Setenv(Env, "")
+	ctx, cancel := context.WithCancel(testCtx(t))
+	time.AfterFunc(200*time.Millisecond, cancel) // a JVM takes longer to serve
+	s, err := Start(ctx, io.Discard)
+	if err == nil {
+		_ = s.Stop()
+		t.Fatal("Start succeeded within 200 ms; want it interrupted")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Start = %v, want context.Canceled", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("Start's error runs over several lines:\n%v", err)
 	}
 }

@@ -493,7 +493,7 @@ func (c *Client) expiryLeft() (left, timeout time.Duration, ok bool) {
 // sent (monoNow).
 func (c *Client) touched(sent int64) { c.touches.add(sent) }
 
-func (c *Client) quiet() bool { return c.watches.empty() }
+func (c *Client) noWatches() bool { return c.watches.empty() }
 
 func (c *Client) onEvent(ev proto.WatcherEvent) {
 	if ev.Type == proto.EventNone {

@@ -83,15 +83,15 @@ func (c *Client) closeSessionAnew(deadline time.Time, current bool) {
 		// so that one unreachable session's servers cannot take it all.
 		share := deadline
 		if i > 0 || !own {
-			share = shareOf(deadline, len(ending)-i)
+			share = firstTurnEnds(deadline, len(ending)-i)
 		}
 		_ = c.closeSessionWith(req, share, serverAddr{})
 	}
 }
 
-// shareOf is when the first of n turns that share the time left until
+// firstTurnEnds is when the first of n turns that share the time left until
 // deadline ends.
-func shareOf(deadline time.Time, n int) time.Time {
+func firstTurnEnds(deadline time.Time, n int) time.Time {
 	return time.Now().Add(time.Until(deadline) / time.Duration(n))
 }
 
@@ -122,7 +122,7 @@ func (c *Client) closeSessionWith(req proto.ConnectRequest, deadline time.Time, 
 		if !time.Now().Before(deadline) {
 			break
 		}
-		err = c.closeSessionOn(c.servers[i], req, shareOf(deadline, len(order)-k))
+		err = c.closeSessionOn(c.servers[i], req, firstTurnEnds(deadline, len(order)-k))
 		if err == nil || errors.Is(err, ErrSessionExpired) {
 			return err
 		}

@@ -17,7 +17,7 @@ func (l *creditLog) touched(sent int64)                               { l.credit
 func (l *creditLog) expiryLeft() (time.Duration, time.Duration, bool) { return 0, 0, false }
 func (l *creditLog) onEvent(proto.WatcherEvent)                       {}
 func (l *creditLog) onAuthFailed(error)                               {}
-func (l *creditLog) quiet() bool                                      { return true }
+func (l *creditLog) noWatches() bool                                  { return true }
 func (l *creditLog) frame(h proto.ReplyHeader) []byte                 { return h.Encode(nil) }
 
 // Each ping reply is credited with its own ping's send time, also when a

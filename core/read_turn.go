@@ -167,7 +167,7 @@ func (c *conn) parkIfQuiet() bool {
 	// hooks), so what quiet reports cannot change before the turn is
 	// parked; it is asked outside mu, which the watch registry's lock
 	// never nests in.
-	if !c.hooks.quiet() {
+	if !c.hooks.noWatches() {
 		return false
 	}
 	c.mu.Lock()

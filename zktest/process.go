@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -16,7 +17,12 @@ import (
 // binary panics, times out or is killed with SIGKILL. Three things see to it:
 //
 //   - the JVM leads its own process group, and zktest signals the group;
-//   - on Linux, the kernel sends it SIGKILL when its parent dies (Pdeathsig);
+//   - on Linux, the kernel sends it SIGKILL when its parent dies (Pdeathsig).
+//     The kernel means the parent thread: a JVM would die with the thread
+//     that started it, were that thread to end, as a thread does when a
+//     goroutine that locked it (runtime.LockOSThread) returns. So each JVM
+//     is started, and waited for, by a goroutine that keeps its thread
+//     locked until the JVM has exited (runJVM);
 //   - a watchdog shell, also started per JVM, blocks reading a pipe whose only
 //     writer is the test binary. When the binary exits, however it exits, the
 //     read ends with EOF and the watchdog kills the JVM's group. A clean stop
@@ -51,13 +57,16 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = jvmSysProcAttr()
-	if err := cmd.Start(); err != nil {
+	j := &jvm{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go j.run(started)
+	if err := <-started; err != nil {
 		return nil, fmt.Errorf("zktest: start java: %w", err)
 	}
 	// Not yet reaped, so the group id is still the JVM's.
 	killUnwatched := func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-j.done
 	}
 
 	r, w, err := os.Pipe()
@@ -75,13 +84,28 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 		killUnwatched()
 		return nil, fmt.Errorf("zktest: start watchdog: %w", err)
 	}
-	j := &jvm{cmd: cmd, done: make(chan struct{}), watchdog: wd, disarmW: w}
+	j.watchdog, j.disarmW = wd, w
 	go func() {
-		j.waitErr = cmd.Wait()
-		close(j.done)
+		<-j.done
 		j.disarm() // it may have exited by itself
 	}()
 	return j, nil
+}
+
+// run starts the JVM, reports how that went on started, and waits for the
+// JVM to exit, all on one locked thread: the JVM's Pdeathsig fires when
+// the thread that started it ends, and a locked thread is no other
+// goroutine's to end.
+func (j *jvm) run(started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := j.cmd.Start(); err != nil {
+		started <- err
+		return
+	}
+	started <- nil
+	j.waitErr = j.cmd.Wait()
+	close(j.done)
 }
 
 func (j *jvm) exited() bool {

@@ -219,6 +219,14 @@ var (
 	// ErrConnectionLoss and ErrTimeout; the retry policy may resend it
 	// like any connection loss.
 	ErrTimeout = errors.New("zk: timed out")
+	// ErrOutcomeUnknown reports a versioned Set, SetData or SetACL whose
+	// first attempt was lost in flight, and whose retry, refused, found the
+	// node moved on in a way that does not tell whether that attempt was
+	// applied (a later version, a node deleted or made again). It matches
+	// ErrConnectionLoss too, as a loss of unknown outcome does, and never
+	// ErrBadVersion: a caller that reads again and retries on ErrBadVersion
+	// would apply its change twice. No retry policy repeats it.
+	ErrOutcomeUnknown = errors.New("zk: outcome unknown")
 	// ErrTransactionFailed reports a transaction one of whose operations the
 	// server refused; the error, an *OpError, names that operation. A
 	// refusal of the whole request is an *Error for "commit" instead.
@@ -319,4 +327,27 @@ func (e *callError) As(target any) bool {
 	}
 	*t = &Error{Code: inner.Code, Op: e.op, Path: e.path, cause: inner.cause}
 	return true
+}
+
+// outcomeUnknownError is ErrOutcomeUnknown with the retry's refusal, which
+// it tells of but does not match.
+type outcomeUnknownError struct{ refusal error }
+
+func (e *outcomeUnknownError) Error() string {
+	return "zk: outcome unknown: the write was lost in flight, and its retry found the node moved on (" + e.refusal.Error() + ")"
+}
+
+// Is matches ErrOutcomeUnknown and ErrConnectionLoss.
+func (e *outcomeUnknownError) Is(target error) bool {
+	return target == ErrOutcomeUnknown || target == ErrConnectionLoss
+}
+
+// As gives errors.As a connection loss *Error, the code of an outcome
+// unknown.
+func (e *outcomeUnknownError) As(target any) bool {
+	t, ok := target.(**Error)
+	if ok {
+		*t = &Error{Code: CodeConnectionLoss}
+	}
+	return ok
 }

@@ -271,18 +271,27 @@ func (c *Client) existsServer(ctx context.Context, sp string) (*Stat, error) {
 // writeVersion is the version a write option in opts chose, or else the
 // one cached for sp. A chosen version below -1 is refused.
 func (c *Client) writeVersion(opts []WriteOption, cached func(string) int32, sp string) (int32, error) {
+	if v, given, err := givenVersion(opts); given {
+		return v, err
+	}
+	return cached(sp), nil
+}
+
+// givenVersion returns the version opts give, and false when they give
+// none and the write goes at the cached version.
+func givenVersion(opts []WriteOption) (version int32, given bool, err error) {
 	if len(opts) == 0 {
 		// Applying options puts o on the heap: skip it when there are none.
-		return cached(sp), nil
+		return 0, false, nil
 	}
 	var o writeOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.version != nil {
-		return *o.version, validVersion(*o.version)
+	if o.version == nil {
+		return 0, false, nil
 	}
-	return cached(sp), nil
+	return *o.version, true, validVersion(*o.version)
 }
 
 // validVersion refuses a version the server would only answer with
@@ -298,6 +307,13 @@ func validVersion(v int32) error {
 // stat cache (any version when path is not cached); Force deletes at any
 // version and WithVersion at a given one. A retry after a connection loss
 // that finds the node gone counts as success.
+//
+// A retry cannot tell the node the call meant from one made at its path
+// since, unless the stat cache knows the node (a Delete without options,
+// of a node this client has read or written): then a retry that finds
+// another node there leaves it alone and counts as success, the node
+// meant being gone. A forced or WithVersion delete retried after a loss
+// in flight deletes whatever node is there at that version.
 func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) error {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -306,9 +322,13 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 	if path == "/" {
 		return opError("delete", path, fmt.Errorf("%w: cannot delete the root", ErrInvalidPath))
 	}
-	version, err := c.writeVersion(opts, c.stats.version, sp)
+	version, given, err := givenVersion(opts)
 	if err != nil {
 		return opError("delete", path, err)
+	}
+	var meant int64 // the creation zxid of the node meant; 0 when unknown
+	if !given {
+		version, meant = c.stats.node(sp)
 	}
 	req := &proto.DeleteRequest{Path: sp, Version: version}
 	var (
@@ -317,6 +337,12 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 	)
 	err = c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
 		var err error
+		if lost && meant != 0 {
+			var gone bool
+			if zxid, gone, err = c.meantNodeGone(ctx, sp, meant); err != nil || gone {
+				return err
+			}
+		}
 		zxid, err = c.call(ctx, req, &proto.EmptyResponse{}, nil, false)
 		if lostInFlight(err) {
 			lost = true
@@ -326,18 +352,41 @@ func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) e
 		}
 		return err
 	})
-	if err == nil {
+	if err == nil && zxid != 0 {
 		c.stats.forget(sp, zxid)
 	}
 	c.stats.forgetIfMissing(sp, zxid, err)
 	return opError("delete", path, err)
 }
 
+// meantNodeGone reports whether the node made at zxid meant, which a
+// delete lost in flight was for, is gone from sp: no node is there, or
+// another one. With no node there, zxid is the reply's, at which the
+// caller marks sp deleted in the stat cache; else it is 0, and another
+// node's Stat goes into the cache.
+func (c *Client) meantNodeGone(ctx context.Context, sp string, meant int64) (zxid int64, gone bool, err error) {
+	resp := &proto.StatResponse{}
+	zxid, err = c.call(ctx, &proto.PathWatchRequest{Op: proto.OpExists, Path: sp}, resp, nil, false)
+	switch {
+	case errIsNoNode(err):
+		return zxid, true, nil
+	case err != nil:
+		return 0, false, err
+	case resp.Stat.Czxid != meant:
+		c.stats.put(sp, newStat(&resp.Stat))
+		return 0, true, nil
+	}
+	return 0, false, nil
+}
+
 // Set replaces path's data if its version is version (-1 for any; below
 // -1 is refused with ErrInvalidArgument) and returns the new Stat. A
 // versioned set retried after a connection loss that meets ErrBadVersion
 // counts as success when the node is now at version+1 with exactly this
-// data.
+// data, fails with ErrBadVersion when it is at version+1 with other data,
+// and fails with ErrOutcomeUnknown (which matches ErrConnectionLoss, not
+// ErrBadVersion) when it has moved on further: the lost attempt may have
+// been applied before other writes.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
 	sp, err := c.versionedPath(path, version)
 	if err != nil {
@@ -347,7 +396,11 @@ func (c *Client) Set(ctx context.Context, path string, data []byte, version int3
 }
 
 // SetData replaces path's data. Without options it writes at the version
-// in the stat cache (any version when path is not cached).
+// in the stat cache (any version when path is not cached). The cache is
+// the client's, shared by its goroutines: a write without options guards
+// against changes this client has not seen, not against another of its
+// goroutines' writes, which move the cached version on. A retry after a
+// connection loss goes as Set says.
 func (c *Client) SetData(ctx context.Context, path string, data []byte, opts ...WriteOption) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -367,10 +420,13 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 		return nil, opError("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize))
 	}
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
-	st, err := c.versionedWrite(ctx, req, sp, version, false, func(ctx context.Context) (*Stat, bool, error) {
+	st, err := c.versionedWrite(ctx, req, sp, version, false, func(ctx context.Context) (*Stat, writeOutcome, error) {
 		got := &proto.GetDataResponse{}
 		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false)
-		return newStat(&got.Stat), err == nil && got.Stat.Version == version+1 && bytes.Equal(got.Data, data), err
+		if err != nil {
+			return nil, outcomeUnknown, err
+		}
+		return newStat(&got.Stat), nextVersionShows(got.Stat.Version, version, bytes.Equal(got.Data, data)), nil
 	})
 	if err != nil {
 		return nil, opError("setData", path, err)
@@ -380,19 +436,28 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 }
 
 // versionedWrite sends a setData or setACL under the retry policy. A retry
-// after a loss in flight that meets ErrBadVersion asks applied whether the
-// node now shows exactly this write (the next version, with our content);
-// if so the first attempt went through and the call succeeds. When that
-// read is lost too, the write's fate is still unknown: the loss goes back
-// to the policy, whose next attempt asks again. When it ends unanswered
-// otherwise (ctx ends, say), the call fails with its error, not the
-// retry's refusal. A write that finds no node at sp takes sp out of the
+// after a loss in flight that meets ErrBadVersion asks applied what the
+// node shows now:
+//   - exactly this write (the next version, with our content): the first
+//     attempt went through, and the call succeeds;
+//   - another write at the next version: that one won, and the call fails
+//     with the retry's ErrBadVersion;
+//   - anything else (a later version, a node deleted or made again, a
+//     read refused): the first attempt may have gone through before other
+//     writes moved on. The call fails with ErrOutcomeUnknown, which
+//     matches ErrConnectionLoss and not ErrBadVersion: a caller that reads
+//     again and retries on ErrBadVersion would apply its change twice.
+//
+// When that read is lost too, the write's fate is still unknown: the loss
+// goes back to the policy, whose next attempt asks again. When it ends
+// unanswered otherwise (ctx ends, say), the call fails with its error, not
+// the retry's refusal. A write that finds no node at sp takes sp out of the
 // stat cache.
 //
 // lockOut says the write may take away the caller's own right to make it
 // (a setACL that drops its ADMIN permission): a retry refused with
 // ErrNoAuth asks applied too, at any version.
-func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, lockOut bool, applied func(context.Context) (*Stat, bool, error)) (*Stat, error) {
+func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, lockOut bool, applied func(context.Context) (*Stat, writeOutcome, error)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
@@ -407,34 +472,63 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 			lost = true
 		}
 		refusedAfterUs := version >= 0 && errors.Is(err, ErrBadVersion) || lockOut && errors.Is(err, ErrNoAuth)
-		if lost && refusedAfterUs {
-			got, ok, rerr := applied(ctx)
-			switch {
-			case ok:
-				st = got
-				return nil
-			case isLoss(rerr):
-				// The read back was lost too: the write's fate is still
-				// unknown, and the policy may try again, which asks again.
-				return afterSent(rerr)
-			case rerr != nil && !errIsNoNode(rerr) && !errors.Is(rerr, ErrNoAuth):
-				// The read back got no answer (ctx or the session ended,
-				// the client closed): the write's fate is unknown, which
-				// its error says, where the retry's refusal would say that
-				// someone else's write won.
-				return rerr
-			}
+		if !lost || !refusedAfterUs {
+			return err
 		}
-		return err
+		got, outcome, rerr := applied(ctx)
+		switch {
+		case isLoss(rerr):
+			// The read back was lost too: the write's fate is still
+			// unknown, and the policy may try again, which asks again.
+			return afterSent(rerr)
+		case rerr != nil && !errIsNoNode(rerr) && !errors.Is(rerr, ErrNoAuth):
+			// The read back got no answer (ctx or the session ended, the
+			// client closed): the write's fate is unknown, which its
+			// error says, where the retry's refusal would say that
+			// someone else's write won.
+			return rerr
+		case outcome == outcomeApplied:
+			st = got
+			return nil
+		case outcome == outcomeOverwritten:
+			return err
+		}
+		return &outcomeUnknownError{refusal: err}
 	})
 	return st, err
+}
+
+// writeOutcome is what a versioned write's read back tells of a first
+// attempt lost in flight.
+type writeOutcome uint8
+
+const (
+	outcomeUnknown     writeOutcome = iota // it may or may not have been applied
+	outcomeApplied                         // the node shows it
+	outcomeOverwritten                     // another write took its place
+)
+
+// nextVersionShows is the outcome of a write at version, lost in flight,
+// from the version the node is at now and whether its content is the
+// write's. Only one write can take a node from version to version+1.
+func nextVersionShows(now, version int32, ours bool) writeOutcome {
+	switch {
+	case now != version+1:
+		return outcomeUnknown
+	case ours:
+		return outcomeApplied
+	default:
+		return outcomeOverwritten
+	}
 }
 
 // SetACL replaces path's ACL. Without options it writes at the ACL version
 // in the stat cache (any version when path is not cached). A retry after a
 // connection loss that meets ErrBadVersion, or ErrNoAuth because the lost
 // attempt took the caller's ADMIN permission away, reads the ACL back and
-// counts as success when the node now holds exactly this one.
+// counts as success when the node now holds exactly this one. When the ACL
+// version has moved on past the next one, or the ACL cannot be read back,
+// it fails with ErrOutcomeUnknown, as Set does.
 func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...WriteOption) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -449,12 +543,23 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 	}
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
 	// The read back needs READ or ADMIN only; a caller that kept neither
-	// cannot tell, and gets the retry's ErrNoAuth.
-	st, err := c.versionedWrite(ctx, req, sp, version, true, func(ctx context.Context) (*Stat, bool, error) {
+	// cannot tell, and gets ErrOutcomeUnknown.
+	st, err := c.versionedWrite(ctx, req, sp, version, true, func(ctx context.Context) (*Stat, writeOutcome, error) {
 		got := &proto.GetACLResponse{}
 		_, err := c.call(ctx, &proto.PathRequest{Op: proto.OpGetACL, Path: sp}, got, nil, false)
-		next := version < 0 || got.Stat.Aversion == version+1
-		return newStat(&got.Stat), err == nil && next && storedAs(got.ACL, req.ACL), err
+		if err != nil {
+			return nil, outcomeUnknown, err
+		}
+		same := storedAs(got.ACL, req.ACL)
+		if version < 0 {
+			// Refused for ADMIN at any version: the same ACL is taken as
+			// this write's, another tells nothing.
+			if same {
+				return newStat(&got.Stat), outcomeApplied, nil
+			}
+			return nil, outcomeUnknown, nil
+		}
+		return newStat(&got.Stat), nextVersionShows(got.Stat.Aversion, version, same), nil
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

@@ -33,9 +33,13 @@ type SleepFunc func(attempts []time.Time) time.Duration
 //     node. A protected create first looks for its node by its GUID; a
 //     plain create that finds its node reports ErrNodeExists, unless the
 //     node is an ephemeral one of this session.
-//   - Delete is retried; a retry that finds the node gone succeeds.
+//   - Delete is retried; a retry that finds the node gone succeeds, and
+//     so does one that finds a node made since at the path, when the
+//     delete went at the stat cache's version (see Client.Delete).
 //   - SetData and SetACL are retried; a versioned one that then meets
-//     ErrBadVersion succeeds when the node shows exactly this write.
+//     ErrBadVersion succeeds when the node shows exactly this write, fails
+//     with ErrBadVersion when another write took the next version, and
+//     with ErrOutcomeUnknown when the node has moved on further.
 //   - Transaction.Commit is not retried: the transaction may have been
 //     applied.
 //
@@ -302,5 +306,8 @@ func afterSent(err error) error {
 
 // isLoss reports the errors after which a safe call may be retried.
 func isLoss(err error) bool {
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return false // a retry has already told what it could
+	}
 	return errors.Is(err, ErrConnectionLoss) || errors.Is(err, ErrOperationTimeout) || errors.Is(err, ErrTimeout)
 }

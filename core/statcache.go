@@ -28,7 +28,8 @@ type cachedVersions struct {
 	stamp      cacheStamp
 	version    int32
 	aclVersion int32
-	gone       bool // deleted: the versions are unknown
+	created    int64 // the node's creation zxid, which tells it from a later node at its path
+	gone       bool  // deleted: the versions are unknown
 }
 
 // cacheStamp orders the states of one path: the zxid that last changed its
@@ -65,7 +66,7 @@ func newStatCache(size int) *statCache {
 // put records the versions in st, a Stat of path a reply carried.
 func (s *statCache) put(path string, st *Stat) {
 	if st != nil {
-		s.record(path, cachedVersions{stamp: statStamp(st), version: st.Version, aclVersion: st.ACLVersion})
+		s.record(path, cachedVersions{stamp: statStamp(st), version: st.Version, aclVersion: st.ACLVersion, created: st.CreatedZxid})
 	}
 }
 
@@ -74,7 +75,7 @@ func (s *statCache) put(path string, st *Stat) {
 // does not; a new node is at data and ACL version 0, and zxid made it.
 func (s *statCache) putNew(path string, zxid int64, st *Stat) {
 	if st == nil {
-		s.record(path, cachedVersions{stamp: cacheStamp{zxid: zxid}})
+		s.record(path, cachedVersions{stamp: cacheStamp{zxid: zxid}, created: zxid})
 		return
 	}
 	s.put(path, st)
@@ -134,6 +135,17 @@ func (s *statCache) version(path string) int32 {
 		return v.version
 	}
 	return -1
+}
+
+// node returns the cached data version and creation zxid of the node at
+// path: -1 (any) and 0 when unknown.
+func (s *statCache) node(path string) (version int32, created int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.items[path]; ok && !v.gone {
+		return v.version, v.created
+	}
+	return -1, 0
 }
 
 // aclVersion returns the cached ACL version, or -1 (any) when unknown.

@@ -112,9 +112,9 @@ func TestUnitVersionedWriteCountsAttemptWhoseReadBackWasNotSent(t *testing.T) {
 	defer cancel()
 	c, req, admin, path := lostThenRefused(t, ctx, RetryOnce())
 	readBacks := 0
-	notSent := func(context.Context) (*Stat, bool, error) {
+	notSent := func(context.Context) (*Stat, writeOutcome, error) {
 		readBacks++
-		return nil, false, &notSentError{}
+		return nil, outcomeUnknown, &notSentError{}
 	}
 	callCtx, callCancel := context.WithTimeout(ctx, 5*time.Second)
 	defer callCancel()
@@ -138,14 +138,35 @@ func TestUnitVersionedWriteUnansweredReadBackIsNoRefusal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	c, req, _, _ := lostThenRefused(t, ctx, RetryForever())
-	unanswered := func(ctx context.Context) (*Stat, bool, error) {
+	unanswered := func(ctx context.Context) (*Stat, writeOutcome, error) {
 		<-ctx.Done()
-		return nil, false, ctx.Err()
+		return nil, outcomeUnknown, ctx.Err()
 	}
 	callCtx, callCancel := context.WithTimeout(ctx, 2*time.Second)
 	defer callCancel()
 	_, err := c.versionedWrite(callCtx, req, req.Path, 0, false, unanswered)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrBadVersion) {
 		t.Errorf("versionedWrite: %v, want ctx's error and no ErrBadVersion", err)
+	}
+}
+
+// What a lost write's read back tells: only the next version says who
+// wrote; any other leaves the outcome unknown.
+func TestUnitNextVersionShows(t *testing.T) {
+	for _, tc := range []struct {
+		now, version int32
+		ours         bool
+		want         writeOutcome
+	}{
+		{1, 0, true, outcomeApplied},
+		{1, 0, false, outcomeOverwritten},
+		{2, 0, true, outcomeUnknown},  // ours may have been written over with the same data
+		{2, 0, false, outcomeUnknown}, // ours may have come first
+		{0, 0, false, outcomeUnknown}, // a node made again
+		{5, 4, true, outcomeApplied},
+	} {
+		if got := nextVersionShows(tc.now, tc.version, tc.ours); got != tc.want {
+			t.Errorf("nextVersionShows(%d, %d, %v) = %d, want %d", tc.now, tc.version, tc.ours, got, tc.want)
+		}
 	}
 }

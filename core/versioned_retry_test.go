@@ -1,0 +1,156 @@
+package core_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zkit-go/zkit/core"
+	"github.com/zkit-go/zkit/zktest"
+)
+
+// versionedRetryClients returns a client behind a proxy, which the test
+// faults, and a second client straight to the server, both under one
+// chroot holding /n at version 0.
+func versionedRetryClients(t *testing.T) (c, other *core.Client, px *zktest.Proxy) {
+	t.Helper()
+	srv := zktest.Shared(t)
+	px = zktest.StartProxy(t, srv.Addr())
+	root := chrootA(t, srv)
+	c = startA(t, px.Addr()+root, core.WithSessionTimeout(6*time.Second), core.WithConnectTimeout(300*time.Millisecond))
+	other = startA(t, srv.ConnString()+root)
+	ctx := ctxA(t)
+	_, err := c.Create(ctx, "/n", []byte("v0"))
+	require.NoError(t, err)
+	_, st, err := c.Get(ctx, "/n")
+	require.NoError(t, err)
+	require.EqualValues(t, 0, st.Version)
+	return c, other, px
+}
+
+// TestVersionedWriteAppliedThenOverwrittenIsOutcomeUnknown: a versioned
+// set whose reply is lost after the server applied it, retried once
+// another client has written over it, cannot tell whether it was applied.
+// It fails with ErrOutcomeUnknown, which matches ErrConnectionLoss and not
+// ErrBadVersion: a caller that retries on ErrBadVersion would apply its
+// change twice.
+func TestVersionedWriteAppliedThenOverwrittenIsOutcomeUnknown(t *testing.T) {
+	for _, viaCache := range []bool{false, true} {
+		name := "Set"
+		if viaCache {
+			name = "SetData"
+		}
+		t.Run(name, func(t *testing.T) {
+			c, other, px := versionedRetryClients(t)
+			ctx := ctxA(t)
+
+			px.Refuse(true) // no new connection until the other client has written
+			px.DropNextReply()
+			errc := make(chan error, 1)
+			go func() {
+				var err error
+				if viaCache {
+					_, err = c.SetData(ctx, "/n", []byte("ours"))
+				} else {
+					_, err = c.Set(ctx, "/n", []byte("ours"), 0)
+				}
+				errc <- err
+			}()
+			require.Eventually(t, func() bool {
+				data, err := other.GetData(ctx, "/n")
+				return err == nil && string(data) == "ours"
+			}, 10*time.Second, 5*time.Millisecond, "the write is applied")
+			_, err := other.Set(ctx, "/n", []byte("theirs"), 1)
+			require.NoError(t, err)
+			px.Refuse(false)
+
+			err = <-errc
+			requireErrA(t, err, core.ErrOutcomeUnknown, "setData", "/n")
+			require.ErrorIs(t, err, core.ErrConnectionLoss)
+			require.NotErrorIs(t, err, core.ErrBadVersion)
+			var ze *core.Error
+			require.True(t, errors.As(err, &ze))
+			require.Equal(t, core.CodeConnectionLoss, ze.Code)
+		})
+	}
+}
+
+// TestVersionedWriteLostBeforeAnotherWonIsBadVersion: a versioned set that
+// never reached the server, retried after another client's write took the
+// node to the next version, fails with ErrBadVersion: that write won.
+func TestVersionedWriteLostBeforeAnotherWonIsBadVersion(t *testing.T) {
+	c, other, px := versionedRetryClients(t)
+	ctx := ctxA(t)
+
+	px.BlackHoleToServer(true)
+	before := px.Swallowed()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Set(ctx, "/n", []byte("ours"), 0)
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { return px.Swallowed() > before }, 10*time.Second, time.Millisecond)
+	_, err := other.Set(ctx, "/n", []byte("theirs"), 0)
+	require.NoError(t, err)
+	px.BlackHoleToServer(false)
+
+	err = <-errc
+	requireErrA(t, err, core.ErrBadVersion, "setData", "/n")
+	require.NotErrorIs(t, err, core.ErrOutcomeUnknown)
+	data, err := other.GetData(ctx, "/n")
+	require.NoError(t, err)
+	require.Equal(t, "theirs", string(data))
+}
+
+// TestDeleteRetryLeavesANewerNodeAlone: a Delete at the cached version
+// whose reply is lost after the server applied it is retried; when
+// another client has meanwhile made a new node at the path (at version 0
+// too), the retry leaves that node alone and the call succeeds, the node
+// it meant being gone.
+func TestDeleteRetryLeavesANewerNodeAlone(t *testing.T) {
+	c, other, px := versionedRetryClients(t)
+	ctx := ctxA(t)
+
+	px.Refuse(true)
+	px.DropNextReply()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Delete(ctx, "/n") }() // at the cached version 0
+	require.Eventually(t, func() bool {
+		ok, err := other.Exists(ctx, "/n")
+		return err == nil && !ok
+	}, 10*time.Second, 5*time.Millisecond, "the delete is applied")
+	_, err := other.Create(ctx, "/n", []byte("theirs"))
+	require.NoError(t, err)
+	px.Refuse(false)
+
+	require.NoError(t, <-errc)
+	data, err := other.GetData(ctx, "/n")
+	require.NoError(t, err, "the node made after the delete is still there")
+	require.Equal(t, "theirs", string(data))
+
+	// The cache now knows the new node: a Delete without options takes it.
+	require.NoError(t, c.Delete(ctx, "/n"))
+	ok, err := other.Exists(ctx, "/n")
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
+// TestDeleteRetryDeletesTheNodeItMeant: a Delete at the cached version
+// that never reached the server is retried and deletes the node.
+func TestDeleteRetryDeletesTheNodeItMeant(t *testing.T) {
+	c, other, px := versionedRetryClients(t)
+	ctx := ctxA(t)
+
+	px.BlackHoleToServer(true)
+	before := px.Swallowed()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Delete(ctx, "/n") }()
+	require.Eventually(t, func() bool { return px.Swallowed() > before }, 10*time.Second, time.Millisecond)
+	px.BlackHoleToServer(false)
+
+	require.NoError(t, <-errc)
+	ok, err := other.Exists(ctx, "/n")
+	require.NoError(t, err)
+	require.False(t, ok, "the retry deleted the node")
+}

@@ -29,11 +29,21 @@ type Ensemble struct {
 
 // NewEnsemble starts n servers that form one quorum and returns once every
 // one of them leads or follows. Close stops them and frees their resources.
+//
+// ZooKeeper runs the only server of an ensemble of one standalone; Leader
+// and WaitLeader take it for the leader. An ensemble of two has a quorum
+// only while both of its servers run: it is as fragile as one server, and
+// slower. Three or five are the usual sizes. Options given values they
+// cannot take, such as WithTickTime(0), are an error, returned before
+// anything starts.
 func NewEnsemble(ctx context.Context, n int, opts ...Option) (*Ensemble, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("zktest: ensemble of %d servers", n)
 	}
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	inst, err := findInstall()
 	if err != nil {
 		return nil, err
@@ -70,7 +80,7 @@ func NewEnsemble(ctx context.Context, n int, opts ...Option) (*Ensemble, error) 
 		}
 		for _, s := range e.servers {
 			s.killLocked()
-			s.releasePorts()
+			s.resetPorts()
 		}
 		if !errors.Is(err, errAddrInUse) || attempt == 3 || ctx.Err() != nil {
 			e.removeDir()
@@ -196,49 +206,76 @@ func (e *Ensemble) running() int {
 	return n
 }
 
-// Leader returns the running server whose mode is leader.
+// Leader returns the running server whose mode is leader (the only server
+// of an ensemble of one, which runs standalone). It asks all running
+// servers at once and returns as soon as one leads; one that does not
+// answer within 10 s, such as one stopped with SIGSTOP, does not lead.
 func (e *Ensemble) Leader() (*Server, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var probes sync.WaitGroup
+	defer func() {
+		cancel()
+		probes.Wait()
+	}()
+	var running []*Server
 	for _, s := range e.servers {
-		if !s.Running() {
-			continue
+		if s.Running() {
+			running = append(running, s)
 		}
-		if mode, err := s.Mode(); err == nil && mode == ModeLeader {
-			return s, nil
+	}
+	// Each probe sends one answer: the server if it leads, or nil.
+	answers := make(chan *Server, len(running))
+	for _, s := range running {
+		probes.Go(func() {
+			if mode, err := s.mode(ctx); err == nil && e.leads(mode) {
+				answers <- s
+			} else {
+				answers <- nil
+			}
+		})
+	}
+	for range running {
+		if l := <-answers; l != nil {
+			return l, nil
 		}
 	}
 	return nil, errors.New("zktest: the ensemble has no leader")
 }
 
 // WaitLeader waits until a running server leads and every other running
-// server follows it, as after an election, and returns the leader.
+// server follows it, as after an election, and returns the leader. It
+// returns ctx's error once ctx is done, even while a server does not
+// answer.
 func (e *Ensemble) WaitLeader(ctx context.Context) (*Server, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if l := e.settledLeader(); l != nil {
+		// A ready tick may win the select below over a done ctx.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("zktest: waiting for a leader: %w", err)
+		}
+		if l := e.settledLeader(ctx); l != nil {
 			return l, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("zktest: waiting for a leader: %w", ctx.Err())
 		case <-tick.C:
 		}
 	}
 }
 
-func (e *Ensemble) settledLeader() *Server {
+// settledLeader returns the leader when exactly one running server leads
+// and every other running server follows or observes, or else nil.
+func (e *Ensemble) settledLeader(ctx context.Context) *Server {
 	var leader *Server
-	for _, s := range e.servers {
-		if !s.Running() {
-			continue
-		}
-		switch mode, _ := s.Mode(); mode {
-		case ModeLeader:
+	for _, m := range e.modes(ctx) {
+		switch {
+		case e.leads(m.mode):
 			if leader != nil {
 				return nil
 			}
-			leader = s
-		case ModeFollower, ModeObserver:
+			leader = m.s
+		case m.mode == ModeFollower, m.mode == ModeObserver:
 		default:
 			return nil
 		}
@@ -246,17 +283,50 @@ func (e *Ensemble) settledLeader() *Server {
 	return leader
 }
 
+// leads tells whether a server in mode is the ensemble's leader: a server
+// that leads, or the only server of an ensemble of one, which ZooKeeper
+// runs standalone.
+func (e *Ensemble) leads(mode string) bool {
+	return mode == ModeLeader || mode == ModeStandalone && len(e.servers) == 1
+}
+
+// memberMode is what a running server answered when asked for its mode: ""
+// when it did not answer.
+type memberMode struct {
+	s    *Server
+	mode string
+}
+
+// modes asks every running server for its mode, all at once so that a
+// server that does not answer delays the others by no more than ctx or
+// probeTimeout allows.
+func (e *Ensemble) modes(ctx context.Context) []memberMode {
+	var out []memberMode
+	for _, s := range e.servers {
+		if s.Running() {
+			out = append(out, memberMode{s: s})
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() { out[i].mode, _ = out[i].s.mode(ctx) })
+	}
+	wg.Wait()
+	return out
+}
+
 // SessionServer returns the server that holds a connection of the session,
 // found with the "cons" four-letter word. That word lists the connections
 // of the plain client port only, so a session connected over TLS (the
 // secure port, see WithTLS) is not found: SessionServer returns
-// ErrSessionNotFound for it.
+// ErrSessionNotFound for it. A server that does not answer within 10 s,
+// such as one stopped with SIGSTOP, is passed over.
 func (e *Ensemble) SessionServer(ctx context.Context, sessionID int64) (*Server, error) {
 	for _, s := range e.servers {
 		if !s.Running() {
 			continue
 		}
-		out, err := s.FourLetter(ctx, "cons")
+		out, err := s.cons(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err
@@ -268,6 +338,14 @@ func (e *Ensemble) SessionServer(ctx context.Context, sessionID int64) (*Server,
 		}
 	}
 	return nil, fmt.Errorf("%w (0x%x)", ErrSessionNotFound, uint64(sessionID))
+}
+
+// cons asks the server for its connections with "cons", giving up after
+// probeTimeout.
+func (s *Server) cons(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	return s.FourLetter(ctx, "cons")
 }
 
 // consHasSession reports whether the output of "cons" lists a connection of

@@ -85,9 +85,10 @@ func ExampleProxy() {
 func ExampleExpireSession() {
 	testExpiry := func(t *testing.T) {
 		srv := zktest.Shared(t)
-		var sessionID int64 // from the client
-		var passwd []byte   // from the client
-		if err := zktest.ExpireSession(t.Context(), srv.ConnString(), sessionID, passwd); err != nil {
+		servers := srv.ConnString() + zktest.UniquePath(t) // the client's, chroot and all
+		var sessionID int64                                // from the client, once it has a session
+		var passwd []byte                                  // from the client
+		if err := zktest.ExpireSession(t.Context(), servers, sessionID, passwd); err != nil {
 			t.Fatal(err)
 		}
 		// The client now reconnects and finds its session expired.

@@ -1,6 +1,11 @@
 package zktest
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // An Option configures a Server or an Ensemble.
 type Option interface {
@@ -15,9 +20,15 @@ type config struct {
 	dir          string
 	extraConfig  [][2]string
 	javaFlags    []string
+
+	// errs holds what options found wrong with their arguments, for
+	// check to report: an Option has no error of its own to return.
+	errs []error
 }
 
-func newConfig(opts []Option) config {
+// newConfig applies opts to the defaults and returns an error naming every
+// option given a value it cannot take.
+func newConfig(opts []Option) (config, error) {
 	c := config{
 		tickTime:     100 * time.Millisecond,
 		startTimeout: 60 * time.Second,
@@ -25,7 +36,43 @@ func newConfig(opts []Option) config {
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	return c
+	return c, c.check()
+}
+
+// check reports the options' errors, and zoo.cfg keys given WithConfig that
+// zktest must write itself, which it can tell only once every option has
+// been applied: some keys are zktest's only WithTLS.
+func (c *config) check() error {
+	errs := c.errs
+	for _, kv := range c.extraConfig {
+		if why := ownedKey(kv[0], c.tls); why != "" {
+			errs = append(errs, fmt.Errorf("zktest: WithConfig(%q, %q): %s", kv[0], kv[1], why))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ownedKey tells why WithConfig may not set key, or returns "" when it may.
+// zktest writes these keys itself, and a server given other values for them
+// would listen where zktest does not look, keep its data where zktest does
+// not clean up, or lose its TLS port.
+func ownedKey(key string, tls bool) string {
+	switch key {
+	case "clientPort", "clientPortAddress", "secureClientPort", "secureClientPortAddress":
+		return "zktest picks the server's addresses and ports itself"
+	case "dataDir", "dataLogDir":
+		return "zktest keeps the server's data under its directory; see WithDir"
+	case "tickTime":
+		return "use WithTickTime, which also sets the session timeout bounds and sync limits"
+	case "serverCnxnFactory", "ssl.keyStore.location", "ssl.keyStore.type", "ssl.trustStore.location", "ssl.trustStore.type":
+		if tls {
+			return "zktest sets it up for the TLS port of WithTLS"
+		}
+	}
+	if id, ok := strings.CutPrefix(key, "server."); ok && id != "" && strings.Trim(id, "0123456789") == "" {
+		return "zktest lists an ensemble's servers itself"
+	}
+	return ""
 }
 
 type optionFunc func(*config)
@@ -46,23 +93,30 @@ func WithTLS() Option {
 	return optionFunc(func(c *config) { c.tls = true })
 }
 
-// WithTickTime sets the server's tickTime. The minimum session timeout is two
-// ticks and the maximum is 60 s. The default is 100 ms.
+// WithTickTime sets the server's tickTime, a whole number of milliseconds,
+// at least one. The minimum session timeout is two ticks and the maximum is
+// 60 s. The default is 100 ms. Any other d is an error, which NewServer and
+// NewEnsemble return.
 func WithTickTime(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d >= time.Millisecond {
-			c.tickTime = d
+		if d < time.Millisecond || d%time.Millisecond != 0 {
+			c.errs = append(c.errs, fmt.Errorf("zktest: WithTickTime(%v): the tick time must be a whole number of milliseconds, at least 1ms", d))
+			return
 		}
+		c.tickTime = d
 	})
 }
 
 // WithStartTimeout bounds how long a start or restart waits for a server to
-// serve. The default is 60 s; a context deadline, if shorter, wins.
+// serve. The default is 60 s; a context deadline, if shorter, wins. A d that
+// is not positive is an error, which NewServer and NewEnsemble return.
 func WithStartTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.startTimeout = d
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("zktest: WithStartTimeout(%v): the start timeout must be positive", d))
+			return
 		}
+		c.startTimeout = d
 	})
 }
 
@@ -78,8 +132,21 @@ func WithDir(dir string) Option {
 // narrowed 4lw.commands.whitelist keeps the four-letter words zktest sends
 // itself (ruok, srvr, cons and wchc), without which it cannot tell when a
 // server is ready.
+//
+// The keys that zktest must write itself are an error, which NewServer and
+// NewEnsemble return: clientPort, clientPortAddress, secureClientPort,
+// secureClientPortAddress, dataDir, dataLogDir, server.N, tickTime (see
+// WithTickTime) and, for a server started WithTLS, serverCnxnFactory and
+// the ssl.keyStore and ssl.trustStore keys. So is a key or value that would
+// not stay one line of zoo.cfg.
 func WithConfig(key, value string) Option {
-	return optionFunc(func(c *config) { c.extraConfig = append(c.extraConfig, [2]string{key, value}) })
+	return optionFunc(func(c *config) {
+		if key == "" || strings.ContainsAny(key, "= \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			c.errs = append(c.errs, fmt.Errorf("zktest: WithConfig(%q, %q): not a key=value line of zoo.cfg", key, value))
+			return
+		}
+		c.extraConfig = append(c.extraConfig, [2]string{key, value})
+	})
 }
 
 // WithJavaFlags appends flags, such as -Dname=value system properties, to the

@@ -18,7 +18,6 @@ import (
 type Proxy struct {
 	target  string
 	ln      net.Listener
-	wg      sync.WaitGroup
 	closing chan struct{} // closed by Close
 
 	// discarded counts the bytes the black holes swallowed (Swallowed).
@@ -33,6 +32,14 @@ type Proxy struct {
 	dropNext     bool
 	onPingReply  func() // see OnNextPingReply
 	latency      time.Duration
+
+	// running counts the proxy's goroutines, and hooking those of them
+	// that run an OnNextPingReply hook; idle, on mu, is signalled when a
+	// goroutine ends or enters a hook. Close waits for running to come
+	// down to hooking.
+	running int
+	hooking int
+	idle    sync.Cond
 }
 
 // xidPing is the request id of pings and of their replies.
@@ -51,7 +58,8 @@ func NewProxy(target string) (*Proxy, error) {
 // serveProxy starts a proxy that accepts on ln.
 func serveProxy(target string, ln net.Listener) *Proxy {
 	p := &Proxy{target: target, ln: ln, conns: make(map[*proxyConn]struct{}), closing: make(chan struct{})}
-	p.wg.Add(1)
+	p.idle.L = &p.mu
+	p.running = 1
 	go p.accept()
 	return p
 }
@@ -62,22 +70,64 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 // Target returns the address the proxy forwards to.
 func (p *Proxy) Target() string { return p.target }
 
-// Close stops accepting, closes every connection and waits for all of the
-// proxy's goroutines to end.
+// Close stops accepting, closes every connection and waits for the
+// proxy's goroutines to end, except any that runs an OnNextPingReply hook:
+// the hook may be what called Close, and it ends soon after it returns.
+// Closing a closed proxy returns nil once the goroutines have ended in the
+// same way, so a later Close, such as StartProxy's at the end of the test,
+// also waits for a hook that has returned since.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
-	if !p.closed {
+	first := !p.closed
+	if first {
+		p.closed = true
 		close(p.closing)
 	}
-	p.closed = true
 	conns := p.snapshot()
 	p.mu.Unlock()
-	err := p.ln.Close()
+	var err error
+	if first {
+		err = p.ln.Close()
+	}
 	for _, c := range conns {
 		c.close()
 	}
-	p.wg.Wait()
+	p.mu.Lock()
+	for p.running > p.hooking {
+		p.idle.Wait()
+	}
+	p.mu.Unlock()
 	return err
+}
+
+// goroutineDone records the end of one of the proxy's goroutines.
+func (p *Proxy) goroutineDone() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running--
+	p.idle.Broadcast()
+}
+
+// goroutinesStarted records n more of the proxy's goroutines.
+func (p *Proxy) goroutinesStarted(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running += n
+}
+
+// runHook runs an OnNextPingReply hook, during which Close does not wait
+// for the calling goroutine.
+func (p *Proxy) runHook(fn func()) {
+	p.mu.Lock()
+	p.hooking++
+	p.idle.Broadcast()
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.hooking--
+		p.mu.Unlock()
+	}()
+	fn()
 }
 
 // CutAll closes every current connection, on both sides. New connections
@@ -167,7 +217,8 @@ func (p *Proxy) SetLatency(d time.Duration) {
 // on. fn runs on the proxy's goroutine for that connection, which waits
 // for it. A test can kill the server there, so that the client learns
 // the ping was answered while the server had no time to tell anyone else
-// of it, such as a follower its leader.
+// of it, such as a follower its leader. fn may call any of the proxy's
+// methods, Close included.
 func (p *Proxy) OnNextPingReply(fn func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -229,7 +280,7 @@ func (p *Proxy) claimDrop() bool {
 }
 
 func (p *Proxy) accept() {
-	defer p.wg.Done()
+	defer p.goroutineDone()
 	var pause time.Duration
 	for {
 		nc, err := p.ln.Accept()
@@ -258,7 +309,7 @@ func (p *Proxy) accept() {
 		c := &proxyConn{p: p, client: nc, done: make(chan struct{})}
 		p.conns[c] = struct{}{}
 		sink := p.holeToServer && p.holeToClient
-		p.wg.Add(1)
+		p.running++
 		p.mu.Unlock()
 		if sink {
 			go c.sink()
@@ -316,7 +367,7 @@ func (c *proxyConn) pendingDrop() (int32, bool) {
 
 // sink reads and discards what a black-holed client sends until it closes.
 func (c *proxyConn) sink() {
-	defer c.p.wg.Done()
+	defer c.p.goroutineDone()
 	defer c.close()
 	buf := make([]byte, 4096)
 	for {
@@ -332,7 +383,7 @@ func (c *proxyConn) sink() {
 // client itself; three more goroutines write to the server and read from and
 // write to the server.
 func (c *proxyConn) serve() {
-	defer c.p.wg.Done()
+	defer c.p.goroutineDone()
 	server, err := net.DialTimeout("tcp", c.p.target, 5*time.Second)
 	if err != nil {
 		c.close()
@@ -349,11 +400,11 @@ func (c *proxyConn) serve() {
 
 	up := &direction{c: c, src: c.client, dst: server, toServer: true, ch: make(chan chunk, 64)}
 	down := &direction{c: c, src: server, dst: c.client, ch: make(chan chunk, 64)}
-	c.p.wg.Add(3)
+	c.p.goroutinesStarted(3)
 	go up.write()
 	go down.read()
 	go down.write()
-	c.p.wg.Add(1)
+	c.p.goroutinesStarted(1)
 	up.read()
 }
 
@@ -377,7 +428,7 @@ type direction struct {
 }
 
 func (d *direction) read() {
-	defer d.c.p.wg.Done()
+	defer d.c.p.goroutineDone()
 	defer close(d.ch)
 	buf := make([]byte, 32<<10)
 	for {
@@ -421,7 +472,7 @@ func (d *direction) process(b []byte) chunk {
 	out, cut := d.scan.scan(nil, b, pending, hole, func(x int32) bool {
 		if x == xidPing {
 			if fn := d.c.p.claimPingHook(); fn != nil {
-				fn()
+				d.c.p.runHook(fn)
 			}
 		}
 		return pending && x == xid
@@ -434,7 +485,7 @@ func (d *direction) process(b []byte) chunk {
 // half close and the other direction has ended the same way, or on any
 // error or cut, it closes the connection.
 func (d *direction) write() {
-	defer d.c.p.wg.Done()
+	defer d.c.p.goroutineDone()
 	clean := false
 	defer func() {
 		if !clean || d.c.halves.Add(1) == 2 {
@@ -442,7 +493,19 @@ func (d *direction) write() {
 		}
 	}()
 	var timer *time.Timer
-	for ck := range d.ch {
+	for {
+		var ck chunk
+		var more bool
+		// The connection may be closed while its reader, busy running an
+		// OnNextPingReply hook, has yet to close ch.
+		select {
+		case ck, more = <-d.ch:
+		case <-d.c.done:
+			return
+		}
+		if !more {
+			break
+		}
 		if wait := time.Until(ck.at.Add(d.c.p.currentLatency())); wait > 0 {
 			if timer == nil {
 				timer = time.NewTimer(wait)

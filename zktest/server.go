@@ -49,6 +49,10 @@ const (
 	mainClass = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 	loopback  = "127.0.0.1"
 	stopGrace = 10 * time.Second
+	// probeTimeout bounds one four-letter-word probe that has no earlier
+	// deadline, such as Mode's: a server frozen by SIGSTOP (or a long GC
+	// pause) accepts the connection and never answers.
+	probeTimeout = 10 * time.Second
 )
 
 // Server is a ZooKeeper server running in a JVM that zktest started, or a
@@ -64,6 +68,8 @@ type Server struct {
 	ownsDir   bool
 	tls       *tlsMaterial
 
+	// The ports are picked while the server is built and then stay fixed
+	// for its life, even after Close, so they are read without mu.
 	clientPort, securePort, quorumPort, electionPort int
 
 	// fixed is ErrExternal or ErrShared for a handle to a server that this
@@ -84,8 +90,14 @@ type Server struct {
 
 // NewServer starts a standalone server on a free port of 127.0.0.1 and
 // returns once it serves requests. Close stops it and frees its resources.
+//
+// Options given values they cannot take, such as WithTickTime(0), are an
+// error, returned before anything starts.
 func NewServer(ctx context.Context, opts ...Option) (*Server, error) {
-	cfg := newConfig(opts)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	inst, err := findInstall()
 	if err != nil {
 		return nil, err
@@ -112,7 +124,7 @@ func NewServer(ctx context.Context, opts ...Option) (*Server, error) {
 			return s, nil
 		}
 		s.killLocked()
-		s.releasePorts()
+		s.resetPorts()
 		if !errors.Is(err, errAddrInUse) || attempt == 3 || ctx.Err() != nil {
 			s.removeDir()
 			return nil, err
@@ -167,7 +179,8 @@ func (s *Server) removeDir() {
 }
 
 // Addr returns the client address, host:port. For a handle to external
-// servers it is the first of them.
+// servers it is the first of them. It stays the same for the server's life,
+// across restarts and after Close.
 func (s *Server) Addr() string {
 	if s.connString != "" {
 		first, _, _ := strings.Cut(s.connString, ",")
@@ -250,8 +263,16 @@ func (s *Server) FourLetter(ctx context.Context, cmd string) (string, error) {
 // Mode asks the server with "srvr" for its mode: ModeStandalone,
 // ModeLeader, ModeFollower, ModeObserver or ModeReadOnly. While the server
 // runs but serves nothing, it returns ErrNotServing.
+// A server that does not answer within 10 s, such as one stopped with
+// SIGSTOP, is an error.
 func (s *Server) Mode() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return s.mode(context.Background())
+}
+
+// mode is Mode under ctx, for callers that have a context of their own to
+// honour; a probe still gives up after probeTimeout.
+func (s *Server) mode(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	out, err := s.FourLetter(ctx, "srvr")
 	if err != nil {
@@ -295,6 +316,11 @@ func FourLetter(ctx context.Context, addr, cmd string) (string, error) {
 	}
 	out, err := io.ReadAll(io.LimitReader(conn, 64<<20))
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Only ctx sets the connection's deadline, and ctx's own
+			// timer may lag behind it: report ctx's error.
+			<-ctx.Done()
+		}
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
@@ -330,7 +356,8 @@ func (s *Server) Restart() error {
 // for this start and every later one: a test can change the server's
 // configuration between two runs of it, as an operator would, for instance
 // its session timeout bounds with WithConfig. WithTLS and WithDir cannot
-// change once the server exists; RestartWith refuses them.
+// change once the server exists. RestartWith refuses them, and any option
+// that NewServer would refuse, and then leaves the server as it was.
 func (s *Server) RestartWith(opts ...Option) error {
 	return s.check("restart", s.reconfigure(opts))
 }
@@ -350,6 +377,10 @@ func (s *Server) reconfigure(opts []Option) error {
 	if cfg.tls != s.cfg.tls || cfg.dir != s.cfg.dir {
 		s.mu.Unlock()
 		return errors.New("zktest: WithTLS and WithDir cannot change on a restart")
+	}
+	if err := cfg.check(); err != nil {
+		s.mu.Unlock()
+		return err
 	}
 	s.cfg = cfg
 	s.mu.Unlock()
@@ -408,8 +439,10 @@ func (s *Server) restart() error {
 }
 
 // Close kills the server, frees its ports and, unless it was given WithDir,
-// removes its directory. Closing a handle to an external or the shared server
-// does nothing; an ensemble's servers are closed by Ensemble.Close.
+// removes its directory. Addr still names the server after Close, though
+// other servers may take its ports. Closing a handle to an external or the
+// shared server does nothing; an ensemble's servers are closed by
+// Ensemble.Close.
 func (s *Server) Close() error {
 	if s.fixed != nil {
 		return nil
@@ -446,6 +479,9 @@ func (s *Server) killLocked() {
 // reserve is reservePort, or a stand-in in tests.
 var reserve = reservePort
 
+// allocPorts reserves the server's ports. It runs while the server is
+// built, on a server that holds none, and forgets what it reserved when it
+// fails.
 func (s *Server) allocPorts() error {
 	var err error
 	alloc := func(p *int) {
@@ -462,18 +498,28 @@ func (s *Server) allocPorts() error {
 		alloc(&s.electionPort)
 	}
 	if err != nil {
-		s.releasePorts()
+		s.resetPorts()
 	}
 	return err
 }
 
+// releasePorts gives up the reservations of the server's ports, for other
+// servers to take. It leaves the port numbers in place: Addr reads them
+// without the lock, and still names the server after Close.
 func (s *Server) releasePorts() {
-	for _, p := range []*int{&s.clientPort, &s.securePort, &s.quorumPort, &s.electionPort} {
-		if *p != 0 {
-			releasePort(*p)
-			*p = 0
+	for _, p := range []int{s.clientPort, s.securePort, s.quorumPort, s.electionPort} {
+		if p != 0 {
+			releasePort(p)
 		}
 	}
+}
+
+// resetPorts releases the server's ports and forgets them, so that a
+// failed start can be tried again on new ones. Only NewServer and
+// NewEnsemble call it, before the server is returned to anyone.
+func (s *Server) resetPorts() {
+	s.releasePorts()
+	s.clientPort, s.securePort, s.quorumPort, s.electionPort = 0, 0, 0, 0
 }
 
 // startLocked launches the JVM and waits until the server serves.

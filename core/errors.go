@@ -211,21 +211,26 @@ var (
 	// cause of contexts made with Session.Bind, and to the session's
 	// watches.
 	ErrSessionLost = errors.New("zk: session lost")
-	// ErrTimeout reports that the server answered nothing, neither a
-	// request nor a ping, within the read timeout (or for two ping
-	// intervals with the client's own session expiry near; see
-	// WithReadTimeout), and the client dropped the connection. A request
-	// in flight on that connection fails with an *Error that matches both
-	// ErrConnectionLoss and ErrTimeout; the retry policy may resend it
-	// like any connection loss.
+	// ErrTimeout reports that the client dropped a connection for the
+	// server's silence: no reply to a request or ping within the read
+	// timeout, or for two ping intervals with the client's own session
+	// expiry near, or the client's own expiry come although replies still
+	// arrive (from a slow or read-only server; see WithReadTimeout). A
+	// request in flight on that connection fails with an *Error that
+	// matches both ErrConnectionLoss and ErrTimeout; the retry policy may
+	// resend it like any connection loss.
 	ErrTimeout = errors.New("zk: timed out")
-	// ErrOutcomeUnknown reports a versioned Set, SetData or SetACL whose
+	// ErrOutcomeUnknown reports a Set, SetData or SetACL at a version whose
 	// first attempt was lost in flight, and whose retry, refused, found the
-	// node moved on in a way that does not tell whether that attempt was
-	// applied (a later version, a node deleted or made again). It matches
-	// ErrConnectionLoss too, as a loss of unknown outcome does, and never
-	// ErrBadVersion: a caller that reads again and retries on ErrBadVersion
-	// would apply its change twice. No retry policy repeats it.
+	// node in a state that does not tell whether that attempt was applied:
+	// a later version, a node made since (perhaps in place of the one
+	// written), no node, or a read back refused for lack of permission. A
+	// SetACL at any version reports it too when its retry is refused for
+	// lack of ADMIN permission and the ACL read back is not the one it
+	// wrote. It matches ErrConnectionLoss too, as a loss of unknown outcome
+	// does, and never ErrBadVersion: a caller that reads again and retries
+	// on ErrBadVersion would apply its change twice. No retry policy
+	// repeats it.
 	ErrOutcomeUnknown = errors.New("zk: outcome unknown")
 	// ErrTransactionFailed reports a transaction one of whose operations the
 	// server refused; the error, an *OpError, names that operation. A

@@ -309,11 +309,13 @@ func validVersion(v int32) error {
 // that finds the node gone counts as success.
 //
 // A retry cannot tell the node the call meant from one made at its path
-// since, unless the stat cache knows the node (a Delete without options,
-// of a node this client has read or written): then a retry that finds
-// another node there leaves it alone and counts as success, the node
-// meant being gone. A forced or WithVersion delete retried after a loss
-// in flight deletes whatever node is there at that version.
+// since, unless the stat cache knows the node: a Delete without options,
+// of a node this client has read or written in its current session and
+// not pushed out of the cache since (sequential nodes it created are not
+// cached, and WithStatCacheSize(0) turns the cache off). Then a retry
+// that finds another node there leaves it alone and counts as success,
+// the node meant being gone. Any other delete retried after a loss in
+// flight deletes whatever node is there at its version.
 func (c *Client) Delete(ctx context.Context, path string, opts ...WriteOption) error {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -383,10 +385,10 @@ func (c *Client) meantNodeGone(ctx context.Context, sp string, meant int64) (zxi
 // -1 is refused with ErrInvalidArgument) and returns the new Stat. A
 // versioned set retried after a connection loss that meets ErrBadVersion
 // counts as success when the node is now at version+1 with exactly this
-// data, fails with ErrBadVersion when it is at version+1 with other data,
-// and fails with ErrOutcomeUnknown (which matches ErrConnectionLoss, not
-// ErrBadVersion) when it has moved on further: the lost attempt may have
-// been applied before other writes.
+// data, fails with ErrBadVersion when the same node is at version+1 with
+// other data, and fails with ErrOutcomeUnknown (which matches
+// ErrConnectionLoss, not ErrBadVersion) when it cannot tell: the node has
+// moved on further, was made again, is gone, or cannot be read.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
 	sp, err := c.versionedPath(path, version)
 	if err != nil {
@@ -420,13 +422,14 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 		return nil, opError("setData", path, fmt.Errorf("%w: %d bytes, limit %d", ErrDataTooLarge, len(data), c.cfg.maxDataSize))
 	}
 	req := &proto.SetDataRequest{Path: sp, Data: data, Version: version}
+	since := c.lastZxid.Load()
 	st, err := c.versionedWrite(ctx, req, sp, version, false, func(ctx context.Context) (*Stat, writeOutcome, error) {
 		got := &proto.GetDataResponse{}
 		_, err := c.call(ctx, &proto.PathWatchRequest{Op: proto.OpGetData, Path: sp}, got, nil, false)
 		if err != nil {
 			return nil, outcomeUnknown, err
 		}
-		return newStat(&got.Stat), nextVersionShows(got.Stat.Version, version, bytes.Equal(got.Data, data)), nil
+		return newStat(&got.Stat), nextVersionShows(got.Stat.Version, version, bytes.Equal(got.Data, data), got.Stat.Czxid, since), nil
 	})
 	if err != nil {
 		return nil, opError("setData", path, err)
@@ -440,10 +443,12 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 // node shows now:
 //   - exactly this write (the next version, with our content): the first
 //     attempt went through, and the call succeeds;
-//   - another write at the next version: that one won, and the call fails
-//     with the retry's ErrBadVersion;
-//   - anything else (a later version, a node deleted or made again, a
-//     read refused): the first attempt may have gone through before other
+//   - on the node that was there when the write was sent, another write
+//     at the next version, or still the version written at: the first
+//     attempt was not applied, and the call fails with the retry's
+//     refusal (ErrBadVersion, or ErrNoAuth);
+//   - anything else (a later version, a node made since, no node, a read
+//     refused): the first attempt may have gone through before other
 //     writes moved on. The call fails with ErrOutcomeUnknown, which
 //     matches ErrConnectionLoss and not ErrBadVersion: a caller that reads
 //     again and retries on ErrBadVersion would apply its change twice.
@@ -490,7 +495,7 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 		case outcome == outcomeApplied:
 			st = got
 			return nil
-		case outcome == outcomeOverwritten:
+		case outcome == outcomeNotApplied:
 			return err
 		}
 		return &outcomeUnknownError{refusal: err}
@@ -503,32 +508,42 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 type writeOutcome uint8
 
 const (
-	outcomeUnknown     writeOutcome = iota // it may or may not have been applied
-	outcomeApplied                         // the node shows it
-	outcomeOverwritten                     // another write took its place
+	outcomeUnknown    writeOutcome = iota // it may or may not have been applied
+	outcomeApplied                        // the node shows it
+	outcomeNotApplied                     // the node it was sent to shows it was not
 )
 
 // nextVersionShows is the outcome of a write at version, lost in flight,
-// from the version the node is at now and whether its content is the
-// write's. Only one write can take a node from version to version+1.
-func nextVersionShows(now, version int32, ours bool) writeOutcome {
+// from what the node at its path shows now: its version, whether its
+// content is the write's, and made, its creation zxid. since is the
+// newest zxid the client had seen before it first sent the write. A node
+// made no later than since was there when the write reached the server,
+// and has been since: it alone tells. Its version moves on by one with
+// each write, so at version+1 with other content another write took this
+// one's place, and at version nothing was applied. Any other state (a
+// later version, or a node made since, perhaps in the place of the one
+// written) leaves the outcome unknown.
+func nextVersionShows(now, version int32, ours bool, made, since int64) writeOutcome {
 	switch {
-	case now != version+1:
-		return outcomeUnknown
-	case ours:
+	case now == version+1 && ours:
 		return outcomeApplied
-	default:
-		return outcomeOverwritten
+	case made > since:
+		return outcomeUnknown
+	case now == version+1, now == version:
+		return outcomeNotApplied
 	}
+	return outcomeUnknown
 }
 
 // SetACL replaces path's ACL. Without options it writes at the ACL version
 // in the stat cache (any version when path is not cached). A retry after a
 // connection loss that meets ErrBadVersion, or ErrNoAuth because the lost
 // attempt took the caller's ADMIN permission away, reads the ACL back and
-// counts as success when the node now holds exactly this one. When the ACL
-// version has moved on past the next one, or the ACL cannot be read back,
-// it fails with ErrOutcomeUnknown, as Set does.
+// counts as success when the node now holds exactly this one, and fails
+// with the retry's refusal when the same node shows another ACL at the
+// next version, or is still at the version written at. Otherwise it fails
+// with ErrOutcomeUnknown, as Set does; at any version (Force), when the
+// ACL read back is not this one.
 func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...WriteOption) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -542,6 +557,7 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 		return nil, opError("setACL", path, err)
 	}
 	req := &proto.SetACLRequest{Path: sp, ACL: toProtoACL(acl), Version: version}
+	since := c.lastZxid.Load()
 	// The read back needs READ or ADMIN only; a caller that kept neither
 	// cannot tell, and gets ErrOutcomeUnknown.
 	st, err := c.versionedWrite(ctx, req, sp, version, true, func(ctx context.Context) (*Stat, writeOutcome, error) {
@@ -559,7 +575,7 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 			}
 			return nil, outcomeUnknown, nil
 		}
-		return newStat(&got.Stat), nextVersionShows(got.Stat.Aversion, version, same), nil
+		return newStat(&got.Stat), nextVersionShows(got.Stat.Aversion, version, same, got.Stat.Czxid, since), nil
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

@@ -154,3 +154,58 @@ func TestDeleteRetryDeletesTheNodeItMeant(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok, "the retry deleted the node")
 }
+
+// TestVersionedWriteAppliedThenNodeMadeAgainIsOutcomeUnknown: a versioned
+// set applied and lost in flight, whose node another client then deletes
+// and makes again up to the same next version with other data, cannot
+// tell whether it was applied: the node it was sent to is gone. It fails
+// with ErrOutcomeUnknown, not ErrBadVersion.
+func TestVersionedWriteAppliedThenNodeMadeAgainIsOutcomeUnknown(t *testing.T) {
+	c, other, px := versionedRetryClients(t)
+	ctx := ctxA(t)
+
+	px.Refuse(true)
+	px.DropNextReply()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Set(ctx, "/n", []byte("ours"), 0)
+		errc <- err
+	}()
+	require.Eventually(t, func() bool {
+		data, err := other.GetData(ctx, "/n")
+		return err == nil && string(data) == "ours"
+	}, 10*time.Second, 5*time.Millisecond, "the write is applied")
+	require.NoError(t, other.Delete(ctx, "/n", core.Force()))
+	_, err := other.Create(ctx, "/n", []byte("new"))
+	require.NoError(t, err)
+	st, err := other.Set(ctx, "/n", []byte("theirs"), 0)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.Version, "the new node is at the version the lost write made")
+	px.Refuse(false)
+
+	err = <-errc
+	requireErrA(t, err, core.ErrOutcomeUnknown, "setData", "/n")
+	require.NotErrorIs(t, err, core.ErrBadVersion)
+}
+
+// TestSetACLRefusedAfterLossKeepsItsRefusal: a versioned SetACL by a
+// client without ADMIN permission, whose refusal is lost in flight, meets
+// ErrNoAuth again on its retry. The ACL read back is still at the version
+// written at, on the same node, so nothing was applied: the call fails
+// with ErrNoAuth, not with ErrOutcomeUnknown.
+func TestSetACLRefusedAfterLossKeepsItsRefusal(t *testing.T) {
+	c, other, px := versionedRetryClients(t)
+	ctx := ctxA(t)
+	_, err := other.SetACL(ctx, "/n", core.ReadACLUnsafe, core.Force())
+	require.NoError(t, err)
+	_, st, err := c.Get(ctx, "/n")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.ACLVersion)
+
+	states := listenB(t, c)
+	px.DropNextReply()
+	_, err = c.SetACL(ctx, "/n", core.OpenACLUnsafe, core.WithVersion(1))
+	require.Equal(t, 1, states.count(core.StateSuspended), "the first attempt's reply was lost with its connection")
+	requireErrA(t, err, core.ErrNoAuth, "setACL", "/n")
+	require.NotErrorIs(t, err, core.ErrOutcomeUnknown)
+}

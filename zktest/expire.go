@@ -39,10 +39,10 @@ var (
 	// before it closed the session, as it does when the session's own
 	// client resumes the session on another connection: the race that
 	// ExpireSession retries.
-	errTakenBack = errors.New("the server closed the connection before closing the session (did the session's client take it back?)")
+	errTakenBack = errors.New("the server closed the connection before closing the session (did the session's client take it back, or is the server not serving?)")
 	// errExpireTimeout is why ExpireSession gives up when its context
-	// has no earlier deadline.
-	errExpireTimeout = fmt.Errorf("zktest: expire session: gave up after %v", expireTimeout)
+	// has no earlier deadline. It matches context.DeadlineExceeded.
+	errExpireTimeout = fmt.Errorf("zktest: expire session: gave up after %v: %w", expireTimeout, context.DeadlineExceeded)
 )
 
 // ExpireSession expires a session the way a server does when the session

@@ -186,12 +186,15 @@ func TestProxyCloseFromPingHook(t *testing.T) {
 	}
 	// The hook has yet to return, after sending on closed; once it has, a
 	// later Close waits for its goroutine.
-	for {
+	for deadline := time.Now().Add(10 * time.Second); ; {
 		p.mu.Lock()
 		hooking := p.hooking
 		p.mu.Unlock()
 		if hooking == 0 {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hook has not returned after 10 s")
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -137,11 +137,19 @@ func WithDir(dir string) Option {
 // NewEnsemble return: clientPort, clientPortAddress, secureClientPort,
 // secureClientPortAddress, dataDir, dataLogDir, server.N, tickTime (see
 // WithTickTime) and, for a server started WithTLS, serverCnxnFactory and
-// the ssl.keyStore and ssl.trustStore keys. So is a key or value that would
-// not stay one line of zoo.cfg.
+// the ssl.keyStore and ssl.trustStore keys. So is a key or value that
+// zoo.cfg, read as Java properties, would not take as written: a key with
+// '=', ':', white space or a backslash, or starting with '#' or '!', and a
+// value with a line break or a backslash.
 func WithConfig(key, value string) Option {
 	return optionFunc(func(c *config) {
-		if key == "" || strings.ContainsAny(key, "= \t\r\n") || strings.ContainsAny(value, "\r\n") {
+		// zoo.cfg is read as Java properties: a key ends at '=', ':' or
+		// white space, a line starting with '#' or '!' is a comment, and a
+		// backslash starts an escape (at the end of a line, it goes on
+		// with the next).
+		badKey := key == "" || strings.ContainsAny(key, "=: \t\f\r\n\\") || strings.ContainsAny(key[:1], "#!")
+		badValue := strings.ContainsAny(value, "\r\n\\")
+		if badKey || badValue {
 			c.errs = append(c.errs, fmt.Errorf("zktest: WithConfig(%q, %q): not a key=value line of zoo.cfg", key, value))
 			return
 		}

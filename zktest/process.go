@@ -22,7 +22,7 @@ import (
 //     that started it, were that thread to end, as a thread does when a
 //     goroutine that locked it (runtime.LockOSThread) returns. So each JVM
 //     is started, and waited for, by a goroutine that keeps its thread
-//     locked until the JVM has exited (runJVM);
+//     locked until the JVM has exited (jvm.run);
 //   - a watchdog shell, also started per JVM, blocks reading a pipe whose only
 //     writer is the test binary. When the binary exits, however it exits, the
 //     read ends with EOF and the watchdog kills the JVM's group. A clean stop
@@ -59,13 +59,16 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 	cmd.SysProcAttr = jvmSysProcAttr()
 	j := &jvm{cmd: cmd, done: make(chan struct{})}
 	started := make(chan error, 1)
-	go j.run(started)
+	watched := make(chan struct{}) // closed once the watchdog is set, or given up on
+	go j.run(started, watched)
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("zktest: start java: %w", err)
 	}
-	// Not yet reaped, so the group id is still the JVM's.
+	// Not reaped until watched is closed, so the group id is still the
+	// JVM's, even if it has exited.
 	killUnwatched := func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		close(watched)
 		<-j.done
 	}
 
@@ -85,6 +88,7 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 		return nil, fmt.Errorf("zktest: start watchdog: %w", err)
 	}
 	j.watchdog, j.disarmW = wd, w
+	close(watched)
 	go func() {
 		<-j.done
 		j.disarm() // it may have exited by itself
@@ -95,8 +99,10 @@ func startJVM(java, dir, logPath string, args []string) (*jvm, error) {
 // run starts the JVM, reports how that went on started, and waits for the
 // JVM to exit, all on one locked thread: the JVM's Pdeathsig fires when
 // the thread that started it ends, and a locked thread is no other
-// goroutine's to end.
-func (j *jvm) run(started chan<- error) {
+// goroutine's to end. It reaps the JVM only once watched is closed, so
+// that until startJVM has set the watchdog up, or killed the JVM, the
+// JVM's pid, which names its group, cannot be reused.
+func (j *jvm) run(started chan<- error, watched <-chan struct{}) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := j.cmd.Start(); err != nil {
@@ -104,6 +110,7 @@ func (j *jvm) run(started chan<- error) {
 		return
 	}
 	started <- nil
+	<-watched
 	j.waitErr = j.cmd.Wait()
 	close(j.done)
 }

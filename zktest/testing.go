@@ -26,6 +26,11 @@ const serversEnv = "ZK_SERVERS"
 func StartServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	if env := os.Getenv(serversEnv); env != "" {
+		// The options do not apply to those servers, but a bad one is as
+		// much an error as without them.
+		if _, err := newConfig(opts); err != nil {
+			t.Fatal(err)
+		}
 		s := ExternalServer(env)
 		s.tb = t
 		return s

@@ -29,6 +29,25 @@ func versionedRetryClients(t *testing.T) (c, other *core.Client, px *zktest.Prox
 	return c, other, px
 }
 
+// inBackground runs call on a goroutine of its own and returns the
+// channel its error comes on.
+func inBackground(call func() error) <-chan error {
+	errc := make(chan error, 1)
+	go func() { errc <- call() }()
+	return errc
+}
+
+// waitAppliedA waits until other reads data at path: a write whose reply
+// the proxy drops has been applied.
+func waitAppliedA(t *testing.T, other *core.Client, path, data string) {
+	t.Helper()
+	ctx := ctxA(t)
+	require.Eventually(t, func() bool {
+		got, err := other.GetData(ctx, path)
+		return err == nil && string(got) == data
+	}, 10*time.Second, 5*time.Millisecond, "the write is applied")
+}
+
 // TestVersionedWriteAppliedThenOverwrittenIsOutcomeUnknown: a versioned
 // set whose reply is lost after the server applied it, retried once
 // another client has written over it, cannot tell whether it was applied.
@@ -47,20 +66,15 @@ func TestVersionedWriteAppliedThenOverwrittenIsOutcomeUnknown(t *testing.T) {
 
 			px.Refuse(true) // no new connection until the other client has written
 			px.DropNextReply()
-			errc := make(chan error, 1)
-			go func() {
-				var err error
+			errc := inBackground(func() error {
 				if viaCache {
-					_, err = c.SetData(ctx, "/n", []byte("ours"))
-				} else {
-					_, err = c.Set(ctx, "/n", []byte("ours"), 0)
+					_, err := c.SetData(ctx, "/n", []byte("ours"))
+					return err
 				}
-				errc <- err
-			}()
-			require.Eventually(t, func() bool {
-				data, err := other.GetData(ctx, "/n")
-				return err == nil && string(data) == "ours"
-			}, 10*time.Second, 5*time.Millisecond, "the write is applied")
+				_, err := c.Set(ctx, "/n", []byte("ours"), 0)
+				return err
+			})
+			waitAppliedA(t, other, "/n", "ours")
 			_, err := other.Set(ctx, "/n", []byte("theirs"), 1)
 			require.NoError(t, err)
 			px.Refuse(false)
@@ -85,11 +99,10 @@ func TestVersionedWriteLostBeforeAnotherWonIsBadVersion(t *testing.T) {
 
 	px.BlackHoleToServer(true)
 	before := px.Swallowed()
-	errc := make(chan error, 1)
-	go func() {
+	errc := inBackground(func() error {
 		_, err := c.Set(ctx, "/n", []byte("ours"), 0)
-		errc <- err
-	}()
+		return err
+	})
 	require.Eventually(t, func() bool { return px.Swallowed() > before }, 10*time.Second, time.Millisecond)
 	_, err := other.Set(ctx, "/n", []byte("theirs"), 0)
 	require.NoError(t, err)
@@ -114,8 +127,7 @@ func TestDeleteRetryLeavesANewerNodeAlone(t *testing.T) {
 
 	px.Refuse(true)
 	px.DropNextReply()
-	errc := make(chan error, 1)
-	go func() { errc <- c.Delete(ctx, "/n") }() // at the cached version 0
+	errc := inBackground(func() error { return c.Delete(ctx, "/n") }) // at the cached version 0
 	require.Eventually(t, func() bool {
 		ok, err := other.Exists(ctx, "/n")
 		return err == nil && !ok
@@ -144,8 +156,7 @@ func TestDeleteRetryDeletesTheNodeItMeant(t *testing.T) {
 
 	px.BlackHoleToServer(true)
 	before := px.Swallowed()
-	errc := make(chan error, 1)
-	go func() { errc <- c.Delete(ctx, "/n") }()
+	errc := inBackground(func() error { return c.Delete(ctx, "/n") })
 	require.Eventually(t, func() bool { return px.Swallowed() > before }, 10*time.Second, time.Millisecond)
 	px.BlackHoleToServer(false)
 
@@ -166,15 +177,11 @@ func TestVersionedWriteAppliedThenNodeMadeAgainIsOutcomeUnknown(t *testing.T) {
 
 	px.Refuse(true)
 	px.DropNextReply()
-	errc := make(chan error, 1)
-	go func() {
+	errc := inBackground(func() error {
 		_, err := c.Set(ctx, "/n", []byte("ours"), 0)
-		errc <- err
-	}()
-	require.Eventually(t, func() bool {
-		data, err := other.GetData(ctx, "/n")
-		return err == nil && string(data) == "ours"
-	}, 10*time.Second, 5*time.Millisecond, "the write is applied")
+		return err
+	})
+	waitAppliedA(t, other, "/n", "ours")
 	require.NoError(t, other.Delete(ctx, "/n", core.Force()))
 	_, err := other.Create(ctx, "/n", []byte("new"))
 	require.NoError(t, err)

@@ -337,16 +337,7 @@ func TestExpireSessionChroot(t *testing.T) {
 	if err := ExpireSession(t.Context(), cs, resp.SessionID, resp.Passwd); err != nil {
 		t.Fatalf("ExpireSession(%q): %v", cs, err)
 	}
-	again, got, err := dialRaw(t.Context(), s.Addr(), proto.ConnectRequest{
-		TimeoutMs: 10000, SessionID: resp.SessionID, Passwd: resp.Passwd,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	again.Close()
-	if got.TimeoutMs != 0 {
-		t.Fatalf("resumed an expired session: %+v", got)
-	}
+	requireSessionGone(t, s.Addr(), resp)
 }
 
 // TestExpireSessionSilentServer checks that ExpireSession, with a context

@@ -115,6 +115,9 @@ func exchangeConnect(nc net.Conn, br *bufio.Reader, req proto.ConnectRequest) (*
 	d := proto.NewDecoder(frame)
 	resp.Decode(d)
 	if d.Err() != nil {
+		if err := refusedConnect(frame); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: connect response: %w", ErrMarshallingError, d.Err())
 	}
 	if resp.TimeoutMs <= 0 {
@@ -156,4 +159,27 @@ func (c *Client) endAbandoned(s *Session) {
 	c.log.Info("zk: ending the session of a handshake that ran out of time",
 		zap.String("session", fmt.Sprintf("0x%x", s.id)))
 	_ = c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()), serverAddr{})
+}
+
+// refusedConnect returns the error of a connect request that a server
+// answered with a bare reply header carrying an error code instead of a
+// connect response, and nil for a frame that is not one. A read-only
+// ZooKeeper server answers so (NotReadOnly) when it cannot make a
+// session because local sessions are off.
+func refusedConnect(frame []byte) error {
+	const headerSize = 4 + 8 + 4 // xid, zxid, error code
+	if len(frame) != headerSize {
+		return nil
+	}
+	var h proto.ReplyHeader
+	d := proto.NewDecoder(frame)
+	h.Decode(d)
+	if d.Err() != nil || h.Err >= 0 {
+		return nil
+	}
+	err := &Error{Code: Code(h.Err), Op: "connect"}
+	if err.Code == CodeNotReadOnly {
+		return fmt.Errorf("%w (a read-only server makes new sessions only with localSessionsEnabled=true)", err)
+	}
+	return err
 }

@@ -29,3 +29,37 @@ func TestUnitHandshakeBadFrameIsMarshallingError(t *testing.T) {
 		}
 	}
 }
+
+// A server that answers the connect request with a bare reply header and
+// an error code, as a read-only server without local sessions does,
+// refused the request with that code: the attempt fails with its
+// sentinel, not with a marshalling error. A header with no error code is
+// still a malformed answer.
+func TestUnitHandshakeRefusalHeaderIsItsError(t *testing.T) {
+	for _, tc := range []struct {
+		code int32
+		want error
+	}{
+		{int32(CodeNotReadOnly), ErrNotReadOnly},
+		{int32(CodeSessionExpired), ErrSessionExpired},
+		{0, ErrMarshallingError},
+	} {
+		client, server := net.Pipe()
+		go func() {
+			defer server.Close()
+			if _, err := proto.ReadFrame(bufio.NewReader(server), nil, 1<<20); err == nil {
+				frame, start := proto.AppendFrameStart(nil)
+				frame = proto.ReplyHeader{Xid: 0, Zxid: 0x100000001, Err: tc.code}.Encode(frame)
+				_, _ = server.Write(proto.FinishFrame(frame, start))
+			}
+		}()
+		_, err := exchangeConnect(client, bufio.NewReader(client), proto.ConnectRequest{TimeoutMs: 10000, Passwd: make([]byte, 16)})
+		client.Close()
+		if !errors.Is(err, tc.want) {
+			t.Errorf("code %d: %v, want %v", tc.code, err, tc.want)
+		}
+		if tc.code != 0 && errors.Is(err, ErrMarshallingError) {
+			t.Errorf("code %d: %v, want no marshalling error", tc.code, err)
+		}
+	}
+}

@@ -261,7 +261,9 @@ func WithOwnPolling(on bool) Option {
 // The read-only session ends with ErrSessionExpired (it has no ephemeral
 // nodes to lose), and the client's watches, one-shot and persistent,
 // carry over to the new session, registered again from the last zxid the
-// client saw.
+// client saw. A read-only server makes new sessions only when its
+// ensemble runs with localSessionsEnabled=true; without it, it refuses
+// the connect request with ErrNotReadOnly.
 // Default: false.
 func WithAllowReadOnly(allow bool) Option {
 	return optionFunc(func(c *config) { c.allowReadOnly = allow })

@@ -15,11 +15,13 @@
 // from a local installation, found in $ZOOKEEPER_HOME, in Debian's layout
 // (/usr/share/java/zookeeper.jar) or through zkServer.sh on PATH, run by the
 // java of $JAVA_HOME or PATH; a ZOOKEEPER_HOME or JAVA_HOME that holds none
-// is an error rather than passed over. `make zookeeper` installs both. They are tuned for tests: tickTime 100 ms, session
-// timeouts from 200 ms to 60 s, forceSync off (see WithFsync), every
-// four-letter word allowed, TTL and container nodes on (empty containers go
-// within 100 ms), read-only mode on, no admin server, and the log in a file
-// (see Server.LogPath) whose tail a failing test logs.
+// is an error rather than passed over. `make zookeeper` installs both. They
+// are tuned for tests: tickTime 100 ms, session timeouts from 200 ms to 60 s,
+// forceSync off (see WithFsync), every four-letter word allowed, TTL and
+// container nodes on (empty containers go within 100 ms), read-only mode on
+// (a read-only server makes new sessions only with
+// WithConfig("localSessionsEnabled", "true")), no admin server, and the log
+// in a file (see Server.LogPath) whose tail a failing test logs.
 //
 // Each JVM leads its own process group. The group is killed when the test
 // binary exits however it exits, panic, timeout or SIGKILL included, through

@@ -220,17 +220,16 @@ var (
 	// matches both ErrConnectionLoss and ErrTimeout; the retry policy may
 	// resend it like any connection loss.
 	ErrTimeout = errors.New("zk: timed out")
-	// ErrOutcomeUnknown reports a Set, SetData or SetACL at a version whose
-	// first attempt was lost in flight, and whose retry, refused, found the
-	// node in a state that does not tell whether that attempt was applied:
-	// a later version, a node made since (perhaps in place of the one
-	// written), no node, or a read back refused for lack of permission. A
-	// SetACL at any version reports it too when its retry is refused for
-	// lack of ADMIN permission and the ACL read back is not the one it
-	// wrote. It matches ErrConnectionLoss too, as a loss of unknown outcome
-	// does, and never ErrBadVersion: a caller that reads again and retries
-	// on ErrBadVersion would apply its change twice. No retry policy
-	// repeats it.
+	// ErrOutcomeUnknown reports a Set, SetData or SetACL whose attempt was
+	// lost in flight, and whose retry found the node in a state that does
+	// not tell whether that attempt was applied: a later version, a node
+	// made since (perhaps in place of the one written), no node, or a read
+	// back refused for lack of permission. A retry looks before it sends
+	// the write again, so that it never writes to a node made since. It
+	// matches ErrConnectionLoss too, as a loss of unknown outcome does,
+	// and never ErrBadVersion: a caller that reads again and retries on
+	// ErrBadVersion would apply its change twice. No retry policy repeats
+	// it.
 	ErrOutcomeUnknown = errors.New("zk: outcome unknown")
 	// ErrTransactionFailed reports a transaction one of whose operations the
 	// server refused; the error, an *OpError, names that operation. A
@@ -334,12 +333,12 @@ func (e *callError) As(target any) bool {
 	return true
 }
 
-// outcomeUnknownError is ErrOutcomeUnknown with the retry's refusal, which
-// it tells of but does not match.
-type outcomeUnknownError struct{ refusal error }
+// outcomeUnknownError is ErrOutcomeUnknown with what the retry found,
+// which it tells of but does not match (a refusal, say).
+type outcomeUnknownError struct{ found string }
 
 func (e *outcomeUnknownError) Error() string {
-	return "zk: outcome unknown: the write was lost in flight, and its retry found the node moved on (" + e.refusal.Error() + ")"
+	return "zk: outcome unknown: the write was lost in flight, and " + e.found
 }
 
 // Is matches ErrOutcomeUnknown and ErrConnectionLoss.

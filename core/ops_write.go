@@ -383,12 +383,13 @@ func (c *Client) meantNodeGone(ctx context.Context, sp string, meant int64) (zxi
 
 // Set replaces path's data if its version is version (-1 for any; below
 // -1 is refused with ErrInvalidArgument) and returns the new Stat. A
-// versioned set retried after a connection loss that meets ErrBadVersion
-// counts as success when the node is now at version+1 with exactly this
-// data, fails with ErrBadVersion when the same node is at version+1 with
-// other data, and fails with ErrOutcomeUnknown (which matches
-// ErrConnectionLoss, not ErrBadVersion) when it cannot tell: the node has
-// moved on further, was made again, is gone, or cannot be read.
+// versioned set whose request was lost in flight reads the node before it
+// sends the write again, and sends it only to the same node still at
+// version: it counts as success when the node is now at version+1 with
+// exactly this data, fails with ErrBadVersion when the same node is at
+// version+1 with other data, and fails with ErrOutcomeUnknown (which
+// matches ErrConnectionLoss, not ErrBadVersion) when it cannot tell: the
+// node has moved on further, was made again, or is gone.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
 	sp, err := c.versionedPath(path, version)
 	if err != nil {
@@ -438,79 +439,110 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 	return st, nil
 }
 
-// versionedWrite sends a setData or setACL under the retry policy. A retry
-// after a loss in flight that meets ErrBadVersion asks applied what the
-// node shows now:
-//   - exactly this write (the next version, with our content): the first
+// versionedWrite sends a setData or setACL under the retry policy. After
+// an attempt lost in flight, a write at a version first asks look what
+// the node at sp shows, and sends the write again only when the node it
+// was sent to is still at that version:
+//   - exactly this write (the next version, with our content): the lost
 //     attempt went through, and the call succeeds;
-//   - on the node that was there when the write was sent, another write
-//     at the next version, or still the version written at: the first
-//     attempt was not applied, and the call fails with the retry's
-//     refusal (ErrBadVersion, or ErrNoAuth);
-//   - anything else (a later version, a node made since, no node, a read
-//     refused): the first attempt may have gone through before other
-//     writes moved on. The call fails with ErrOutcomeUnknown, which
-//     matches ErrConnectionLoss and not ErrBadVersion: a caller that reads
-//     again and retries on ErrBadVersion would apply its change twice.
+//   - on the node the write was sent to, another write at the next
+//     version: the call fails with ErrBadVersion;
+//   - anything else (a later version, a node made since, no node): the
+//     lost attempt may have gone through before the node moved on, or
+//     was replaced. The call fails with ErrOutcomeUnknown, which matches
+//     ErrConnectionLoss and not ErrBadVersion: a caller that reads again
+//     and retries on ErrBadVersion would apply its change twice.
 //
-// When that read is lost too, the write's fate is still unknown: the loss
-// goes back to the policy, whose next attempt asks again. When it ends
-// unanswered otherwise (ctx ends, say), the call fails with its error, not
-// the retry's refusal. A write that finds no node at sp takes sp out of the
-// stat cache.
+// A look refused for lack of READ permission sends the write again
+// unlooked. A write sent again after a loss it could not look past (that
+// way, or at any version) and refused with ErrBadVersion, or with ErrNoAuth
+// when lockOut says the write may take away the caller's own right to make
+// it (a setACL that drops its ADMIN permission), asks look the same, and
+// fails with the refusal only when the node shows the lost attempt was not
+// applied; one that finds no node fails with ErrOutcomeUnknown.
 //
-// lockOut says the write may take away the caller's own right to make it
-// (a setACL that drops its ADMIN permission): a retry refused with
-// ErrNoAuth asks applied too, at any version.
-func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, lockOut bool, applied func(context.Context) (*Stat, writeOutcome, error)) (*Stat, error) {
+// When a look is lost too, the write's fate is still unknown: the loss
+// goes back to the policy, whose next attempt looks again. When it ends
+// unanswered otherwise (ctx ends, say), the call fails with its error. A
+// write that finds no node at sp takes sp out of the stat cache.
+func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, lockOut bool, look func(context.Context) (*Stat, writeOutcome, error)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
+		looked := false // this attempt saw the node untouched before sending
+		if lost && version >= 0 {
+			got, outcome, lerr := look(ctx)
+			switch {
+			case errors.Is(lerr, ErrNoAuth):
+				// It cannot look: the write goes again unlooked.
+			case lerr != nil:
+				return lookFailed(lerr)
+			case outcome == outcomeApplied:
+				st = got
+				return nil
+			case outcome == outcomeOverwritten:
+				return sentinel(CodeBadVersion)
+			case outcome == outcomeUntouched:
+				looked = true
+			default:
+				return &outcomeUnknownError{found: "the node at its path has changed since in a way that does not tell whether it was applied"}
+			}
+		}
 		zxid, err := c.call(ctx, req, resp, nil, false)
 		c.stats.forgetIfMissing(sp, zxid, err)
 		if err == nil {
 			st = newStat(&resp.Stat)
 			return nil
 		}
+		unresolved := lost && !looked // an earlier attempt's fate is open
 		if lostInFlight(err) {
 			lost = true
 		}
 		refusedAfterUs := version >= 0 && errors.Is(err, ErrBadVersion) || lockOut && errors.Is(err, ErrNoAuth)
-		if !lost || !refusedAfterUs {
+		switch {
+		case unresolved && errIsNoNode(err):
+			return &outcomeUnknownError{found: "its retry found no node at its path"}
+		case !unresolved || !refusedAfterUs:
 			return err
 		}
-		got, outcome, rerr := applied(ctx)
+		got, outcome, lerr := look(ctx)
 		switch {
-		case isLoss(rerr):
-			// The read back was lost too: the write's fate is still
-			// unknown, and the policy may try again, which asks again.
-			return afterSent(rerr)
-		case rerr != nil && !errIsNoNode(rerr) && !errors.Is(rerr, ErrNoAuth):
-			// The read back got no answer (ctx or the session ended, the
-			// client closed): the write's fate is unknown, which its
-			// error says, where the retry's refusal would say that
-			// someone else's write won.
-			return rerr
+		case lerr != nil && !errIsNoNode(lerr) && !errors.Is(lerr, ErrNoAuth):
+			return lookFailed(lerr)
+		case lerr != nil:
 		case outcome == outcomeApplied:
 			st = got
 			return nil
-		case outcome == outcomeNotApplied:
+		case outcome == outcomeOverwritten, outcome == outcomeUntouched:
 			return err
 		}
-		return &outcomeUnknownError{refusal: err}
+		return &outcomeUnknownError{found: "its retry was refused (" + err.Error() + ") by a node that does not tell whether it was applied"}
 	})
 	return st, err
 }
 
-// writeOutcome is what a versioned write's read back tells of a first
+// lookFailed is the error of an attempt whose look at the node, after a
+// write lost in flight, got no answer. A loss goes back to the policy,
+// whose next attempt looks again; any other error (ctx or the session
+// ended, the client closed) ends the call with it: the write's fate is
+// unknown, which that error says.
+func lookFailed(err error) error {
+	if isLoss(err) {
+		return afterSent(err)
+	}
+	return err
+}
+
+// writeOutcome is what a look at the node tells of a versioned write's
 // attempt lost in flight.
 type writeOutcome uint8
 
 const (
-	outcomeUnknown    writeOutcome = iota // it may or may not have been applied
-	outcomeApplied                        // the node shows it
-	outcomeNotApplied                     // the node it was sent to shows it was not
+	outcomeUnknown     writeOutcome = iota // it may or may not have been applied
+	outcomeApplied                         // the node shows it
+	outcomeOverwritten                     // another write took its place on the node it was sent to
+	outcomeUntouched                       // the node it was sent to is still at the version written at
 )
 
 // nextVersionShows is the outcome of a write at version, lost in flight,
@@ -529,21 +561,22 @@ func nextVersionShows(now, version int32, ours bool, made, since int64) writeOut
 		return outcomeApplied
 	case made > since:
 		return outcomeUnknown
-	case now == version+1, now == version:
-		return outcomeNotApplied
+	case now == version+1:
+		return outcomeOverwritten
+	case now == version:
+		return outcomeUntouched
 	}
 	return outcomeUnknown
 }
 
 // SetACL replaces path's ACL. Without options it writes at the ACL version
-// in the stat cache (any version when path is not cached). A retry after a
-// connection loss that meets ErrBadVersion, or ErrNoAuth because the lost
-// attempt took the caller's ADMIN permission away, reads the ACL back and
-// counts as success when the node now holds exactly this one, and fails
-// with the retry's refusal when the same node shows another ACL at the
-// next version, or is still at the version written at. Otherwise it fails
-// with ErrOutcomeUnknown, as Set does; at any version (Force), when the
-// ACL read back is not this one.
+// in the stat cache (any version when path is not cached). After a loss in
+// flight it reads the ACL back, as Set reads the data, before it sends the
+// write again. Forced (at any version), it sends the write again at once;
+// a retry refused with ErrNoAuth, because the lost attempt took the
+// caller's ADMIN permission away, then reads the ACL back and counts as
+// success when the node holds exactly this one, and fails with
+// ErrOutcomeUnknown otherwise.
 func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...WriteOption) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {

@@ -36,10 +36,11 @@ type SleepFunc func(attempts []time.Time) time.Duration
 //   - Delete is retried; a retry that finds the node gone succeeds, and
 //     so does one that finds a node made since at the path, when the
 //     delete went at the stat cache's version (see Client.Delete).
-//   - SetData and SetACL are retried; a versioned one that then meets
-//     ErrBadVersion succeeds when the node shows exactly this write, fails
-//     with ErrBadVersion when another write took the next version, and
-//     with ErrOutcomeUnknown when the node has moved on further.
+//   - SetData and SetACL are retried; a versioned one first reads the
+//     node, succeeds when it shows exactly this write, fails with
+//     ErrBadVersion when another write took the next version, fails with
+//     ErrOutcomeUnknown when the node has moved on further or was made
+//     again, and is sent again only to the same node still at its version.
 //   - Transaction.Commit is not retried: the transaction may have been
 //     applied.
 //

@@ -465,11 +465,11 @@ func (c *cancelOnWriteB) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// A versioned set whose reply is lost is sent again; the second attempt
-// meets ErrBadVersion, and the client reads the node back to learn whether
-// its first attempt went through. When that read is lost as well, the
-// call goes on under the policy, asks again, and succeeds, instead of
-// failing with ErrBadVersion for a write that was made.
+// A versioned set whose reply is lost is not sent again blindly: the
+// retry first reads the node to learn whether the lost attempt went
+// through. When that read is lost as well, the call goes on under the
+// policy, looks again, sees its write, and succeeds without sending it
+// again.
 func TestRetryVersionedSetReadBackLost(t *testing.T) {
 	c, spy := spyClientB(t, core.RetryForever())
 	ctx := ctxB(t, waitB)
@@ -481,8 +481,8 @@ func TestRetryVersionedSetReadBackLost(t *testing.T) {
 	st, err := c.Set(ctx, "/n", []byte("v1"), 0)
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), st.Version)
-	assert.Len(t, spy.requests(opSetData), 3, "the write, a retry that met the new version, one more after the lost read")
-	assert.Len(t, spy.requests(opGetData), 2, "the lost read back, then the one that saw the write")
+	assert.Len(t, spy.requests(opSetData), 1, "the write, sent once: each retry looked at the node first")
+	assert.Len(t, spy.requests(opGetData), 2, "the lost look, then the one that saw the write")
 
 	data, st, err := c.Get(ctx, "/n")
 	require.NoError(t, err)
@@ -490,11 +490,11 @@ func TestRetryVersionedSetReadBackLost(t *testing.T) {
 	assert.Equal(t, int32(1), st.Version, "written once")
 }
 
-// A setACL whose reply is lost is sent again like a versioned set, and
-// the retry meets ErrBadVersion. The server does not store the ACL as sent:
-// it drops repeated entries and turns an "auth" entry into one entry per
+// A setACL whose reply is lost is retried like a versioned set: the retry
+// first reads the ACL back. The server does not store the ACL as sent: it
+// drops repeated entries and turns an "auth" entry into one entry per
 // identity of the session. The read back must recognise that form as this
-// write, or a write that was made fails with ErrBadVersion.
+// write, or a write that was made fails.
 func TestRetrySetACLReadBackAsStored(t *testing.T) {
 	c, spy := spyClientB(t, core.RetryForever())
 	ctx := ctxB(t, waitB)
@@ -511,7 +511,7 @@ func TestRetrySetACLReadBackAsStored(t *testing.T) {
 	st, err := c.SetACL(ctx, "/n", acl)
 	require.NoError(t, err, "the first attempt went through")
 	assert.Equal(t, int32(1), st.ACLVersion)
-	assert.Len(t, spy.requests(opSetACL), 2, "the lost write, then a retry that met the new version")
+	assert.Len(t, spy.requests(opSetACL), 1, "the lost write alone: the retry looked first and saw it")
 
 	got, _, err := c.GetACL(ctx, "/n")
 	require.NoError(t, err)
@@ -522,20 +522,21 @@ func TestRetrySetACLReadBackAsStored(t *testing.T) {
 }
 
 // A SetACL that drops the caller's own ADMIN permission, and whose reply
-// is lost: its retry is refused with ErrNoAuth, as the first attempt went
-// through. The read back (READ is kept) shows the new ACL, so the call
-// succeeds, forced or at the cached version. Without ADMIN the caller
-// reads digest entries with the password hash hidden ("alice:x"), which
-// still counts as its own entry.
+// is lost. At the cached version its retry looks at the ACL first (READ is
+// kept) and sees the new one; forced, it sends the write again, which is
+// refused with ErrNoAuth, and then reads the ACL back. Either way the call
+// succeeds. Without ADMIN the caller reads digest entries with the
+// password hash hidden ("alice:x"), which still counts as its own entry.
 func TestRetrySetACLThatDropsOwnAdmin(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		acl  []core.ACL
-		opts []core.WriteOption
+		name  string
+		acl   []core.ACL
+		opts  []core.WriteOption
+		sends int // setACL requests
 	}{
-		{"auth, cached version", []core.ACL{core.MakeACL("auth", "", core.PermRead)}, nil},
-		{"auth, forced", []core.ACL{core.MakeACL("auth", "", core.PermRead)}, []core.WriteOption{core.Force()}},
-		{"digest, cached version", core.DigestACL("alice", "secret", core.PermRead), nil},
+		{"auth, cached version", []core.ACL{core.MakeACL("auth", "", core.PermRead)}, nil, 1},
+		{"auth, forced", []core.ACL{core.MakeACL("auth", "", core.PermRead)}, []core.WriteOption{core.Force()}, 2},
+		{"digest, cached version", core.DigestACL("alice", "secret", core.PermRead), nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, spy := spyClientB(t, core.RetryForever())
@@ -548,7 +549,7 @@ func TestRetrySetACLThatDropsOwnAdmin(t *testing.T) {
 			st, err := c.SetACL(ctx, "/n", tc.acl, tc.opts...)
 			require.NoError(t, err, "the first attempt went through")
 			assert.Equal(t, int32(1), st.ACLVersion)
-			require.Len(t, spy.requests(opSetACL), 2, "the lost write, then a retry refused for want of ADMIN")
+			require.Len(t, spy.requests(opSetACL), tc.sends, "the lost write, and when forced a retry refused for want of ADMIN")
 
 			got, _, err := c.GetACL(ctx, "/n")
 			require.NoError(t, err)

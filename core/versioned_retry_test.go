@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -215,4 +216,54 @@ func TestSetACLRefusedAfterLossKeepsItsRefusal(t *testing.T) {
 	require.Equal(t, 1, states.count(core.StateSuspended), "the first attempt's reply was lost with its connection")
 	requireErrA(t, err, core.ErrNoAuth, "setACL", "/n")
 	require.NotErrorIs(t, err, core.ErrOutcomeUnknown)
+}
+
+// TestVersionedWriteRetryLeavesANodeMadeSinceAlone: a write at a version,
+// applied and lost in flight, whose node another client then deletes and
+// makes again (at version 0, as the write was sent at), is not sent again
+// to the new node: the retry looks first, finds a node made since, and
+// fails with ErrOutcomeUnknown. The new node keeps its data and ACL.
+func TestVersionedWriteRetryLeavesANodeMadeSinceAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(ctx context.Context, c *core.Client) error
+	}{
+		{"Set", func(ctx context.Context, c *core.Client) error {
+			_, err := c.Set(ctx, "/n", []byte("ours"), 0)
+			return err
+		}},
+		{"SetData", func(ctx context.Context, c *core.Client) error {
+			_, err := c.SetData(ctx, "/n", []byte("ours"))
+			return err
+		}},
+		{"SetACL", func(ctx context.Context, c *core.Client) error {
+			_, err := c.SetACL(ctx, "/n", core.ReadACLUnsafe)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, other, px := versionedRetryClients(t)
+			ctx := ctxA(t)
+
+			px.Refuse(true)
+			px.DropNextReply()
+			errc := inBackground(func() error { return tc.write(ctx, c) })
+			require.Eventually(t, func() bool {
+				_, st, err := other.Get(ctx, "/n")
+				return err == nil && (st.Version == 1 || st.ACLVersion == 1)
+			}, 10*time.Second, 5*time.Millisecond, "the write is applied")
+			require.NoError(t, other.Delete(ctx, "/n", core.Force()))
+			_, err := other.Create(ctx, "/n", []byte("theirs"))
+			require.NoError(t, err)
+			px.Refuse(false)
+
+			err = <-errc
+			requireErrA(t, err, core.ErrOutcomeUnknown, map[string]string{"Set": "setData", "SetData": "setData", "SetACL": "setACL"}[tc.name], "/n")
+			data, st, err := other.Get(ctx, "/n")
+			require.NoError(t, err)
+			require.Equal(t, "theirs", string(data), "the new node's data is its own")
+			require.EqualValues(t, 0, st.Version)
+			require.EqualValues(t, 0, st.ACLVersion, "the new node's ACL is its own")
+		})
+	}
 }

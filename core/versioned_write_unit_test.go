@@ -150,9 +150,9 @@ func TestUnitVersionedWriteUnansweredReadBackIsNoRefusal(t *testing.T) {
 	}
 }
 
-// What a lost write's read back tells: the node the write was sent to
-// (made no later than since, 10 here) tells at the next version or at the
-// version written at; any other state leaves the outcome unknown.
+// What a look at the node tells of a lost write: the node the write was
+// sent to (made no later than since, 10 here) tells at the next version or
+// at the version written at; any other state leaves the outcome unknown.
 func TestUnitNextVersionShows(t *testing.T) {
 	const since = 10
 	for _, tc := range []struct {
@@ -162,14 +162,14 @@ func TestUnitNextVersionShows(t *testing.T) {
 		want         writeOutcome
 	}{
 		{1, 0, true, 5, outcomeApplied},
-		{1, 0, false, 5, outcomeNotApplied}, // another write took the next version
-		{0, 0, false, 5, outcomeNotApplied}, // nothing moved (a refused setACL)
-		{2, 0, true, 5, outcomeUnknown},     // ours may have been written over with the same data
-		{2, 0, false, 5, outcomeUnknown},    // ours may have come first
-		{1, 0, false, 11, outcomeUnknown},   // a node made since: ours may have gone to the one before
-		{0, 0, false, 11, outcomeUnknown},   // the same
-		{1, 0, true, 11, outcomeApplied},    // the node shows this write
-		{5, 4, false, since, outcomeNotApplied},
+		{1, 0, false, 5, outcomeOverwritten}, // another write took the next version
+		{0, 0, false, 5, outcomeUntouched},   // nothing moved
+		{2, 0, true, 5, outcomeUnknown},      // ours may have been written over with the same data
+		{2, 0, false, 5, outcomeUnknown},     // ours may have come first
+		{1, 0, false, 11, outcomeUnknown},    // a node made since: ours may have gone to the one before
+		{0, 0, false, 11, outcomeUnknown},    // the same
+		{1, 0, true, 11, outcomeApplied},     // the node shows this write
+		{5, 4, false, since, outcomeOverwritten},
 	} {
 		if got := nextVersionShows(tc.now, tc.version, tc.ours, tc.made, since); got != tc.want {
 			t.Errorf("nextVersionShows(%d, %d, %v, %d, %d) = %d, want %d", tc.now, tc.version, tc.ours, tc.made, since, got, tc.want)

@@ -224,9 +224,10 @@ var (
 	// lost in flight, and whose retry found the node in a state that does
 	// not tell whether that attempt was applied: a later version, a node
 	// made since (perhaps in place of the one written), no node, or a read
-	// back refused for lack of permission. A retry looks before it sends
-	// the write again, so that it never writes to a node made since. It
-	// matches ErrConnectionLoss too, as a loss of unknown outcome does,
+	// back refused for lack of permission. A retry of a write at a version
+	// looks before it sends the write again, so that it does not write to
+	// a node made since (unless it may not read the node). It matches
+	// ErrConnectionLoss too, as a loss of unknown outcome does,
 	// and never ErrBadVersion: a caller that reads again and retries on
 	// ErrBadVersion would apply its change twice. No retry policy repeats
 	// it.

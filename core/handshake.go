@@ -161,11 +161,11 @@ func (c *Client) endAbandoned(s *Session) {
 	_ = c.closeSessionWith(resumeRequest(s, 0), time.Now().Add(c.closeWait()), serverAddr{})
 }
 
-// refusedConnect returns the error of a connect request that a server
-// answered with a bare reply header carrying an error code instead of a
-// connect response, and nil for a frame that is not one. A read-only
-// ZooKeeper server answers so (NotReadOnly) when it cannot make a
-// session because local sessions are off.
+// refusedConnect returns the error of a connect request that a read-only
+// ZooKeeper server refused with a bare reply header carrying NotReadOnly
+// instead of a connect response, as it does when it cannot make a session
+// because local sessions are off; nil for any other frame, which stays a
+// malformed answer. A connect response is at least 20 bytes.
 func refusedConnect(frame []byte) error {
 	const headerSize = 4 + 8 + 4 // xid, zxid, error code
 	if len(frame) != headerSize {
@@ -174,12 +174,8 @@ func refusedConnect(frame []byte) error {
 	var h proto.ReplyHeader
 	d := proto.NewDecoder(frame)
 	h.Decode(d)
-	if d.Err() != nil || h.Err >= 0 {
+	if d.Err() != nil || h.Xid != 0 || Code(h.Err) != CodeNotReadOnly {
 		return nil
 	}
-	err := &Error{Code: Code(h.Err), Op: "connect"}
-	if err.Code == CodeNotReadOnly {
-		return fmt.Errorf("%w (a read-only server makes new sessions only with localSessionsEnabled=true)", err)
-	}
-	return err
+	return fmt.Errorf("%w (a read-only server makes new sessions only with localSessionsEnabled=true)", &Error{Code: CodeNotReadOnly, Op: "connect"})
 }

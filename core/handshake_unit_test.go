@@ -30,18 +30,18 @@ func TestUnitHandshakeBadFrameIsMarshallingError(t *testing.T) {
 	}
 }
 
-// A server that answers the connect request with a bare reply header and
-// an error code, as a read-only server without local sessions does,
-// refused the request with that code: the attempt fails with its
-// sentinel, not with a marshalling error. A header with no error code is
-// still a malformed answer.
+// A read-only server without local sessions answers the connect request
+// with a bare reply header carrying NotReadOnly: the attempt fails with
+// ErrNotReadOnly, not with a marshalling error. A bare header with any
+// other code (SessionExpired included: a server tells of an expired
+// session with a timeout of 0) is still a malformed answer.
 func TestUnitHandshakeRefusalHeaderIsItsError(t *testing.T) {
 	for _, tc := range []struct {
 		code int32
 		want error
 	}{
 		{int32(CodeNotReadOnly), ErrNotReadOnly},
-		{int32(CodeSessionExpired), ErrSessionExpired},
+		{int32(CodeSessionExpired), ErrMarshallingError},
 		{0, ErrMarshallingError},
 	} {
 		client, server := net.Pipe()
@@ -58,8 +58,11 @@ func TestUnitHandshakeRefusalHeaderIsItsError(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("code %d: %v, want %v", tc.code, err, tc.want)
 		}
-		if tc.code != 0 && errors.Is(err, ErrMarshallingError) {
+		if tc.want != ErrMarshallingError && errors.Is(err, ErrMarshallingError) {
 			t.Errorf("code %d: %v, want no marshalling error", tc.code, err)
+		}
+		if tc.want == ErrMarshallingError && errors.Is(err, ErrSessionExpired) {
+			t.Errorf("code %d: %v, want no session expiry", tc.code, err)
 		}
 	}
 }

@@ -385,11 +385,12 @@ func (c *Client) meantNodeGone(ctx context.Context, sp string, meant int64) (zxi
 // -1 is refused with ErrInvalidArgument) and returns the new Stat. A
 // versioned set whose request was lost in flight reads the node before it
 // sends the write again, and sends it only to the same node still at
-// version: it counts as success when the node is now at version+1 with
-// exactly this data, fails with ErrBadVersion when the same node is at
-// version+1 with other data, and fails with ErrOutcomeUnknown (which
-// matches ErrConnectionLoss, not ErrBadVersion) when it cannot tell: the
-// node has moved on further, was made again, or is gone.
+// version (or, when it may not read the node, without looking): it
+// counts as success when the node is now at version+1 with exactly this
+// data, fails with ErrBadVersion when the same node is at version+1 with
+// other data, and fails with ErrOutcomeUnknown (which matches
+// ErrConnectionLoss, not ErrBadVersion) when it cannot tell: the node has
+// moved on further, was made again, is gone, or cannot be read.
 func (c *Client) Set(ctx context.Context, path string, data []byte, version int32) (*Stat, error) {
 	sp, err := c.versionedPath(path, version)
 	if err != nil {
@@ -430,7 +431,7 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 		if err != nil {
 			return nil, outcomeUnknown, err
 		}
-		return newStat(&got.Stat), nextVersionShows(got.Stat.Version, version, bytes.Equal(got.Data, data), got.Stat.Czxid, since), nil
+		return newStat(&got.Stat), nextVersionShows(got.Stat.Version, version, bytes.Equal(got.Data, data), got.Stat.Czxid, since, c.lastZxid.Load()), nil
 	})
 	if err != nil {
 		return nil, opError("setData", path, err)
@@ -454,28 +455,35 @@ func (c *Client) setData(ctx context.Context, path, sp string, data []byte, vers
 //     and retries on ErrBadVersion would apply its change twice.
 //
 // A look refused for lack of READ permission sends the write again
-// unlooked. A write sent again after a loss it could not look past (that
-// way, or at any version) and refused with ErrBadVersion, or with ErrNoAuth
-// when lockOut says the write may take away the caller's own right to make
-// it (a setACL that drops its ADMIN permission), asks look the same, and
-// fails with the refusal only when the node shows the lost attempt was not
-// applied; one that finds no node fails with ErrOutcomeUnknown.
+// unlooked; so does a write at any version. A write sent again after a
+// loss and refused with ErrBadVersion, or with ErrNoAuth when lockOut says
+// the write may take away the caller's own right to make it (a setACL
+// that drops its ADMIN permission), looks again, since the lost attempt
+// may have landed after the first look (a slower server may still apply
+// it), and fails with the refusal only when the node shows that attempt
+// was not applied; one that finds no node fails with ErrOutcomeUnknown.
 //
-// When a look is lost too, the write's fate is still unknown: the loss
-// goes back to the policy, whose next attempt looks again. When it ends
-// unanswered otherwise (ctx ends, say), the call fails with its error. A
-// write that finds no node at sp takes sp out of the stat cache.
+// A look that never left the client costs no attempt. When a look is lost
+// in flight, the write's fate is still unknown: the loss goes back to the
+// policy, whose next attempt looks again. When it ends unanswered
+// otherwise (ctx ends, say), the call fails with its error. A write that
+// finds no node at sp takes sp out of the stat cache.
 func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp string, version int32, lockOut bool, look func(context.Context) (*Stat, writeOutcome, error)) (*Stat, error) {
 	resp := &proto.StatResponse{}
 	lost := false
 	var st *Stat
 	err := c.cfg.retry.run(ctx, c.waitReady, retryRule(true), func(ctx context.Context) error {
-		looked := false // this attempt saw the node untouched before sending
 		if lost && version >= 0 {
 			got, outcome, lerr := look(ctx)
 			switch {
+			case isNotSent(lerr):
+				// Nothing went out: the attempt costs nothing, and the
+				// next one looks again once connected.
+				return lerr
 			case errors.Is(lerr, ErrNoAuth):
 				// It cannot look: the write goes again unlooked.
+			case errIsNoNode(lerr):
+				return &outcomeUnknownError{found: "no node is at its path now"}
 			case lerr != nil:
 				return lookFailed(lerr)
 			case outcome == outcomeApplied:
@@ -483,9 +491,7 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 				return nil
 			case outcome == outcomeOverwritten:
 				return sentinel(CodeBadVersion)
-			case outcome == outcomeUntouched:
-				looked = true
-			default:
+			case outcome != outcomeUntouched:
 				return &outcomeUnknownError{found: "the node at its path has changed since in a way that does not tell whether it was applied"}
 			}
 		}
@@ -495,7 +501,10 @@ func (c *Client) versionedWrite(ctx context.Context, req proto.Request, sp strin
 			st = newStat(&resp.Stat)
 			return nil
 		}
-		unresolved := lost && !looked // an earlier attempt's fate is open
+		// An earlier attempt lost in flight may land after a look that
+		// found the node untouched (a slower server may still apply it),
+		// so its fate stays open until the node shows it.
+		unresolved := lost
 		if lostInFlight(err) {
 			lost = true
 		}
@@ -548,18 +557,21 @@ const (
 // nextVersionShows is the outcome of a write at version, lost in flight,
 // from what the node at its path shows now: its version, whether its
 // content is the write's, and made, its creation zxid. since is the
-// newest zxid the client had seen before it first sent the write. A node
-// made no later than since was there when the write reached the server,
-// and has been since: it alone tells. Its version moves on by one with
-// each write, so at version+1 with other content another write took this
-// one's place, and at version nothing was applied. Any other state (a
-// later version, or a node made since, perhaps in the place of the one
-// written) leaves the outcome unknown.
-func nextVersionShows(now, version int32, ours bool, made, since int64) writeOutcome {
+// newest zxid the client had seen before it first sent the write, and
+// seen the newest it has seen now. A node made no later than since was
+// there when the write reached the server, and has been since: it alone
+// tells. Its version moves on by one with each write, so at version+1
+// with other content another write took this one's place, and at version
+// nothing was applied. Any other state (a later version, or a node made
+// since, perhaps in the place of the one written) leaves the outcome
+// unknown; so does a seen below since, from a new session on servers
+// whose zxids went back (an ensemble restored from older data), where
+// creation zxids cannot be compared with since.
+func nextVersionShows(now, version int32, ours bool, made, since, seen int64) writeOutcome {
 	switch {
 	case now == version+1 && ours:
 		return outcomeApplied
-	case made > since:
+	case made > since, seen < since:
 		return outcomeUnknown
 	case now == version+1:
 		return outcomeOverwritten
@@ -576,7 +588,7 @@ func nextVersionShows(now, version int32, ours bool, made, since int64) writeOut
 // a retry refused with ErrNoAuth, because the lost attempt took the
 // caller's ADMIN permission away, then reads the ACL back and counts as
 // success when the node holds exactly this one, and fails with
-// ErrOutcomeUnknown otherwise.
+// ErrOutcomeUnknown otherwise, as does a retry that finds no node.
 func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...WriteOption) (*Stat, error) {
 	sp, err := c.serverPath(path)
 	if err != nil {
@@ -608,7 +620,7 @@ func (c *Client) SetACL(ctx context.Context, path string, acl []ACL, opts ...Wri
 			}
 			return nil, outcomeUnknown, nil
 		}
-		return newStat(&got.Stat), nextVersionShows(got.Stat.Aversion, version, same, got.Stat.Czxid, since), nil
+		return newStat(&got.Stat), nextVersionShows(got.Stat.Aversion, version, same, got.Stat.Czxid, since, c.lastZxid.Load()), nil
 	})
 	if err != nil {
 		return nil, opError("setACL", path, err)

@@ -40,7 +40,8 @@ type SleepFunc func(attempts []time.Time) time.Duration
 //     node, succeeds when it shows exactly this write, fails with
 //     ErrBadVersion when another write took the next version, fails with
 //     ErrOutcomeUnknown when the node has moved on further or was made
-//     again, and is sent again only to the same node still at its version.
+//     again, and is sent again only to the same node still at its version
+//     (or unlooked, when the caller may not read the node).
 //   - Transaction.Commit is not retried: the transaction may have been
 //     applied.
 //

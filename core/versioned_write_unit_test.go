@@ -103,30 +103,63 @@ func lostThenRefused(t *testing.T, ctx context.Context, policy *RetryPolicy) (c 
 }
 
 // A versioned write whose first attempt was applied and lost in flight
-// meets ErrBadVersion on its retry and reads the node back. When that
-// read finds no connection, the attempt still counts: the setData went
-// out. RetryOnce makes two attempts and stops, where an attempt taken for
-// one that never left the client sent the write again until ctx ended.
+// looks at the node before it sends the write again. Here the first look
+// says the node is untouched, as a server that has yet to apply the lost
+// attempt could, so the write goes again, meets ErrBadVersion, and looks
+// again. When that look finds no connection, the attempt still counts:
+// the setData went out. RetryOnce makes two attempts and stops, where an
+// attempt taken for one that never left the client sent the write again
+// until ctx ended.
 func TestUnitVersionedWriteCountsAttemptWhoseReadBackWasNotSent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	c, req, admin, path := lostThenRefused(t, ctx, RetryOnce())
-	readBacks := 0
-	notSent := func(context.Context) (*Stat, writeOutcome, error) {
-		readBacks++
+	looks := 0
+	look := func(context.Context) (*Stat, writeOutcome, error) {
+		looks++
+		if looks == 1 {
+			return &Stat{}, outcomeUntouched, nil
+		}
 		return nil, outcomeUnknown, &notSentError{}
 	}
 	callCtx, callCancel := context.WithTimeout(ctx, 5*time.Second)
 	defer callCancel()
-	_, err := c.versionedWrite(callCtx, req, req.Path, 0, false, notSent)
+	_, err := c.versionedWrite(callCtx, req, req.Path, 0, false, look)
 	if !errors.Is(err, ErrFailedRetry) || !errors.Is(err, ErrConnectionLoss) {
 		t.Errorf("versionedWrite: %v, want ErrFailedRetry after a loss", err)
 	}
-	if readBacks != 1 {
-		t.Errorf("the node was read back %d times, want once: the write went out again after its attempts were spent", readBacks)
+	if looks != 2 {
+		t.Errorf("the node was looked at %d times, want twice: the write went out again after its attempts were spent", looks)
 	}
 	if _, st, err := admin.Get(ctx, path); err != nil || st.Version != 1 {
 		t.Errorf("Get(%s): version %v, %v; want 1: the first attempt was applied once", path, st, err)
+	}
+}
+
+// A look before the write goes again that never leaves the client (no
+// connection) costs no attempt: with RetryOnce, a call whose looks find
+// no connection three times and then see the write succeeds, where
+// counting them spent its one retry on the first.
+func TestUnitVersionedWriteLookNotSentCostsNoAttempt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	c, req, _, _ := lostThenRefused(t, ctx, RetryOnce())
+	looks := 0
+	look := func(context.Context) (*Stat, writeOutcome, error) {
+		looks++
+		if looks <= 3 {
+			return nil, outcomeUnknown, &notSentError{}
+		}
+		return &Stat{Version: 1}, outcomeApplied, nil
+	}
+	callCtx, callCancel := context.WithTimeout(ctx, 5*time.Second)
+	defer callCancel()
+	st, err := c.versionedWrite(callCtx, req, req.Path, 0, false, look)
+	if err != nil || st == nil || st.Version != 1 {
+		t.Errorf("versionedWrite: %v, %v; want the write seen at version 1", st, err)
+	}
+	if looks != 4 {
+		t.Errorf("looked %d times, want 4", looks)
 	}
 }
 
@@ -152,7 +185,9 @@ func TestUnitVersionedWriteUnansweredReadBackIsNoRefusal(t *testing.T) {
 
 // What a look at the node tells of a lost write: the node the write was
 // sent to (made no later than since, 10 here) tells at the next version or
-// at the version written at; any other state leaves the outcome unknown.
+// at the version written at; any other state leaves the outcome unknown,
+// as does a client that has seen less than since (a new session on
+// servers whose zxids went back).
 func TestUnitNextVersionShows(t *testing.T) {
 	const since = 10
 	for _, tc := range []struct {
@@ -160,19 +195,68 @@ func TestUnitNextVersionShows(t *testing.T) {
 		ours         bool
 		made         int64
 		want         writeOutcome
+		seen         int64 // 0 for since+5
 	}{
-		{1, 0, true, 5, outcomeApplied},
-		{1, 0, false, 5, outcomeOverwritten}, // another write took the next version
-		{0, 0, false, 5, outcomeUntouched},   // nothing moved
-		{2, 0, true, 5, outcomeUnknown},      // ours may have been written over with the same data
-		{2, 0, false, 5, outcomeUnknown},     // ours may have come first
-		{1, 0, false, 11, outcomeUnknown},    // a node made since: ours may have gone to the one before
-		{0, 0, false, 11, outcomeUnknown},    // the same
-		{1, 0, true, 11, outcomeApplied},     // the node shows this write
-		{5, 4, false, since, outcomeOverwritten},
+		{1, 0, true, 5, outcomeApplied, 0},
+		{1, 0, false, 5, outcomeOverwritten, 0}, // another write took the next version
+		{0, 0, false, 5, outcomeUntouched, 0},   // nothing moved
+		{2, 0, true, 5, outcomeUnknown, 0},      // ours may have been written over with the same data
+		{2, 0, false, 5, outcomeUnknown, 0},     // ours may have come first
+		{1, 0, false, 11, outcomeUnknown, 0},    // a node made since: ours may have gone to the one before
+		{0, 0, false, 11, outcomeUnknown, 0},    // the same
+		{1, 0, true, 11, outcomeApplied, 0},     // the node shows this write
+		{5, 4, false, since, outcomeOverwritten, 0},
+		{1, 0, false, 5, outcomeUnknown, 7}, // zxids went back
+		{0, 0, false, 5, outcomeUnknown, 7}, // the same
+		{1, 0, true, 5, outcomeApplied, 7},  // the node shows this write
 	} {
-		if got := nextVersionShows(tc.now, tc.version, tc.ours, tc.made, since); got != tc.want {
-			t.Errorf("nextVersionShows(%d, %d, %v, %d, %d) = %d, want %d", tc.now, tc.version, tc.ours, tc.made, since, got, tc.want)
+		seen := tc.seen
+		if seen == 0 {
+			seen = since + 5
 		}
+		if got := nextVersionShows(tc.now, tc.version, tc.ours, tc.made, since, seen); got != tc.want {
+			t.Errorf("nextVersionShows(%d, %d, %v, %d, %d, %d) = %d, want %d", tc.now, tc.version, tc.ours, tc.made, since, seen, got, tc.want)
+		}
+	}
+}
+
+// A look that finds the node untouched can come before the lost attempt
+// lands (a slower server may still apply it): the write that goes again
+// then meets ErrBadVersion, and the call looks again rather than trust
+// the first look. Here the second look shows the write: success.
+func TestUnitVersionedWriteRefusedAfterUntouchedLookLooksAgain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	c, req, _, _ := lostThenRefused(t, ctx, RetryForever())
+	looks := 0
+	look := func(context.Context) (*Stat, writeOutcome, error) {
+		looks++
+		if looks == 1 {
+			return &Stat{}, outcomeUntouched, nil
+		}
+		return &Stat{Version: 1}, outcomeApplied, nil
+	}
+	st, err := c.versionedWrite(ctx, req, req.Path, 0, false, look)
+	if err != nil || st == nil || st.Version != 1 {
+		t.Errorf("versionedWrite: %v, %v; want the write seen at version 1, not the refusal", st, err)
+	}
+	if looks != 2 {
+		t.Errorf("looked %d times, want twice", looks)
+	}
+}
+
+// A look that finds no node before the write goes again cannot tell
+// whether the lost attempt was applied before the node went: the call
+// fails with ErrOutcomeUnknown, not ErrNoNode.
+func TestUnitVersionedWriteLookFindingNoNodeIsOutcomeUnknown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	c, req, _, _ := lostThenRefused(t, ctx, RetryForever())
+	look := func(context.Context) (*Stat, writeOutcome, error) {
+		return nil, outcomeUnknown, &Error{Code: CodeNoNode}
+	}
+	_, err := c.versionedWrite(ctx, req, req.Path, 0, false, look)
+	if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrNoNode) {
+		t.Errorf("versionedWrite: %v, want ErrOutcomeUnknown and no ErrNoNode", err)
 	}
 }

@@ -457,3 +457,19 @@ func TestEnsembleOfOneLeads(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestBadOptionsWithExternalServers checks that StartServer refuses a bad
+// option under ZK_SERVERS too, where the options do not apply.
+func TestBadOptionsWithExternalServers(t *testing.T) {
+	t.Setenv(serversEnv, "127.0.0.1:1")
+	ft := &fakeTB{TB: t}
+	ft.run(func() { StartServer(ft, WithTickTime(0)) })
+	want := "zktest: WithTickTime(0s): the tick time must be a whole number of milliseconds, at least 1ms"
+	if ft.fatal != want {
+		t.Errorf("StartServer failed the test with %q, want %q", ft.fatal, want)
+	}
+	ft.run(func() { StartServer(ft) })
+	if ft.fatal != "" {
+		t.Errorf("StartServer without options failed the test: %q", ft.fatal)
+	}
+}

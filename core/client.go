@@ -38,6 +38,7 @@ type Client struct {
 	closeDone chan struct{} // closed when the first Close has done all it does
 	authErr   chan struct{} // closed when the server refuses the credentials
 	connErr   error         // why the last connection attempt failed, for Start
+	refused   error         // the last connect request a server refused, for Start
 	trying    string        // the server of the attempt under way, for Start
 	wg        sync.WaitGroup
 
@@ -127,7 +128,7 @@ func (c *Client) Start(ctx context.Context) error {
 		// Why the last attempt failed, read before Close cuts short the
 		// attempt in progress.
 		c.mu.Lock()
-		last, trying := c.connErr, c.trying
+		last, refused, trying := c.connErr, c.refused, c.trying
 		c.mu.Unlock()
 		if ctx.Err() != nil {
 			// Close cuts a handshake still under way at once: a server
@@ -137,6 +138,10 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 		_ = c.Close()
 		switch {
+		case refused != nil && refused != last:
+			// A server's refusal tells more than a later attempt that
+			// reached no server.
+			return &callError{op: "Start", err: fmt.Errorf("%w (last connection attempt: %w; a server refused an earlier one: %w)", err, last, refused)}
 		case last != nil:
 			// Say why no connection was made, such as a certificate the
 			// client does not trust.

@@ -57,6 +57,9 @@ func (c *Client) run() {
 			c.log.Info("zk: connection attempt failed", zap.Stringer("server", c.servers[idx]), zap.Error(err))
 			c.mu.Lock()
 			c.connErr = err
+			if ze := (*Error)(nil); errors.As(err, &ze) && ze.Op == "connect" {
+				c.refused = err // a server answered with a refusal
+			}
 			c.mu.Unlock()
 			if c.checkLocalExpiry() {
 				// As above: a new session is wanted now, not after a pause.

@@ -35,3 +35,26 @@ func TestReadOnlyServerWithoutLocalSessionsRefusesWithNotReadOnly(t *testing.T) 
 	require.NotErrorIs(t, err, core.ErrMarshallingError)
 	require.Contains(t, err.Error(), "localSessionsEnabled")
 }
+
+// TestStartNamesARefusalAmongUnreachableServers: with the read-only
+// server that refuses new sessions listed among servers that are down,
+// Start's error still matches ErrNotReadOnly, whichever server its last
+// attempt went to.
+func TestStartNamesARefusalAmongUnreachableServers(t *testing.T) {
+	e := zktest.StartEnsemble(t, 3)
+	servers := e.Servers()
+	for _, s := range servers[:2] {
+		require.NoError(t, s.Stop())
+	}
+	require.Eventually(t, func() bool {
+		mode, err := servers[2].Mode()
+		return err == nil && mode == zktest.ModeReadOnly
+	}, waitB, 50*time.Millisecond, "the last server serves read-only")
+
+	c := newClientB(t, e.ConnString()+",127.0.0.1:1,127.0.0.1:2", core.WithAllowReadOnly(true))
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	err := c.Start(ctx)
+	require.ErrorIs(t, err, core.ErrNotReadOnly)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}

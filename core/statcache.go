@@ -129,12 +129,8 @@ func (s *statCache) record(path string, v cachedVersions) {
 
 // version returns the cached data version, or -1 (any) when unknown.
 func (s *statCache) version(path string) int32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.items[path]; ok && !v.gone {
-		return v.version
-	}
-	return -1
+	v, _ := s.node(path)
+	return v
 }
 
 // node returns the cached data version and creation zxid of the node at
